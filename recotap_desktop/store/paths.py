@@ -1,0 +1,76 @@
+"""Where recotap-desktop keeps its files.
+
+By default the per-user directories of the operating system (via ``platformdirs``)::
+
+    Linux    ~/.local/share/recotap-desktop   ~/.config/recotap-desktop
+             ~/.local/state/recotap-desktop/log   ~/.cache/recotap-desktop
+    Windows  %LOCALAPPDATA%\\recotap-desktop\\...
+    macOS    ~/Library/Application Support/recotap-desktop ...
+
+With an override directory (the ``--data-dir`` option of both the CLI and the GUI) all
+four live under it: ``<dir>/data``, ``<dir>/config``, ``<dir>/logs``, ``<dir>/cache``.
+
+Nothing is created at import time nor by :func:`app_paths`; call :meth:`AppPaths.ensure`
+before writing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from recotap_desktop import APP_NAME
+
+__all__ = ["AppPaths", "app_paths"]
+
+
+@dataclass(frozen=True, slots=True)
+class AppPaths:
+    """The four per-user directories of the app (absolute paths, maybe not created yet)."""
+
+    data_dir: Path
+    config_dir: Path
+    log_dir: Path
+    cache_dir: Path
+
+    @property
+    def settings_file(self) -> Path:
+        """The settings JSON file."""
+        return self.config_dir / "settings.json"
+
+    @property
+    def history_file(self) -> Path:
+        """The SQLite sync history."""
+        return self.data_dir / "history.sqlite3"
+
+    def ensure(self) -> AppPaths:
+        """Create the four directories if they are missing; return ``self``.
+
+        Raises ``OSError`` (e.g. ``PermissionError``) when a directory cannot be created.
+        """
+        for directory in (self.data_dir, self.config_dir, self.log_dir, self.cache_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def app_paths(override: Path | str | None = None) -> AppPaths:
+    """Return the app's directories, all under ``override`` when it is given.
+
+    ``override`` is expanded (``~``) and made absolute; it does not need to exist.
+    """
+    if override is not None:
+        root = Path(override).expanduser().absolute()
+        return AppPaths(
+            data_dir=root / "data",
+            config_dir=root / "config",
+            log_dir=root / "logs",
+            cache_dir=root / "cache",
+        )
+    return AppPaths(
+        data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+        config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        log_dir=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+        cache_dir=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+    )

@@ -1,0 +1,1 @@
+"""Data files of recotap-desktop (installed as ``recotap_desktop._resources``)."""
