@@ -1,0 +1,217 @@
+"""Write reports and exports as CSV or XLSX: formula-safe, streaming and atomic.
+
+* :func:`neutralise` guards against formula injection (CSV/spreadsheet injection,
+  OWASP): a text that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+  return gets a leading apostrophe so that Excel/LibreOffice show it as text instead of
+  running it. Decision: plain numbers (``-12.5``, ``+3``, ``-1e5``) are left intact;
+  a spreadsheet treats them as numbers, not formulas, and prefixing them would turn
+  every negative amount in a report into text. Everything else with a leading sign is
+  prefixed, including phone numbers such as ``+44 20 7946 0958``.
+* :class:`TableWriter` picks the format by suffix: ``.csv`` (comma), ``.tsv`` and
+  ``.txt`` (tab; Excel's "Text (Tab delimited)" uses ``.txt``) are written as UTF-8
+  with a BOM (so Excel detects UTF-8), minimal quoting and CRLF line ends (RFC 4180,
+  what Excel writes); ``.xlsx`` is written with openpyxl's write-only mode. Strings
+  are neutralised in both; ints/floats go into XLSX as numbers and into text files
+  as their plain text; ``None`` is an empty cell; ``bool`` is ``TRUE``/``FALSE``;
+  dates are ISO text.
+* Writing is atomic: rows go to a temporary file beside the target, which replaces
+  the target (``os.replace``) only on a successful :meth:`TableWriter.close`; on an
+  exception inside ``with`` (or :meth:`TableWriter.abort`) the temporary file is
+  deleted and the target is untouched. Rows are streamed (constant memory).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+__all__ = ["TableWriter", "neutralise"]
+
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+# openpyxl refuses control characters that XML 1.0 cannot carry.
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def neutralise(value: str) -> str:
+    """Make ``value`` safe to open in a spreadsheet: prefix ``'`` to a text starting
+    with ``=``, ``+``, ``-``, ``@``, tab or CR, unless it is a plain number."""
+    if value.startswith(_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class TableWriter:
+    """Streaming, atomic, formula-safe table writer; use :meth:`open`.
+
+    >>> with TableWriter.open(path, ["Row", "Status"]) as w:   # doctest: +SKIP
+    ...     w.write_row([2, "created"])
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        headers: Sequence[str],
+        *,
+        kind: str,
+        delimiter: str = ",",
+        sheet_title: str = "Sheet1",
+    ) -> None:
+        self.path = path
+        self.headers = list(headers)
+        self.kind = kind
+        self.rows_written = 0
+        self._closed = False
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        self._tmp = Path(tmp)
+        self._fh: IO[str] | None = None
+        self._csv: Any = None
+        self._wb: Any = None
+        self._ws: Any = None
+        try:
+            if kind == "xlsx":
+                os.close(fd)
+                from openpyxl import Workbook
+
+                self._wb = Workbook(write_only=True)
+                self._ws = self._wb.create_sheet(title=sheet_title[:31] or "Sheet1")
+            else:
+                self._fh = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
+                self._csv = csv.writer(
+                    self._fh,
+                    delimiter=delimiter,
+                    quotechar='"',
+                    doublequote=True,
+                    quoting=csv.QUOTE_MINIMAL,
+                    lineterminator="\r\n",
+                )
+            self._write(self.headers)
+        except BaseException:
+            self.abort()
+            raise
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], headers: Sequence[str], *, sheet_title: str = "Sheet1"
+    ) -> TableWriter:
+        """Start writing ``path`` with a header row; the format follows the suffix
+        (``.csv``, ``.tsv``, ``.txt``, ``.xlsx``). Raises ``ValueError`` for another suffix
+        and ``OSError`` if the folder cannot be written."""
+        p = Path(path)
+        suffix = p.suffix.lower()
+        if suffix == ".xlsx":
+            return cls(p, headers, kind="xlsx", sheet_title=sheet_title)
+        if suffix == ".csv":
+            return cls(p, headers, kind="csv", delimiter=",")
+        if suffix in (".tsv", ".txt"):
+            return cls(p, headers, kind="csv", delimiter="\t")
+        raise ValueError(f"cannot write {p.name}: use a .csv, .tsv, .txt or .xlsx name")
+
+    def write_row(self, values: Sequence[object]) -> None:
+        """Append one row; it must have one value per header."""
+        if self._closed:
+            raise ValueError("write_row() on a closed TableWriter")
+        if len(values) != len(self.headers):
+            raise ValueError(f"row has {len(values)} values, expected {len(self.headers)}")
+        self._write(values)
+        self.rows_written += 1
+
+    def _write(self, values: Sequence[object]) -> None:
+        if self._ws is not None:
+            self._ws.append([self._xlsx_cell(v) for v in values])
+        else:
+            self._csv.writerow([neutralise(_text(v)) for v in values])
+
+    def _xlsx_cell(self, value: object) -> object:
+        from openpyxl.cell import WriteOnlyCell
+
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float):
+            return value
+        cell = WriteOnlyCell(self._ws, value=_ILLEGAL_XML.sub("", neutralise(_text(value))))
+        cell.data_type = "s"  # never a formula, even if a caller bypassed neutralise
+        return cell
+
+    def close(self) -> None:
+        """Finish the file and move it into place (atomic replace)."""
+        if self._closed:
+            return
+        try:
+            if self._wb is not None:
+                self._wb.save(self._tmp)
+            elif self._fh is not None:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+                self._fh.close()
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+
+    def abort(self) -> None:
+        """Discard everything written; the target file is left as it was."""
+        self._closed = True
+        if self._fh is not None and not self._fh.closed:
+            self._fh.close()
+        if self._ws is not None and self._wb is not None:
+            self._discard_xlsx_rows()
+        self._wb = None
+        self._ws = None
+        try:
+            self._tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+    def _discard_xlsx_rows(self) -> None:
+        # openpyxl's write-only sheet streams rows into its own temporary file through
+        # a generator; finish and delete it now rather than leaving it to the garbage
+        # collector (which would write into a closed file) and to openpyxl's atexit hook.
+        ws = self._ws
+        try:
+            if not ws.closed:
+                ws.close()
+        except Exception:  # already broken: nothing more to finish
+            return
+        writer = getattr(ws, "_writer", None)
+        if writer is not None:
+            try:
+                writer.cleanup()
+            except (OSError, ValueError):
+                pass
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

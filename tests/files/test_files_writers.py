@@ -1,0 +1,134 @@
+"""TableWriter and neutralise: formula safety, formats, atomic replace."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from recotap_desktop.files import TableWriter, iter_rows, neutralise, sniff
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=SUM(A1:A2)", "'=SUM(A1:A2)"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(1)", "'@SUM(1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("+44 20 7946 0958", "'+44 20 7946 0958"),
+        ("-", "'-"),
+        # plain numbers stay numbers
+        ("-12.5", "-12.5"),
+        ("+3", "+3"),
+        ("-1e5", "-1e5"),
+        ("-0,75", "-0,75"),
+        # harmless text is unchanged
+        ("Acme", "Acme"),
+        ("a=b", "a=b"),
+        ("", ""),
+        ("'quoted", "'quoted"),
+    ],
+)
+def test_neutralise(value: str, expected: str) -> None:
+    assert neutralise(value) == expected
+
+
+def test_csv_format(tmp_path: Path) -> None:
+    path = tmp_path / "report.csv"
+    with TableWriter.open(path, ["Row", "Status", "Message"]) as writer:
+        writer.write_row([2, "created", '=HYPERLINK("x")'])
+        writer.write_row([3, None, 'a "quoted", value'])
+        writer.write_row([4.0, True, dt.date(2026, 1, 15)])
+    assert writer.rows_written == 3
+    assert path.read_bytes() == (
+        b"\xef\xbb\xbfRow,Status,Message\r\n"
+        b'2,created,"\'=HYPERLINK(""x"")"\r\n'
+        b'3,,"a ""quoted"", value"\r\n'
+        b"4,TRUE,2026-01-15\r\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["report.csv"]
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".txt"])
+def test_tab_separated(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"out{suffix}"
+    with TableWriter.open(path, ["A", "B"]) as writer:
+        writer.write_row(["x, y", "z"])
+    assert path.read_bytes() == b"\xef\xbb\xbfA\tB\r\nx, y\tz\r\n"
+    info = sniff(path)
+    assert info.delimiter == "\t"
+    assert list(iter_rows(info)) == [(2, ["x, y", "z"])]
+
+
+def test_xlsx(tmp_path: Path) -> None:
+    path = tmp_path / "export.xlsx"
+    with TableWriter.open(
+        path, ["Name", "Score", "Ratio", "Formula", "Flag", "Ctl"], sheet_title="Accounts"
+    ) as writer:
+        writer.write_row(["Acme", 75, 0.5, "=1+1", True, "a\x00b\x1fc"])
+        writer.write_row([None, -3, -1.5, "-12.5", False, "@x"])
+    wb = load_workbook(path)
+    ws = wb["Accounts"]
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    assert values == [
+        ["Name", "Score", "Ratio", "Formula", "Flag", "Ctl"],
+        ["Acme", 75, 0.5, "'=1+1", True, "abc"],
+        [None, -3, -1.5, "-12.5", False, "'@x"],
+    ]
+    assert ws["D2"].data_type == "s"  # text, never a formula
+    info = sniff(path)
+    assert info.sheet == "Accounts"
+    assert list(iter_rows(info)) == [
+        (2, ["Acme", "75", "0.5", "'=1+1", "TRUE", "abc"]),
+        (3, ["", "-3", "-1.5", "-12.5", "FALSE", "'@x"]),
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_atomic_on_error_keeps_the_old_file(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"report{suffix}"
+    path.write_bytes(b"old contents")
+    with pytest.raises(RuntimeError), TableWriter.open(path, ["A"]) as writer:
+        writer.write_row(["new"])
+        raise RuntimeError("boom")
+    assert path.read_bytes() == b"old contents"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_atomic_replace_on_success(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"report{suffix}"
+    path.write_bytes(b"old contents")
+    writer = TableWriter.open(path, ["A"])
+    writer.write_row(["new"])
+    assert path.read_bytes() == b"old contents"  # nothing visible until close()
+    writer.close()
+    writer.close()  # idempotent
+    assert list(iter_rows(sniff(path))) == [(2, ["new"])]
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_abort(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    writer = TableWriter.open(path, ["A"])
+    writer.abort()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="closed"):
+        writer.write_row(["a"])
+
+
+def test_misuse(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"\.csv, \.tsv, \.txt or \.xlsx"):
+        TableWriter.open(tmp_path / "x.json", ["A"])
+    with (
+        TableWriter.open(tmp_path / "x.csv", ["A", "B"]) as writer,
+        pytest.raises(ValueError, match="expected 2"),
+    ):
+        writer.write_row(["only one"])
+    with pytest.raises(FileNotFoundError):
+        TableWriter.open(tmp_path / "missing-dir" / "x.csv", ["A"])
