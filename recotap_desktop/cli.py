@@ -1,0 +1,675 @@
+"""``recotap``: the headless face of recotap-desktop (scripts, CI, support).
+
+The contract below is fixed; scripts rely on it::
+
+    recotap [--profile NAME] [--base-url URL] [--edition crm|external] [--data-dir DIR] COMMAND
+      auth set | auth test | auth clear
+      segments
+      fields list | fields create LABEL --type TYPE [--option O ...] [--description D]
+      import KIND FILE [--mapping FILE.json] [--sheet NAME] [--segment ID] [--upsert]
+             [--dry-run] [--concurrency N] [--report OUT.csv|OUT.xlsx] [--yes]
+      history [RUN_ID]
+      retry RUN_ID
+      resume RUN_ID
+      sandbox [--port P] [fault knobs]
+
+Exit codes: 0 every row ended created/updated/upserted; 1 the run finished but some
+rows failed, were invalid or skipped; 2 bad usage or unreadable input (nothing sent);
+3 the API could not be reached or refused the key, or the run aborted; 130 cancelled
+with Ctrl-C (the journal is consistent and ``resume`` continues).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from recotap_desktop import __version__
+from recotap_desktop.api import ConfigError, RecotapError
+from recotap_desktop.api.editions import Edition, rules_for
+from recotap_desktop.engine.connection import ConnectionSpec
+from recotap_desktop.engine.jobs import load_custom_fields, resume, retry, retryable_rows
+from recotap_desktop.engine.plan import ImportJob, ImportOptions, Plan, PlanError, build_plan
+from recotap_desktop.engine.progress import (
+    CancelMode,
+    CancelToken,
+    ProgressSnapshot,
+    format_duration,
+)
+from recotap_desktop.engine.report import failures_path, write_report
+from recotap_desktop.engine.runner import ImportRunner, RunResult, summarise_failures
+from recotap_desktop.engine.states import SUCCESS_STATES, RunState
+from recotap_desktop.records import KINDS, ColumnMapping, get_kind
+from recotap_desktop.store.history import History, HistoryError
+from recotap_desktop.store.paths import AppPaths, app_paths
+from recotap_desktop.store.secrets import KeychainUnavailable, KeyStore, resolve_api_key
+from recotap_desktop.store.settings import Settings
+
+EXIT_OK = 0
+EXIT_ROWS_FAILED = 1
+EXIT_USAGE = 2
+EXIT_API = 3
+EXIT_CANCELLED = 130
+
+DEFAULT_PROFILE = "default"
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+# ---------------------------------------------------------------- context
+class Context:
+    """What every command needs: paths, settings, the connection, the history."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        stdin: TextIO,
+        stdout: TextIO,
+        stderr: TextIO,
+        env: dict[str, str],
+    ) -> None:
+        self.args = args
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.env = env
+        self.paths: AppPaths = app_paths(args.data_dir)
+        self._settings: Settings | None = None
+        self._history: History | None = None
+        self.keystore = KeyStore()
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self.paths.ensure()
+            self._settings = Settings.load(self.paths)
+            for warning in self._settings.warnings:
+                self.err(f"warning: {warning}")
+        return self._settings
+
+    @property
+    def history(self) -> History:
+        if self._history is None:
+            self.paths.ensure()
+            self._history = History(self.paths.history_file)
+        return self._history
+
+    def close(self) -> None:
+        if self._history is not None:
+            self._history.close()
+
+    def out(self, text: str = "") -> None:
+        print(text, file=self.stdout)
+
+    def err(self, text: str) -> None:
+        print(text, file=self.stderr, flush=True)
+
+    @property
+    def profile_name(self) -> str:
+        return self.args.profile or self.settings.active_profile or DEFAULT_PROFILE
+
+    def connection(self, *, need_key: bool = True) -> ConnectionSpec:
+        profile = self.settings.get_profile(self.profile_name)
+        edition = self.args.edition or (profile.edition if profile else None) or Edition.CRM.value
+        base_url = (
+            self.args.base_url
+            or self.env.get("RECOTAP_BASE_URL")
+            or (profile.base_url if profile else None)
+        )
+        insecure = bool(
+            self.args.allow_insecure_http or (profile.allow_insecure_http if profile else False)
+        )
+        key = ""
+        if need_key:
+            try:
+                found, _source = resolve_api_key(self.profile_name, self.keystore, self.env)
+            except KeychainUnavailable as exc:
+                raise CliError(exc.message, EXIT_API) from exc
+            if not found:
+                raise CliError(
+                    f"No API key for connection {self.profile_name!r}. Store one with "
+                    f"`recotap --profile {self.profile_name} auth set`, or set RECOTAP_API_KEY.",
+                    EXIT_API,
+                )
+            key = found
+        return ConnectionSpec(
+            base_url=base_url,
+            edition=edition,
+            api_key=key,
+            allow_insecure_http=insecure,
+            profile=self.profile_name,
+        )
+
+
+# ---------------------------------------------------------------- progress
+class TerminalProgress:
+    """A live bar on a terminal, plain lines every few seconds otherwise (on stderr)."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        self.stream = stream
+        self.label = label
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._last = 0.0
+        self._lock = threading.Lock()
+        self._drawn = False
+
+    def update(self, snapshot: ProgressSnapshot) -> None:
+        now = time.monotonic()
+        with self._lock:
+            final = snapshot.total is not None and snapshot.done >= snapshot.total
+            if not final and now - self._last < (0.2 if self.tty else 5.0):
+                return
+            self._last = now
+            rate = f"{snapshot.rate:,.0f} rows/s" if snapshot.rate else "-- rows/s"
+            total = f"{snapshot.total:,}" if snapshot.total is not None else "?"
+            line = (
+                f"{self.label} [{snapshot.phase.value}] {snapshot.done:,}/{total} rows, {rate}, "
+                f"ETA {format_duration(snapshot.eta)}"
+            )
+            if self.tty:
+                frac = snapshot.fraction or 0.0
+                bar = "#" * int(frac * 30)
+                self.stream.write(f"\r[{bar:<30}] {line}\x1b[K")
+                self._drawn = True
+            else:
+                self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def finish(self) -> None:
+        with self._lock:
+            if self.tty and self._drawn:
+                self.stream.write("\n")
+                self.stream.flush()
+                self._drawn = False
+
+
+class _SigintCancel:
+    """First Ctrl-C: finish batches in flight; second: stop now. Restores the handler."""
+
+    def __init__(self, token: CancelToken, ctx: Context) -> None:
+        self.token = token
+        self.ctx = ctx
+        self._previous: Any = None
+
+    def __enter__(self) -> _SigintCancel:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.token.cancelled:
+            self.token.cancel(CancelMode.STOP_NOW)
+            self.ctx.err("\nStopping now.")
+        else:
+            self.token.cancel(CancelMode.FINISH_IN_FLIGHT)
+            self.ctx.err(
+                "\nCancelling: finishing the requests in flight (Ctrl-C again to stop now)."
+            )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+# ---------------------------------------------------------------- commands
+def cmd_auth(ctx: Context) -> int:
+    action = ctx.args.auth_action
+    name = ctx.profile_name
+    if action == "set":
+        if ctx.stdin.isatty():
+            key = getpass.getpass(f"API key for {name!r} (input hidden): ")
+        else:
+            key = ctx.stdin.readline()
+        key = key.strip()
+        if not key:
+            raise CliError("No API key given; nothing was stored.")
+        try:
+            ctx.keystore.set(name, key)
+        except KeychainUnavailable as exc:
+            raise CliError(exc.message, EXIT_API) from exc
+        settings = ctx.settings
+        if settings.get_profile(name) is None:
+            from recotap_desktop.store.settings import Profile
+
+            settings.upsert_profile(
+                Profile(name=name, edition=ctx.args.edition or "crm", base_url=ctx.args.base_url)
+            )
+            if settings.active_profile is None:
+                settings.active_profile = name
+            settings.save()
+        ctx.out(f"API key for {name!r} stored in {ctx.keystore.backend_name()}.")
+        return EXIT_OK
+    if action == "clear":
+        try:
+            ctx.keystore.delete(name)
+        except KeychainUnavailable as exc:
+            raise CliError(exc.message, EXIT_API) from exc
+        ctx.out(f"API key for {name!r} removed from {ctx.keystore.backend_name()}.")
+        return EXIT_OK
+    conn = ctx.connection()
+    with conn.open() as client:
+        client.verify()
+    ctx.out(f"OK: {conn.host} accepted the key ({conn.rules.title}).")
+    settings = ctx.settings
+    profile = settings.get_profile(name)
+    if profile is not None:
+        from datetime import UTC, datetime
+
+        settings.upsert_profile(replace(profile, last_verified=datetime.now(UTC).isoformat()))
+        settings.save()
+    return EXIT_OK
+
+
+def cmd_segments(ctx: Context) -> int:
+    conn = ctx.connection()
+    with conn.open() as client:
+        segments = client.list_segments()
+    if not segments:
+        ctx.out("No static segments (active or draft) in this workspace.")
+        return EXIT_OK
+    width = max(len(s.segment_id) for s in segments)
+    for s in segments:
+        ctx.out(f"{s.segment_id:<{width}}  {s.status:<7}  {s.name}")
+    return EXIT_OK
+
+
+def cmd_fields(ctx: Context) -> int:
+    conn = ctx.connection()
+    with conn.open() as client:
+        if ctx.args.fields_action == "create":
+            created = client.create_custom_field(
+                ctx.args.label,
+                ctx.args.type,
+                description=ctx.args.description,
+                options=ctx.args.option or None,
+            )
+            ctx.out(f"Created {created.key} ({created.label_type}).")
+            return EXIT_OK
+        fields = client.list_custom_fields()
+    if not fields:
+        ctx.out("No active account custom fields.")
+    for f in fields:
+        options = f" [{', '.join(f.options)}]" if f.options else ""
+        ctx.out(f"{f.key}\t{f.label_type}\t{f.label}{options}")
+    return EXIT_OK
+
+
+def _load_mapping(path: str) -> ColumnMapping:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CliError(f"Cannot read the mapping file {path}: {exc.strerror}.") from exc
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            f"The mapping file {path} is not valid JSON (line {exc.lineno}): {exc.msg}."
+        ) from exc
+    try:
+        return ColumnMapping.from_json(data)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CliError(f"The mapping file {path} is not a column mapping: {exc}.") from exc
+
+
+def _describe_mapping(mapping: ColumnMapping, job: ImportJob) -> list[str]:
+    labels = {f.name: f for f in job.record_kind().fields(job.context())}
+    lines = []
+    for name, column in mapping.columns.items():
+        field = labels.get(name)
+        lines.append(f"  {field.label if field else name:<28} <- column {column!r}")
+    for name, value in mapping.constants.items():
+        field = labels.get(name)
+        lines.append(f"  {field.label if field else name:<28} <- constant {value!r}")
+    return lines
+
+
+def _print_plan(ctx: Context, plan: Plan) -> None:
+    ctx.err(f"Checked {plan.job.path.name}: {plan.summary()}.")
+    for p in plan.problems[:20]:
+        ctx.err(
+            f"  row {p.row}, {p.column}: {p.reason}" + (f" (value {p.value!r})" if p.value else "")
+        )
+    if plan.problem_count > 20:
+        ctx.err(
+            f"  ... and {plan.problem_count - 20} more problems (all of them are in the report)."
+        )
+
+
+def _print_result(ctx: Context, result: RunResult, report: Path | None) -> None:
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(result.counts.items()) if n)
+    ctx.err(
+        f"Run {result.run_id} {result.state.value} in {format_duration(result.duration)}: {counts}."
+    )
+    if result.message:
+        ctx.err(result.message)
+    if result.isolation_requests:
+        ctx.err(
+            f"{result.isolated_rows} rows were rejected by the server's checks; isolating them took "
+            f"{result.isolation_requests} extra requests ({result.requests} requests in all)."
+        )
+    if result.reconciled_rows:
+        ctx.err(f"{result.reconciled_rows} rows were reconciled after a lost answer.")
+    for line in summarise_failures(result.failure_groups):
+        ctx.err("  " + line)
+    if report is not None:
+        ctx.err(f"Report: {report}")
+        if any(
+            result.counts.get(s, 0)
+            for s in result.counts
+            if s not in {x.value for x in SUCCESS_STATES}
+        ):
+            ctx.err(f"Failures only (fix and import again as it is): {failures_path(report)}")
+
+
+def _exit_code(result: RunResult) -> int:
+    if result.state is RunState.CANCELLED:
+        return EXIT_CANCELLED
+    if result.state is RunState.ABORTED:
+        return EXIT_API
+    if result.all_succeeded:
+        return EXIT_OK
+    return EXIT_ROWS_FAILED
+
+
+def _write_reports(ctx: Context, run_id: int, report: Path | None) -> None:
+    if report is None:
+        return
+    write_report(report, ctx.history, run_id)
+    result_counts = ctx.history.counts(run_id)
+    if any(n for s, n in result_counts.items() if s not in {x.value for x in SUCCESS_STATES}):
+        write_report(failures_path(report), ctx.history, run_id, failures_only=True)
+
+
+def _confirm(ctx: Context, question: str) -> bool:
+    if ctx.args.yes or not ctx.stdin.isatty():
+        return True
+    ctx.err(question + " [y/N] ")
+    answer = ctx.stdin.readline().strip().lower()
+    return answer in {"y", "yes"}
+
+
+def cmd_import(ctx: Context) -> int:
+    args = ctx.args
+    kind = get_kind(args.kind)
+    path = Path(args.file)
+    conn = ctx.connection()
+    rules = conn.rules
+    if args.upsert and not rules.supports_upsert:
+        raise CliError(f"--upsert is not available in the {rules.title}; use --edition external.")
+    if args.segment and kind.name != "accounts":
+        raise CliError("--segment only applies to `import accounts`.")
+    concurrency = args.concurrency
+    if not 1 <= concurrency <= 16:
+        raise CliError("--concurrency must be between 1 and 16.")
+    with conn.open() as client:
+        custom_fields = client.list_custom_fields() if _needs_custom_fields(kind.name) else []
+    options = ImportOptions(
+        segment_id=args.segment, upsert=args.upsert, concurrency=concurrency, dry_run=args.dry_run
+    )
+    from recotap_desktop.files import FileProblem, sniff
+
+    try:
+        source = sniff(path, sheet=args.sheet)
+    except FileProblem as exc:
+        raise CliError(exc.message) from exc
+    base_job = ImportJob(
+        kind=kind.name,
+        path=path,
+        mapping=ColumnMapping({}, {}),
+        rules=rules,
+        custom_fields=custom_fields,
+        options=options,
+        sheet=args.sheet,
+    )
+    if args.mapping:
+        mapping = _load_mapping(args.mapping)
+    else:
+        mapping = kind.automap(source.headers, base_job.context())
+        ctx.err("Columns mapped automatically:")
+        job_for_print = replace(base_job, mapping=mapping)
+        for line in _describe_mapping(mapping, job_for_print) or ["  (none)"]:
+            ctx.err(line)
+    job = replace(
+        base_job,
+        mapping=mapping,
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        sheet=source.sheet,
+    )
+    plan = build_plan(job)
+    _print_plan(ctx, plan)
+    report = Path(args.report) if args.report else None
+    if (
+        not args.dry_run
+        and plan.rows_to_send
+        and not _confirm(ctx, f"Send {plan.rows_to_send} rows to {conn.host} ({conn.profile})?")
+    ):
+        ctx.err("Nothing was sent.")
+        return EXIT_CANCELLED
+    token = CancelToken()
+    progress = TerminalProgress(ctx.stderr, f"import {kind.name}")
+    with _SigintCancel(token, ctx):
+        result = ImportRunner(plan, conn, ctx.history, progress=progress, cancel=token).run()
+    progress.finish()
+    _write_reports(ctx, result.run_id, report)
+    _print_result(ctx, result, report)
+    return _exit_code(result)
+
+
+def _needs_custom_fields(kind: str) -> bool:
+    return kind in {"accounts", "account-fields"}
+
+
+def _run_followup(ctx: Context, action: Callable[..., RunResult], run_id: int, label: str) -> int:
+    conn = ctx.connection()
+    run = ctx.history.get_run(run_id)
+    custom_fields = load_custom_fields(conn) if _needs_custom_fields(run.kind) else []
+    token = CancelToken()
+    progress = TerminalProgress(ctx.stderr, f"{label} run {run_id}")
+    with _SigintCancel(token, ctx):
+        result = action(
+            ctx.history, run_id, conn, custom_fields=custom_fields, progress=progress, cancel=token
+        )
+    progress.finish()
+    report = Path(ctx.args.report) if getattr(ctx.args, "report", None) else None
+    _write_reports(ctx, result.run_id, report)
+    _print_result(ctx, result, report)
+    return _exit_code(result)
+
+
+def cmd_resume(ctx: Context) -> int:
+    return _run_followup(ctx, resume, ctx.args.run_id, "resume")
+
+
+def cmd_retry(ctx: Context) -> int:
+    rows = retryable_rows(ctx.history, ctx.args.run_id)
+    if not rows:
+        ctx.err(f"Run {ctx.args.run_id} has no rows to retry.")
+        return EXIT_OK
+    ctx.err(f"Retrying {len(rows)} rows of run {ctx.args.run_id}.")
+    return _run_followup(ctx, retry, ctx.args.run_id, "retry")
+
+
+def cmd_history(ctx: Context) -> int:
+    if ctx.args.run_id is None:
+        runs = ctx.history.list_runs()
+        if not runs:
+            ctx.out("No runs yet.")
+        for run in runs:
+            counts = ", ".join(f"{n} {s}" for s, n in sorted(run.counts.items()) if n)
+            ctx.out(
+                f"{run.id:>5}  {run.started_at[:19]}  {run.kind:<14} {run.state:<11} "
+                f"{run.file_name}  [{counts}]"
+            )
+        return EXIT_OK
+    run = ctx.history.get_run(ctx.args.run_id)
+    ctx.out(json.dumps(asdict(run), indent=2, ensure_ascii=False, default=str))
+    if ctx.args.report:
+        write_report(
+            Path(ctx.args.report), ctx.history, run.id, failures_only=ctx.args.failures_only
+        )
+        ctx.err(f"Report: {ctx.args.report}")
+    return EXIT_OK
+
+
+def cmd_sandbox(ctx: Context) -> int:
+    from recotap_desktop.sandbox.cli import run_sandbox_cli
+
+    return int(run_sandbox_cli(ctx.args) or 0)
+
+
+# ---------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recotap",
+        description="Move CRM files in and out of Recotap from the command line.",
+        epilog="The API key comes from RECOTAP_API_KEY if set, else from the OS keychain "
+        "(`recotap auth set`). RECOTAP_BASE_URL overrides the base URL.",
+    )
+    parser.add_argument("--version", action="version", version=f"recotap-desktop {__version__}")
+    parser.add_argument("--profile", help="connection profile name (default: the active one)")
+    parser.add_argument(
+        "--base-url",
+        help="API base URL (the whole prefix, e.g. https://eapi.recotap.com/api/v1/crm/)",
+    )
+    parser.add_argument(
+        "--edition", choices=[e.value for e in Edition], help="API edition (default crm)"
+    )
+    parser.add_argument("--data-dir", type=Path, help="keep history, settings and logs under DIR")
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain-http base URL that is not loopback (the key travels unencrypted)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    auth = sub.add_parser("auth", help="store, test or clear the API key")
+    auth.add_argument("auth_action", choices=["set", "test", "clear"])
+    auth.set_defaults(func=cmd_auth)
+
+    seg = sub.add_parser("segments", help="list static segments (active or draft)")
+    seg.set_defaults(func=cmd_segments)
+
+    fields = sub.add_parser("fields", help="list or create account custom fields")
+    fsub = fields.add_subparsers(dest="fields_action", required=True)
+    fsub.add_parser("list", help="list active account custom fields")
+    fcreate = fsub.add_parser("create", help="create an account custom field")
+    fcreate.add_argument("label")
+    fcreate.add_argument(
+        "--type",
+        required=True,
+        choices=[
+            "singleLineText",
+            "multiLineText",
+            "singleSelection",
+            "multiSelection",
+            "number",
+            "date",
+        ],
+    )
+    fcreate.add_argument("--option", action="append", help="a choice (selection types; repeat)")
+    fcreate.add_argument("--description")
+    fields.set_defaults(func=cmd_fields)
+
+    imp = sub.add_parser("import", help="import a CSV/TSV/XLSX file")
+    imp.add_argument("kind", choices=sorted(KINDS))
+    imp.add_argument("file")
+    imp.add_argument("--mapping", help="column mapping template (JSON)")
+    imp.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
+    imp.add_argument("--segment", help="add created/updated accounts to this static segment")
+    imp.add_argument(
+        "--upsert", action="store_true", help="update accounts that exist (external edition)"
+    )
+    imp.add_argument("--dry-run", action="store_true", help="check and report, send nothing")
+    imp.add_argument(
+        "--concurrency", type=int, default=4, help="requests in flight (1-16, default 4)"
+    )
+    imp.add_argument("--report", help="write the results to OUT.csv or OUT.xlsx")
+    imp.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    imp.set_defaults(func=cmd_import)
+
+    hist = sub.add_parser("history", help="list runs, or show one")
+    hist.add_argument("run_id", nargs="?", type=int)
+    hist.add_argument("--report", help="with RUN_ID: write its results to OUT.csv or OUT.xlsx")
+    hist.add_argument(
+        "--failures-only", action="store_true", help="with --report: only rows that did not succeed"
+    )
+    hist.set_defaults(func=cmd_history)
+
+    ret = sub.add_parser(
+        "retry", help="send again a run's rows that failed for a retryable reason or were not sent"
+    )
+    ret.add_argument("run_id", type=int)
+    ret.add_argument("--report")
+    ret.set_defaults(func=cmd_retry)
+
+    res = sub.add_parser("resume", help="continue an interrupted or cancelled run")
+    res.add_argument("run_id", type=int)
+    res.add_argument("--report")
+    res.set_defaults(func=cmd_resume)
+
+    sb = sub.add_parser("sandbox", help="run the local sandbox server (no account needed)")
+    from recotap_desktop.sandbox.cli import add_sandbox_arguments
+
+    add_sandbox_arguments(sb)
+    sb.set_defaults(func=cmd_sandbox)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    env: dict[str, str] | None = None,
+) -> int:
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    ctx = Context(args, stdin, stdout, stderr, dict(os.environ if env is None else env))
+    try:
+        if args.edition:
+            rules_for(args.edition)
+        return int(args.func(ctx))
+    except CliError as exc:
+        ctx.err(f"error: {exc.message}")
+        return exc.code
+    except PlanError as exc:
+        ctx.err(f"error: {exc.message}")
+        return EXIT_USAGE
+    except ConfigError as exc:
+        ctx.err(f"error: {exc.message}")
+        return EXIT_USAGE
+    except RecotapError as exc:
+        ctx.err(f"error: {exc.message}")
+        return EXIT_API
+    except (HistoryError, KeychainUnavailable) as exc:
+        ctx.err(f"error: {getattr(exc, 'message', str(exc))}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        ctx.err("Cancelled.")
+        return EXIT_CANCELLED
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""High-level import jobs shared by the CLI and the GUI: plan+run, resume, retry.
+
+These glue the plan, the runner and the history together; both faces call them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from recotap_desktop.engine.connection import ConnectionSpec
+from recotap_desktop.engine.plan import ImportJob, ImportOptions, Plan, PlanError, build_plan
+from recotap_desktop.engine.progress import CancelToken, ProgressSink
+from recotap_desktop.engine.runner import ISOLATION_PREFIX, ImportRunner, RunResult
+from recotap_desktop.engine.states import RESUMABLE_RUN_STATES, RowState, RunState
+from recotap_desktop.records import ColumnMapping
+from recotap_desktop.store.history import History
+
+_NOT_RETRYABLE_MARKERS = ("already exist", "duplicate")
+
+
+def load_custom_fields(connection: ConnectionSpec, **client_kwargs: Any) -> list[Any]:
+    """The connection's active account custom fields (needed to map and check them)."""
+    with connection.open(**client_kwargs) as client:
+        return list(client.list_custom_fields())
+
+
+def job_from_run(
+    history: History, run_id: int, connection: ConnectionSpec, custom_fields: Sequence[Any]
+) -> ImportJob:
+    """Rebuild the job a run was made from (file, mapping, options) for resume or retry."""
+    run = history.get_run(run_id)
+    path = Path(run.file_path or "")
+    if not run.file_path or not path.is_file():
+        raise PlanError(
+            f"The file of run {run_id} is no longer at {path}. Put it back there to resume or retry."
+        )
+    options_data: dict[str, Any] = json.loads(run.options_json or "{}")
+    return ImportJob(
+        kind=run.kind,
+        path=path,
+        mapping=ColumnMapping.from_json(json.loads(run.mapping_json or "{}")),
+        rules=connection.rules,
+        custom_fields=custom_fields,
+        options=ImportOptions.from_json(options_data),
+        encoding=options_data.get("encoding"),
+        delimiter=options_data.get("delimiter"),
+        sheet=options_data.get("sheet"),
+    )
+
+
+def _check_same_file(history: History, run_id: int, plan: Plan) -> None:
+    run = history.get_run(run_id)
+    if run.file_sha256 and run.file_sha256 != plan.file_sha256:
+        raise PlanError(
+            f"The file {plan.job.path.name} has changed since run {run_id}: its rows may no longer "
+            "match the history. Start a new import instead."
+        )
+
+
+def resume(
+    history: History,
+    run_id: int,
+    connection: ConnectionSpec,
+    *,
+    custom_fields: Sequence[Any] = (),
+    progress: ProgressSink | None = None,
+    cancel: CancelToken | None = None,
+    concurrency: int | None = None,
+    client_kwargs: dict[str, Any] | None = None,
+) -> RunResult:
+    """Continue an interrupted, cancelled or aborted run: send only rows with no final answer."""
+    run = history.get_run(run_id)
+    if RunState(run.state) not in RESUMABLE_RUN_STATES:
+        raise PlanError(f"Run {run_id} is {run.state}; only unfinished runs can be resumed.")
+    job = job_from_run(history, run_id, connection, custom_fields)
+    if concurrency is not None:
+        job = _with_concurrency(job, concurrency)
+    plan = build_plan(job, cancel=cancel)
+    _check_same_file(history, run_id, plan)
+    runner = ImportRunner(
+        plan,
+        connection,
+        history,
+        progress=progress,
+        cancel=cancel,
+        run_id=run_id,
+        client_kwargs=client_kwargs,
+    )
+    return runner.run()
+
+
+def retryable_rows(history: History, run_id: int) -> set[int]:
+    """Rows worth sending again: not sent, or failed for a reason other than a duplicate or
+    a rejection of the row's own data."""
+    rows = set()
+    for o in history.outcomes(run_id).values():
+        if o.state == RowState.NOT_SENT.value:
+            rows.add(o.row)
+        elif o.state == RowState.FAILED.value:
+            msg = o.message.lower()
+            if o.message.startswith(ISOLATION_PREFIX) or any(
+                m in msg for m in _NOT_RETRYABLE_MARKERS
+            ):
+                continue
+            rows.add(o.row)
+    return rows
+
+
+def retry(
+    history: History,
+    run_id: int,
+    connection: ConnectionSpec,
+    *,
+    custom_fields: Sequence[Any] = (),
+    progress: ProgressSink | None = None,
+    cancel: CancelToken | None = None,
+    rows: set[int] | None = None,
+    client_kwargs: dict[str, Any] | None = None,
+) -> RunResult:
+    """A new run (linked to the old one) that sends again only the retryable rows."""
+    wanted = retryable_rows(history, run_id) if rows is None else rows
+    if not wanted:
+        raise PlanError(f"Run {run_id} has no rows to retry.")
+    job = job_from_run(history, run_id, connection, custom_fields)
+    plan = build_plan(job, cancel=cancel)
+    _check_same_file(history, run_id, plan)
+    runner = ImportRunner(
+        plan,
+        connection,
+        history,
+        progress=progress,
+        cancel=cancel,
+        only_rows=wanted,
+        parent_run_id=run_id,
+        client_kwargs=client_kwargs,
+    )
+    return runner.run()
+
+
+def _with_concurrency(job: ImportJob, concurrency: int) -> ImportJob:
+    from dataclasses import replace
+
+    return replace(job, options=replace(job.options, concurrency=concurrency))
+
+
+def run_import(
+    job: ImportJob,
+    connection: ConnectionSpec,
+    history: History,
+    *,
+    progress: ProgressSink | None = None,
+    cancel: CancelToken | None = None,
+    plan: Plan | None = None,
+    client_kwargs: dict[str, Any] | None = None,
+) -> RunResult:
+    """Plan (unless given) and run an import."""
+    plan = plan or build_plan(job, progress=progress, cancel=cancel)
+    return ImportRunner(
+        plan, connection, history, progress=progress, cancel=cancel, client_kwargs=client_kwargs
+    ).run()

@@ -1,0 +1,349 @@
+"""Check first, run second: build an import plan without touching the network.
+
+:func:`build_plan` reads every row of the file, maps and validates it and counts
+the batches to send. It returns a :class:`Plan` or raises :class:`PlanError` with a
+message for the user. :func:`iter_planned` yields the same items again for the run
+(the file is read twice so that memory does not grow with the file), after checking
+that the file has not changed since it was planned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recotap_desktop.api.editions import EditionRules
+from recotap_desktop.engine.progress import (
+    CancelToken,
+    Phase,
+    ProgressSink,
+    ProgressSnapshot,
+    RateMeter,
+)
+from recotap_desktop.files import FileProblem, SourceInfo, iter_rows, sniff
+from recotap_desktop.records import ColumnMapping, ConvertContext, Problem, get_kind
+from recotap_desktop.records.base import DuplicateTracker, Grouper, RecordKind
+
+#: Problems kept in memory for display; the count goes on beyond this.
+MAX_PROBLEMS = 100_000
+_PROGRESS_EVERY = 2_000
+
+
+class PlanError(Exception):
+    """The import cannot start: the message says what is wrong and what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class PlanCancelled(PlanError):
+    def __init__(self) -> None:
+        super().__init__("Checking the file was cancelled.")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    segment_id: str | None = None
+    segment_name: str | None = None
+    upsert: bool = False
+    concurrency: int = 4
+    dry_run: bool = False
+    #: Rows the user chose not to send (for example invalid rows acknowledged on the Check page).
+    exclude_rows: frozenset[int] = frozenset()
+    #: How to read ambiguous dates such as 03/04/2026: "auto" (refuse ambiguous), "DMY", "MDY".
+    date_order: str = "auto"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "segment_id": self.segment_id,
+            "segment_name": self.segment_name,
+            "upsert": self.upsert,
+            "concurrency": self.concurrency,
+            "dry_run": self.dry_run,
+            "exclude_rows": sorted(self.exclude_rows),
+            "date_order": self.date_order,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ImportOptions:
+        return cls(
+            segment_id=data.get("segment_id"),
+            segment_name=data.get("segment_name"),
+            upsert=bool(data.get("upsert", False)),
+            concurrency=int(data.get("concurrency", 4)),
+            dry_run=bool(data.get("dry_run", False)),
+            exclude_rows=frozenset(int(r) for r in data.get("exclude_rows", ())),
+            date_order=str(data.get("date_order", "auto")),
+        )
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    """Everything the user chose: which file, which kind, how columns map, options."""
+
+    kind: str
+    path: Path
+    mapping: ColumnMapping
+    rules: EditionRules
+    custom_fields: Sequence[Any] = ()
+    options: ImportOptions = field(default_factory=ImportOptions)
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+
+    def context(self) -> ConvertContext:
+        return ConvertContext.build(
+            self.rules, list(self.custom_fields), date_order=self.options.date_order
+        )
+
+    def record_kind(self) -> RecordKind:
+        return get_kind(self.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedItem:
+    """One payload item and the input rows it stands for (several for grouped kinds)."""
+
+    rows: tuple[int, ...]
+    payload: dict[str, Any]
+    warnings: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidRow:
+    row: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def message(self) -> str:
+        return "; ".join(f"{p.column}: {p.reason}" for p in self.problems if p.is_error)
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludedRow:
+    row: int
+
+
+@dataclass
+class Plan:
+    job: ImportJob
+    source: SourceInfo
+    file_sha256: str
+    file_size: int
+    file_mtime_ns: int
+    total_rows: int = 0
+    valid_rows: int = 0
+    invalid_rows: int = 0
+    excluded_rows: int = 0
+    duplicate_rows: int = 0
+    items: int = 0
+    batches: int = 0
+    problem_count: int = 0
+    warning_count: int = 0
+    #: Errors (the row is not sent) and warnings (a value dropped), the first MAX_PROBLEMS.
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def rows_to_send(self) -> int:
+        return self.valid_rows - self.excluded_rows
+
+    def summary(self) -> str:
+        kind = self.job.record_kind()
+        parts = [
+            f"{self.total_rows} rows read",
+            f"{self.valid_rows} valid",
+            f"{self.invalid_rows} invalid",
+        ]
+        if self.duplicate_rows:
+            parts.append(f"{self.duplicate_rows} duplicates")
+        if self.excluded_rows:
+            parts.append(f"{self.excluded_rows} excluded")
+        parts.append(f"{self.items} {kind.title.lower()} in {self.batches} requests")
+        return ", ".join(parts)
+
+
+def missing_required(job: ImportJob) -> list[str]:
+    """Labels of required fields that have neither a column nor a constant value."""
+    kind = job.record_kind()
+    mapped = set(job.mapping.columns) | {k for k, v in job.mapping.constants.items() if v != ""}
+    return [f.label for f in kind.fields(job.context()) if f.required and f.name not in mapped]
+
+
+def _is_duplicate(problem: Problem) -> bool:
+    return "is already on row" in problem.reason
+
+
+def _file_identity(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _open_source(job: ImportJob) -> SourceInfo:
+    try:
+        return sniff(job.path, encoding=job.encoding, delimiter=job.delimiter, sheet=job.sheet)
+    except FileProblem as exc:
+        raise PlanError(exc.message) from exc
+
+
+def _check_mapping(job: ImportJob, source: SourceInfo) -> None:
+    problems = job.record_kind().check_mapping(job.context(), job.mapping, source.headers)
+    if problems:
+        raise PlanError(
+            "The column mapping cannot be used:\n" + "\n".join(f"- {p.reason}" for p in problems)
+        )
+
+
+def iter_planned(
+    job: ImportJob,
+    source: SourceInfo,
+    cancel: CancelToken | None = None,
+) -> Iterator[PlannedItem | InvalidRow | ExcludedRow]:
+    """Yield every row of the file as a payload item, an invalid row, or an excluded row.
+
+    Non-grouping kinds stream in file order with constant memory (plus the duplicate
+    keys). Grouping kinds (pipelines, activities) collect their groups first and
+    yield them in the order of their first row. Warnings (a value dropped, the row
+    still sent) travel with the item in ``PlannedItem.warnings``.
+    """
+    kind = job.record_kind()
+    ctx = job.context()
+    convert = kind.compile(ctx, job.mapping, source.headers)
+    exclude = job.options.exclude_rows
+    try:
+        rows = iter_rows(source)
+        if not kind.groups_rows:
+            tracker = DuplicateTracker(kind, ctx, job.mapping)
+            for n, (row_no, values) in enumerate(rows):
+                if cancel is not None and n % 512 == 0 and cancel.cancelled:
+                    raise PlanCancelled()
+                item, problems = convert(row_no, values)
+                if item is not None:
+                    dupes = tracker.check(row_no, item)
+                    if dupes:
+                        problems = [*problems, *dupes]
+                        item = None
+                if item is None:
+                    yield InvalidRow(row_no, tuple(problems))
+                elif row_no in exclude:
+                    yield ExcludedRow(row_no)
+                else:
+                    yield PlannedItem((row_no,), item, tuple(problems))
+            return
+        grouper = Grouper(kind, ctx, job.mapping)
+        invalid: dict[int, list[Problem]] = {}
+        warnings: dict[int, list[Problem]] = {}
+        for n, (row_no, values) in enumerate(rows):
+            if cancel is not None and n % 512 == 0 and cancel.cancelled:
+                raise PlanCancelled()
+            item, problems = convert(row_no, values)
+            if item is None:
+                invalid[row_no] = problems
+                continue
+            if problems:
+                warnings[row_no] = problems
+            conflicts = grouper.add(row_no, item)
+            if conflicts:
+                invalid.setdefault(row_no, []).extend(conflicts)
+        good, held = grouper.finish()
+    except FileProblem as exc:
+        raise PlanError(exc.message) from exc
+    for p in held:
+        invalid.setdefault(p.row, []).append(p)
+    ordered: list[tuple[int, PlannedItem | InvalidRow | ExcludedRow]] = [
+        (row, InvalidRow(row, tuple(problems))) for row, problems in invalid.items()
+    ]
+    for group in good:
+        if any(r in invalid for r in group.rows):  # pragma: no cover - finish() holds these back
+            continue
+        if any(r in exclude for r in group.rows):
+            ordered.extend((r, ExcludedRow(r)) for r in group.rows)
+            continue
+        group_warnings = tuple(p for r in group.rows for p in warnings.get(r, ()))
+        ordered.append(
+            (min(group.rows), PlannedItem(tuple(sorted(group.rows)), group.item, group_warnings))
+        )
+    ordered.sort(key=lambda pair: pair[0])
+    yield from (entry for _, entry in ordered)
+
+
+def build_plan(
+    job: ImportJob,
+    progress: ProgressSink | None = None,
+    cancel: CancelToken | None = None,
+) -> Plan:
+    """Read, map and validate the whole file; count what would be sent. No network."""
+    if not job.path.exists():
+        raise PlanError(f"The file {job.path} does not exist. Choose the file again.")
+    source = _open_source(job)
+    _check_mapping(job, source)
+    size, mtime = _file_identity(job.path)
+    plan = Plan(
+        job=job, source=source, file_sha256=_sha256(job.path), file_size=size, file_mtime_ns=mtime
+    )
+    kind = job.record_kind()
+    meter = RateMeter()
+    for entry in iter_planned(job, source, cancel):
+        if isinstance(entry, PlannedItem):
+            plan.items += 1
+            plan.valid_rows += len(entry.rows)
+            plan.total_rows += len(entry.rows)
+            for p in entry.warnings:
+                plan.warning_count += 1
+                if len(plan.problems) < MAX_PROBLEMS:
+                    plan.problems.append(p)
+        elif isinstance(entry, ExcludedRow):
+            plan.valid_rows += 1
+            plan.excluded_rows += 1
+            plan.total_rows += 1
+        else:
+            plan.invalid_rows += 1
+            plan.total_rows += 1
+            if any(_is_duplicate(p) for p in entry.problems):
+                plan.duplicate_rows += 1
+            for p in entry.problems:
+                plan.problem_count += 1
+                if len(plan.problems) < MAX_PROBLEMS:
+                    plan.problems.append(p)
+        if progress is not None and plan.total_rows % _PROGRESS_EVERY == 0:
+            meter.add(plan.total_rows)
+            progress.update(
+                ProgressSnapshot(
+                    Phase.PLAN, plan.total_rows, None, meter.rate(), None, {}, "Checking rows"
+                )
+            )
+    plan.batches = -(-plan.items // kind.batch_size) if plan.items else 0
+    if plan.total_rows == 0:
+        raise PlanError(
+            f"The file {job.path.name} has a header but no data rows: nothing to import."
+        )
+    if progress is not None:
+        progress.update(
+            ProgressSnapshot(
+                Phase.PLAN, plan.total_rows, plan.total_rows, meter.rate(), 0.0, {}, "Checked"
+            )
+        )
+    return plan
+
+
+def check_unchanged(plan: Plan) -> None:
+    """Refuse to run when the file changed after it was checked."""
+    try:
+        size, mtime = _file_identity(plan.job.path)
+    except OSError as exc:
+        raise PlanError(f"The file {plan.job.path} can no longer be read: {exc.strerror}.") from exc
+    if (size, mtime) != (plan.file_size, plan.file_mtime_ns):
+        raise PlanError(
+            f"The file {plan.job.path.name} changed after it was checked. Check it again before sending."
+        )

@@ -1,0 +1,119 @@
+"""Results files: every input column, then the row number, final state, message and ids.
+
+The failures-only file keeps the input columns first, with their original headers,
+so it can be fixed in a spreadsheet and imported again as it is (the extra
+``recotap_*`` columns are ignored by the column mapping).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from recotap_desktop.engine.states import SUCCESS_STATES
+from recotap_desktop.files import FileProblem, SourceInfo, iter_rows, sniff
+from recotap_desktop.files.writers import TableWriter
+from recotap_desktop.store.history import History, RowOutcome
+
+ROW_COLUMN = "recotap_row"
+STATE_COLUMN = "recotap_state"
+MESSAGE_COLUMN = "recotap_message"
+ID_PREFIX = "recotap_"
+_SUCCESS = {s.value for s in SUCCESS_STATES}
+
+
+def open_run_source(history: History, run_id: int) -> SourceInfo | None:
+    """Re-open the file a run was made from, or None when it is gone or changed."""
+    run = history.get_run(run_id)
+    if not run.file_path:
+        return None
+    path = Path(run.file_path)
+    if not path.is_file():
+        return None
+    options: dict[str, Any] = json.loads(run.options_json or "{}")
+    try:
+        info = sniff(
+            path,
+            encoding=options.get("encoding"),
+            delimiter=options.get("delimiter"),
+            sheet=options.get("sheet"),
+        )
+    except FileProblem:
+        return None
+    return info
+
+
+def _id_keys(outcomes: dict[int, RowOutcome]) -> list[str]:
+    keys: dict[str, None] = {}
+    for o in outcomes.values():
+        if o.ids:
+            for k in o.ids:
+                if k != "payload":
+                    keys.setdefault(k, None)
+    if any(o.ids and "payload" in o.ids for o in outcomes.values()):
+        keys.setdefault("payload", None)
+    return list(keys)
+
+
+def iter_report_rows(
+    history: History, run_id: int, *, failures_only: bool = False
+) -> tuple[list[str], Iterator[list[Any]]]:
+    """Headers and rows of a run's results (input columns when the file is still there)."""
+    outcomes = history.outcomes(run_id)
+    id_keys = _id_keys(outcomes)
+    source = open_run_source(history, run_id)
+    input_headers = list(source.headers) if source is not None else []
+    headers = [
+        *input_headers,
+        ROW_COLUMN,
+        STATE_COLUMN,
+        MESSAGE_COLUMN,
+        *(ID_PREFIX + k for k in id_keys),
+    ]
+
+    def keep(o: RowOutcome) -> bool:
+        return not failures_only or o.state not in _SUCCESS
+
+    def tail(o: RowOutcome) -> list[Any]:
+        ids = o.ids or {}
+        return [o.row, o.state, o.message, *(ids.get(k, "") for k in id_keys)]
+
+    def rows() -> Iterator[list[Any]]:
+        if source is not None:
+            seen: set[int] = set()
+            for row_no, values in iter_rows(source):
+                o = outcomes.get(row_no)
+                if o is None:
+                    continue
+                seen.add(row_no)
+                if keep(o):
+                    yield [*values, *tail(o)]
+            for row_no in sorted(set(outcomes) - seen):
+                o = outcomes[row_no]
+                if keep(o):
+                    yield ["" for _ in input_headers] + tail(o)
+        else:
+            for row_no in sorted(outcomes):
+                o = outcomes[row_no]
+                if keep(o):
+                    yield tail(o)
+
+    return headers, rows()
+
+
+def write_report(path: Path, history: History, run_id: int, *, failures_only: bool = False) -> int:
+    """Write a run's results to CSV or XLSX (by suffix); returns the number of data rows."""
+    headers, rows = iter_report_rows(history, run_id, failures_only=failures_only)
+    n = 0
+    with TableWriter.open(path, headers) as writer:
+        for row in rows:
+            writer.write_row([str(v) if not isinstance(v, (int, float)) else v for v in row])
+            n += 1
+    return n
+
+
+def failures_path(report: Path) -> Path:
+    """``results.csv`` -> ``results.failures.csv``."""
+    return report.with_name(f"{report.stem}.failures{report.suffix}")

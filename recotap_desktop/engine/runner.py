@@ -1,0 +1,554 @@
+"""Run an import plan: batches, concurrency, isolation, journal, cancellation.
+
+Guarantees:
+
+* every input row ends in exactly one final state (:class:`RowState`), written to the
+  history database; rows that were never sent are ``not sent``;
+* each batch is journaled before it is sent and answered in one transaction after,
+  so that :func:`resume` re-sends exactly the rows that have no final answer, with
+  reconciliation for batches that may have reached the server;
+* a whole-batch validation 400 is isolated by bisection: only the offending rows fail,
+  with the server's message, at a cost of about 2*log2(batch) extra requests each;
+* a whole-request error that is not about items (auth, a bad segment, a wrong path)
+  stops the run with the server's message, because every batch would fail the same way;
+* 429s halve the number of requests in flight (the client backs off and retries);
+  it grows back by one after a run of successes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from recotap_desktop.api import (
+    AmbiguousOutcome,
+    ApiStatusError,
+    AuthError,
+    CancelledError,
+    RateLimited,
+    RecotapClient,
+    RecotapError,
+    RequestRejected,
+    RetryInfo,
+    ServerError,
+    TransportError,
+)
+from recotap_desktop.engine.connection import ConnectionSpec
+from recotap_desktop.engine.plan import (
+    ExcludedRow,
+    InvalidRow,
+    Plan,
+    PlannedItem,
+    check_unchanged,
+    iter_planned,
+)
+from recotap_desktop.engine.progress import (
+    CancelMode,
+    CancelToken,
+    NullProgress,
+    Phase,
+    ProgressSink,
+    ProgressSnapshot,
+    RateMeter,
+)
+from recotap_desktop.engine.senders import BULK_KINDS, SENDERS, SendOptions
+from recotap_desktop.engine.states import SUCCESS_STATES, ItemOutcome, RowState, RunState
+from recotap_desktop.store.history import History, RowOutcome, RunInfo
+
+MAX_CONCURRENCY = 16
+ISOLATION_PREFIX = "Rejected by the server: "
+_REQUEST_LEVEL_RE = re.compile(
+    r"^(accounts|deals|activities|mappings|pipelines)\s+(must be an array|must contain no more than"
+    r"|must contain at least|should not be empty)",
+    re.IGNORECASE,
+)
+_FLUSH_EVERY = 5_000
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    state: RunState
+    counts: dict[str, int]
+    message: str = ""
+    requests: int = 0
+    isolation_requests: int = 0
+    isolated_rows: int = 0
+    reconciled_rows: int = 0
+    failure_groups: list[tuple[str, int]] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def all_succeeded(self) -> bool:
+        total = sum(self.counts.values())
+        ok = sum(self.counts.get(s.value, 0) for s in SUCCESS_STATES)
+        return self.state is RunState.FINISHED and total > 0 and ok == total
+
+
+class _Throttle:
+    """AIMD limit on requests in flight: halve on 429, grow by one after successes."""
+
+    def __init__(self, limit: int) -> None:
+        self.max = max(1, min(MAX_CONCURRENCY, limit))
+        self.window = self.max
+        self.in_flight = 0
+        self._successes = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, stop: threading.Event) -> bool:
+        with self._cond:
+            while self.in_flight >= self.window:
+                if stop.is_set():
+                    return False
+                self._cond.wait(0.1)
+            self.in_flight += 1
+            return True
+
+    def release(self, ok: bool) -> None:
+        with self._cond:
+            self.in_flight -= 1
+            if ok:
+                self._successes += 1
+                if self.window < self.max and self._successes >= self.window * 2:
+                    self.window += 1
+                    self._successes = 0
+            self._cond.notify_all()
+
+    def on_retry(self, info: RetryInfo) -> None:
+        if info.status_code == 429:
+            with self._cond:
+                self.window = max(1, self.window // 2)
+                self._successes = 0
+
+    def wait_idle(self) -> None:
+        with self._cond:
+            while self.in_flight:
+                self._cond.wait(0.1)
+
+
+class _Abort(Exception):
+    def __init__(self, message: str, *, processed_maybe: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.processed_maybe = processed_maybe
+
+
+@dataclass
+class _Batch:
+    no: int
+    items: list[PlannedItem]
+    reconcile: bool
+
+    @property
+    def rows(self) -> list[int]:
+        return [r for item in self.items for r in item.rows]
+
+
+class ImportRunner:
+    """Send a checked plan. One runner runs once; build another to resume or retry."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        connection: ConnectionSpec,
+        history: History,
+        *,
+        progress: ProgressSink | None = None,
+        cancel: CancelToken | None = None,
+        run_id: int | None = None,
+        only_rows: set[int] | None = None,
+        parent_run_id: int | None = None,
+        client_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.job = plan.job
+        self.connection = connection
+        self.history = history
+        self.progress = progress or NullProgress()
+        self.cancel = cancel or CancelToken()
+        self.resume_run_id = run_id
+        self.only_rows = only_rows
+        self.parent_run_id = parent_run_id
+        self.client_kwargs = client_kwargs or {}
+        self.kind = plan.job.record_kind()
+        self._sender = SENDERS[plan.job.kind]
+        self._send_options = SendOptions(
+            segment_id=plan.job.options.segment_id, upsert=plan.job.options.upsert
+        )
+        self._throttle = _Throttle(plan.job.options.concurrency)
+        self._lock = threading.Lock()
+        self._abort: _Abort | None = None
+        self._abort_event = threading.Event()
+        self._counts: Counter[str] = Counter()
+        self._done_rows = 0
+        self._total_rows = 0
+        self._meter = RateMeter()
+        self._requests = 0
+        self._isolation_requests = 0
+        self._isolated_rows = 0
+        self._reconciled_rows = 0
+        self._failure_reasons: Counter[str] = Counter()
+        self._batch_no = 0
+        self._last_report = 0.0
+
+    # ------------------------------------------------------------------ public
+    def run(self) -> RunResult:
+        started = time.monotonic()
+        check_unchanged(self.plan)
+        prior: dict[int, RowOutcome] = {}
+        reconcile_rows: set[int] = set()
+        if self.resume_run_id is None:
+            run_id = self.history.create_run(self._run_info())
+        else:
+            run_id = self.resume_run_id
+            prior = self.history.outcomes(run_id)
+            for batch_no, rows in self.history.unanswered_batches(run_id):
+                reconcile_rows.update(rows)
+                self._batch_no = max(self._batch_no, batch_no)
+            self._batch_no = max(self._batch_no, self.history.max_batch_no(run_id))
+            self.history.set_run_state(run_id, RunState.RUNNING.value)
+        self.run_id = run_id
+        self._total_rows = self._count_rows_in_scope(prior)
+        state, message = self._dispatch_all(run_id, prior, reconcile_rows)
+        counts = self.history.counts(run_id)
+        self.history.finish_run(run_id, state.value, counts)
+        if message:
+            self.history.set_note(run_id, message)
+        self._report(force=True)
+        return RunResult(
+            run_id=run_id,
+            state=state,
+            counts=counts,
+            message=message,
+            requests=self._requests,
+            isolation_requests=self._isolation_requests,
+            isolated_rows=self._isolated_rows,
+            reconciled_rows=self._reconciled_rows,
+            failure_groups=self._failure_reasons.most_common(),
+            duration=time.monotonic() - started,
+        )
+
+    # ----------------------------------------------------------------- helpers
+    def _run_info(self) -> RunInfo:
+        job = self.job
+        options = job.options.to_json()
+        options.update(
+            {
+                "encoding": self.plan.source.encoding,
+                "delimiter": self.plan.source.delimiter,
+                "sheet": self.plan.source.sheet,
+            }
+        )
+        return RunInfo(
+            kind=job.kind,
+            file_name=job.path.name,
+            file_path=str(job.path.resolve()),
+            file_sha256=self.plan.file_sha256,
+            mapping_json=json.dumps(job.mapping.to_json()),
+            options_json=json.dumps(options),
+            profile=self.connection.profile,
+            edition=job.rules.name,
+            host=self.connection.host,
+            total_rows=self._count_rows_in_scope({}),
+            parent_run_id=self.parent_run_id,
+        )
+
+    def _count_rows_in_scope(self, prior: dict[int, RowOutcome]) -> int:
+        if self.only_rows is not None:
+            return len(self.only_rows)
+        return self.plan.total_rows
+
+    def _in_scope(self, row: int) -> bool:
+        return self.only_rows is None or row in self.only_rows
+
+    def _stopping(self) -> bool:
+        return self.cancel.cancelled or self._abort_event.is_set()
+
+    def _dispatch_all(
+        self, run_id: int, prior: dict[int, RowOutcome], reconcile_rows: set[int]
+    ) -> tuple[RunState, str]:
+        pending_outcomes: list[RowOutcome] = []
+        fresh: list[PlannedItem] = []
+        repeat: list[PlannedItem] = []
+        futures: list[Future[None]] = []
+        size = self.kind.batch_size
+
+        def final(row: int) -> bool:
+            o = prior.get(row)
+            return o is not None and o.state != RowState.NOT_SENT.value
+
+        def flush() -> None:
+            if pending_outcomes:
+                self.history.set_outcomes(run_id, pending_outcomes)
+                for o in pending_outcomes:
+                    self._count(o.state, 1)
+                pending_outcomes.clear()
+
+        with (
+            self.connection.open(
+                on_retry=self._throttle.on_retry,
+                cancel_event=self.cancel.stop_event,
+                **self.client_kwargs,
+            ) as client,
+            ThreadPoolExecutor(
+                max_workers=self._throttle.max, thread_name_prefix="recotap-send"
+            ) as pool,
+        ):
+
+            def submit(items: list[PlannedItem], reconcile: bool) -> None:
+                if self._stopping() or not self._throttle.acquire(self._abort_event):
+                    for item in items:
+                        for r in item.rows:
+                            pending_outcomes.append(self._not_sent(r))
+                    return
+                if self._stopping():
+                    self._throttle.release(True)
+                    for item in items:
+                        for r in item.rows:
+                            pending_outcomes.append(self._not_sent(r))
+                    return
+                self._batch_no += 1
+                batch = _Batch(self._batch_no, items, reconcile)
+                futures.append(pool.submit(self._run_batch, client, run_id, batch))
+
+            for entry in iter_planned(self.job, self.plan.source):
+                if isinstance(entry, PlannedItem):
+                    rows = [r for r in entry.rows if self._in_scope(r) and not final(r)]
+                    if not rows:
+                        continue
+                    if self.job.options.dry_run:
+                        pending_outcomes.extend(
+                            RowOutcome(
+                                r,
+                                RowState.NOT_SENT.value,
+                                "Dry run: would be sent.",
+                                {"payload": json.dumps(entry.payload, ensure_ascii=False)},
+                            )
+                            for r in entry.rows
+                        )
+                    elif any(r in reconcile_rows for r in entry.rows):
+                        repeat.append(entry)
+                        if len(repeat) >= size:
+                            submit(repeat, True)
+                            repeat = []
+                    else:
+                        fresh.append(entry)
+                        if len(fresh) >= size:
+                            submit(fresh, False)
+                            fresh = []
+                elif isinstance(entry, InvalidRow):
+                    if self._in_scope(entry.row) and not final(entry.row):
+                        pending_outcomes.append(
+                            RowOutcome(
+                                entry.row, RowState.INVALID.value, entry.message or "Invalid row."
+                            )
+                        )
+                elif isinstance(entry, ExcludedRow):
+                    if self._in_scope(entry.row) and not final(entry.row):
+                        pending_outcomes.append(
+                            RowOutcome(
+                                entry.row, RowState.NOT_SENT.value, "Excluded before sending."
+                            )
+                        )
+                if len(pending_outcomes) >= _FLUSH_EVERY:
+                    flush()
+                    self._report()
+            if repeat:
+                submit(repeat, True)
+            if fresh:
+                submit(fresh, False)
+            flush()
+            for fut in futures:
+                fut.result()
+        self._report(force=True)
+        if self._abort is not None:
+            return RunState.ABORTED, self._abort.message
+        if self.cancel.cancelled:
+            return RunState.CANCELLED, (
+                "Cancelled: rows not sent are marked 'not sent'; resume the run to send them."
+            )
+        if self.job.options.dry_run:
+            return RunState.FINISHED, "Dry run: nothing was sent."
+        return RunState.FINISHED, ""
+
+    def _not_sent(self, row: int, message: str = "") -> RowOutcome:
+        if not message:
+            if self._abort is not None:
+                message = f"Not sent: the run stopped ({self._abort.message})"
+            else:
+                message = "Not sent: the run was cancelled before this row was sent."
+        return RowOutcome(row, RowState.NOT_SENT.value, message)
+
+    def _count(self, state: str, rows: int) -> None:
+        with self._lock:
+            self._counts[state] += rows
+            self._done_rows += rows
+
+    def _report(self, force: bool = False) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if not force and now - self._last_report < 0.1:
+                return
+            self._last_report = now
+            done, counts = self._done_rows, dict(self._counts)
+        self._meter.add(done)
+        self.progress.update(
+            ProgressSnapshot(
+                Phase.SEND,
+                done,
+                self._total_rows,
+                self._meter.rate(),
+                self._meter.eta(done, self._total_rows),
+                counts,
+                "",
+            )
+        )
+
+    # ------------------------------------------------------------ per batch
+    def _run_batch(self, client: RecotapClient, run_id: int, batch: _Batch) -> None:
+        ok = False
+        try:
+            if self._stopping():
+                self._finish_unsent(run_id, batch, journal=False)
+                return
+            self.history.batch_started(run_id, batch.no, batch.rows)
+            try:
+                outcomes = self._send_isolating(client, batch.items, batch.reconcile, top=True)
+            except _Abort as abort:
+                self._set_abort(abort)
+                self._finish_unsent(run_id, batch, journal=not abort.processed_maybe)
+                return
+            except CancelledError:
+                # Stop-now while backing off: the batch may have reached the server earlier.
+                self._finish_unsent(
+                    run_id,
+                    batch,
+                    journal=False,
+                    message="Not sent: stopped while retrying; resume reconciles it.",
+                )
+                return
+            row_outcomes: list[RowOutcome] = []
+            for item, outcome in zip(batch.items, outcomes, strict=True):
+                for r in item.rows:
+                    row_outcomes.append(
+                        RowOutcome(
+                            r,
+                            outcome.state.value,
+                            outcome.message,
+                            outcome.ids or None,
+                            outcome.reconciled,
+                        )
+                    )
+                if outcome.state is RowState.FAILED:
+                    with self._lock:
+                        self._failure_reasons[_reason_group(outcome.message)] += len(item.rows)
+                if outcome.reconciled:
+                    with self._lock:
+                        self._reconciled_rows += len(item.rows)
+            self.history.batch_done(run_id, batch.no, row_outcomes)
+            for o in row_outcomes:
+                self._count(o.state, 1)
+            ok = True
+        finally:
+            self._throttle.release(ok)
+            self._report()
+
+    def _finish_unsent(
+        self, run_id: int, batch: _Batch, *, journal: bool, message: str = ""
+    ) -> None:
+        outcomes = [self._not_sent(r, message) for r in batch.rows]
+        if journal:
+            # Nothing reached the server: close the journal entry so resume sends it fresh.
+            self.history.batch_done(run_id, batch.no, outcomes)
+        else:
+            self.history.set_outcomes(run_id, outcomes)
+        for o in outcomes:
+            self._count(o.state, 1)
+
+    def _set_abort(self, abort: _Abort) -> None:
+        with self._lock:
+            if self._abort is None:
+                self._abort = abort
+        self._abort_event.set()
+
+    def _send_isolating(
+        self, client: RecotapClient, items: Sequence[PlannedItem], reconcile: bool, *, top: bool
+    ) -> list[ItemOutcome]:
+        if self.cancel.mode is CancelMode.STOP_NOW:
+            raise CancelledError("Stopped by the user.")
+        with self._lock:
+            self._requests += 1
+            if not top:
+                self._isolation_requests += 1
+        try:
+            return self._sender(client, [i.payload for i in items], self._send_options, reconcile)
+        except RequestRejected as exc:
+            if not self._is_item_level(exc):
+                raise _Abort(_rejected_message(exc)) from exc
+            if len(items) == 1:
+                with self._lock:
+                    self._isolated_rows += len(items[0].rows)
+                return [ItemOutcome(RowState.FAILED, ISOLATION_PREFIX + exc.server_message)]
+            mid = len(items) // 2
+            left = self._send_isolating(client, items[:mid], reconcile, top=False)
+            right = self._send_isolating(client, items[mid:], reconcile, top=False)
+            return left + right
+        except AuthError as exc:
+            raise _Abort(exc.message) from exc
+        except AmbiguousOutcome as exc:
+            raise _Abort(
+                f"{exc.message} The affected rows are marked 'not sent'; resume the run to "
+                "reconcile them.",
+                processed_maybe=True,
+            ) from exc
+        except (RateLimited, ServerError) as exc:
+            raise _Abort(
+                f"{exc.message} The server kept failing after several retries; resume the run later.",
+                processed_maybe=isinstance(exc, ServerError),
+            ) from exc
+        except TransportError as exc:
+            raise _Abort(f"{exc.message} Resume the run when the connection is back.") from exc
+        except CancelledError:
+            raise
+        except ApiStatusError as exc:
+            raise _Abort(exc.message) from exc
+        except RecotapError as exc:
+            raise _Abort(exc.message) from exc
+
+    def _is_item_level(self, exc: RequestRejected) -> bool:
+        if self.job.kind not in BULK_KINDS:
+            return False
+        if not exc.is_validation or exc.status_code != 400:
+            return False
+        details = list(exc.details) or [exc.server_message]
+        return not all(_REQUEST_LEVEL_RE.search(d.strip()) for d in details)
+
+
+def _rejected_message(exc: RequestRejected) -> str:
+    hint = ""
+    if exc.status_code == 404:
+        hint = " Check the connection's edition and base URL: the server does not know this path."
+    return (
+        f"The server refused the request ({exc.status_code}): {exc.server_message}.{hint} "
+        "Every batch would fail the same way, so the run stopped."
+    )
+
+
+def _reason_group(message: str) -> str:
+    text = message.removeprefix(ISOLATION_PREFIX)
+    # Group "deals.12.ownerEmail must be an email" and "ownerEmail must be an email".
+    text = re.sub(r"\b[a-zA-Z]+\.\d+\.", "", text)
+    text = re.sub(r"'[^']*'", "'…'", text)
+    return text.strip()[:200] or "Failed without a reason"
+
+
+def summarise_failures(groups: Iterable[tuple[str, int]], limit: int = 5) -> list[str]:
+    """Lines like ``312 rows: ownerEmail must be an email`` for the biggest groups."""
+    return [f"{count} rows: {reason}" for reason, count in list(groups)[:limit]]

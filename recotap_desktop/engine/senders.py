@@ -1,0 +1,202 @@
+"""Send one batch of payload items of one import kind and turn the answer into outcomes.
+
+A sender maps an import kind to its endpoint and reads the server's per-item answers.
+Whole-request errors are raised (the runner decides: isolate, abort, or journal for
+resume). Reconciliation of repeated writes lives here because only here do we know
+what a duplicate answer looks like for each endpoint:
+
+* accounts / activities: a repeat of a write whose first answer was lost comes back
+  per item as ``failed ... already exists``; when the request may have been repeated
+  (the client says so, or the batch was journaled without an answer before a crash)
+  that answer means *delivered* and the row is marked ``created`` (reconciled).
+* deals, ID mappings and account fields are idempotent upserts: a repeat is harmless.
+* pipelines (``POST /deal-stages``) are all-or-nothing and create-only: a 409 names
+  the pipelines that exist. On a possible repeat they count as delivered; otherwise
+  they fail with the server's message, and the rest of the batch is sent again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from recotap_desktop.api import (
+    BulkResult,
+    Conflict,
+    NotFound,
+    RecotapClient,
+    RequestRejected,
+)
+from recotap_desktop.engine.states import ItemOutcome, RowState, state_from_server
+
+_DUPLICATE_RE = re.compile(r"already exist|duplicate", re.IGNORECASE)
+_PIPELINES_RE = re.compile(r"Pipeline\(s\) already exist:\s*([^.]*)", re.IGNORECASE)
+
+RECONCILED_MESSAGE = (
+    "Delivered: an earlier attempt reached the server but its answer was lost; "
+    "the server's duplicate answer confirms it (reconciled)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    segment_id: str | None = None
+    upsert: bool = False
+
+
+Sender = Callable[
+    [RecotapClient, Sequence[Mapping[str, Any]], SendOptions, bool], list[ItemOutcome]
+]
+
+
+def _bulk_outcomes(result: BulkResult, repeated: bool) -> list[ItemOutcome]:
+    repeated = repeated or result.possibly_repeated
+    outcomes: list[ItemOutcome] = []
+    for item in result.items:
+        state = state_from_server(item.status)
+        message = item.error or ""
+        if state is None:
+            state = RowState.FAILED
+            message = (
+                f"The server answered with an unknown status {item.status!r}. {message}".strip()
+            )
+        if state is RowState.FAILED and repeated and _DUPLICATE_RE.search(message):
+            outcomes.append(ItemOutcome(RowState.CREATED, RECONCILED_MESSAGE, dict(item.ids), True))
+            continue
+        if state is RowState.FAILED and not message:
+            message = "The server reported this item as failed without giving a reason."
+        outcomes.append(ItemOutcome(state, message, dict(item.ids)))
+    return outcomes
+
+
+def send_accounts(
+    client: RecotapClient, items: Sequence[Mapping[str, Any]], options: SendOptions, repeated: bool
+) -> list[ItemOutcome]:
+    result = client.create_accounts(
+        list(items), segment_id=options.segment_id, upsert=options.upsert
+    )
+    return _bulk_outcomes(result, repeated)
+
+
+def send_deals(
+    client: RecotapClient, items: Sequence[Mapping[str, Any]], options: SendOptions, repeated: bool
+) -> list[ItemOutcome]:
+    return _bulk_outcomes(client.push_deals(list(items)), repeated)
+
+
+def send_activities(
+    client: RecotapClient, items: Sequence[Mapping[str, Any]], options: SendOptions, repeated: bool
+) -> list[ItemOutcome]:
+    return _bulk_outcomes(client.push_sales_activities(list(items)), repeated)
+
+
+def send_pipelines(
+    client: RecotapClient, items: Sequence[Mapping[str, Any]], options: SendOptions, repeated: bool
+) -> list[ItemOutcome]:
+    outcomes: dict[int, ItemOutcome] = {}
+    pending = list(range(len(items)))
+    while pending:
+        try:
+            result = client.push_deal_stages([items[i] for i in pending])
+        except Conflict as exc:
+            existing = _conflicting_pipelines(exc)
+            was_repeat = repeated or bool(getattr(exc, "possibly_repeated", False))
+            hit = [i for i in pending if str(items[i].get("pipelineId")) in existing]
+            if not hit:
+                raise
+            for i in hit:
+                if was_repeat:
+                    outcomes[i] = ItemOutcome(
+                        RowState.CREATED,
+                        RECONCILED_MESSAGE,
+                        {"pipelineId": str(items[i]["pipelineId"])},
+                        True,
+                    )
+                else:
+                    outcomes[i] = ItemOutcome(
+                        RowState.FAILED,
+                        f"{exc.server_message} The documented API cannot change an existing "
+                        "pipeline; its stages stay as they are in Recotap.",
+                        {"pipelineId": str(items[i]["pipelineId"])},
+                    )
+            pending = [i for i in pending if i not in hit]
+            continue
+        for i, outcome in zip(pending, _bulk_outcomes(result, repeated), strict=True):
+            outcomes[i] = outcome
+        break
+    return [outcomes[i] for i in range(len(items))]
+
+
+def _conflicting_pipelines(exc: Conflict) -> set[str]:
+    match = _PIPELINES_RE.search(exc.server_message or "")
+    if not match:
+        return set()
+    return {part.strip() for part in match.group(1).split(",") if part.strip()}
+
+
+def send_id_mappings(
+    client: RecotapClient, items: Sequence[Mapping[str, Any]], options: SendOptions, repeated: bool
+) -> list[ItemOutcome]:
+    result = client.map_external_ids(
+        [{"domain": i["domain"], "externalId": i["externalId"]} for i in items]
+    )
+    not_found = {d.strip().lower() for d in result.not_found}
+    outcomes = []
+    for item in items:
+        ids = {"domain": str(item["domain"]), "externalId": str(item["externalId"])}
+        if str(item["domain"]).lower() in not_found:
+            outcomes.append(
+                ItemOutcome(
+                    RowState.FAILED,
+                    f"No Recotap account has the domain {item['domain']}; nothing was written.",
+                    ids,
+                )
+            )
+        else:
+            outcomes.append(ItemOutcome(RowState.UPDATED, "", ids))
+    return outcomes
+
+
+def send_account_fields(
+    client: RecotapClient, items: Sequence[Mapping[str, Any]], options: SendOptions, repeated: bool
+) -> list[ItemOutcome]:
+    outcomes = []
+    for item in items:
+        key = str(item["key"])
+        ids = {client.rules.account_update_key: key}
+        try:
+            message = client.update_account(key, item["customFields"])
+        except NotFound as exc:
+            outcomes.append(
+                ItemOutcome(
+                    RowState.FAILED,
+                    f"No Recotap account with {client.rules.account_update_key} {key!r}. "
+                    f"({exc.server_message})",
+                    ids,
+                )
+            )
+            continue
+        except RequestRejected as exc:
+            # A PUT carries one account: its 400 is about this row only.
+            outcomes.append(ItemOutcome(RowState.FAILED, exc.server_message, ids))
+            continue
+        outcomes.append(
+            ItemOutcome(RowState.UPDATED, "" if "success" in message.lower() else message, ids)
+        )
+    return outcomes
+
+
+SENDERS: dict[str, Sender] = {
+    "accounts": send_accounts,
+    "deals": send_deals,
+    "pipelines": send_pipelines,
+    "activities": send_activities,
+    "id-mappings": send_id_mappings,
+    "account-fields": send_account_fields,
+}
+
+#: Kinds whose request carries several rows and is validated as a whole by the server:
+#: a validation 400 is isolated by splitting the batch.
+BULK_KINDS = frozenset({"accounts", "deals", "pipelines", "activities", "id-mappings"})

@@ -1,0 +1,794 @@
+"""Shared vocabulary of the records layer and the machinery every kind uses.
+
+A *record kind* (accounts, deals, …) describes the target fields a file can feed
+and turns one file row into one API payload item, reporting :class:`Problem` s
+that name the row, the column, the raw value and what to do.
+
+Fast path for the engine::
+
+    to_item = kind.compile(ctx, mapping, headers)   # once per file
+    item, problems = to_item(row_number, values)      # per row; values in header order
+
+``item`` is ``None`` exactly when at least one problem is an *error*. Problems of
+severity ``"warning"`` come with a usable item (a value was dropped; the row is
+still sent) and should be shown to the user.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any, Protocol
+
+from recotap_desktop.api.editions import EditionRules, rules_for
+
+from . import convert as cv
+from .automap import automap as _automap
+from .mapping import ColumnMapping
+
+__all__ = [
+    "ERROR",
+    "WARNING",
+    "Compiled",
+    "ConvertContext",
+    "Converter",
+    "CustomFieldLike",
+    "DuplicateTracker",
+    "FieldType",
+    "Group",
+    "Grouper",
+    "Problem",
+    "RecordKind",
+    "RowConverter",
+    "TargetField",
+    "column_labels",
+    "custom_field_key",
+    "custom_field_targets",
+    "merge_scalars",
+    "on_row",
+]
+
+ERROR = "error"
+WARNING = "warning"
+
+
+class FieldType(StrEnum):
+    """How a raw cell is read (and how the GUI explains the field)."""
+
+    TEXT = "text"
+    EMAIL = "email"
+    URL = "url"
+    DOMAIN = "domain"
+    DATETIME = "datetime"
+    DATE = "date"
+    NUMBER = "number"
+    INTEGER = "integer"
+    CHOICE = "choice"
+    LIST = "list"
+    MULTI_CHOICE = "multi_choice"
+    #: A length of time, sent as minutes (call duration). Extension of the contract.
+    DURATION = "duration"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetField:
+    """One field a file column (or a constant) can feed.
+
+    Custom-field columns are named ``customFields.<KEY>`` and carry ``custom_key``.
+    Nested payload fields use dotted names (``contacts.email``, ``from.name``,
+    ``associatedAccounts.domain``).
+    """
+
+    name: str
+    label: str
+    type: FieldType
+    required: bool
+    help: str
+    aliases: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+    custom_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with one row (``row`` 0: with the mapping as a whole).
+
+    ``column`` is the file header, or the field label when the value came from a
+    constant or no column is mapped. ``value`` is the raw cell text.
+    ``severity`` is ``"error"`` (the row is not sent) or ``"warning"`` (a value was
+    dropped and the row is still sent).
+    """
+
+    row: int
+    column: str
+    value: str
+    reason: str
+    field: str = ""
+    severity: str = ERROR
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def __str__(self) -> str:
+        where = f"Row {self.row}" if self.row else "Mapping"
+        return f"{where}, column “{self.column}”: {self.reason}"
+
+
+class CustomFieldLike(Protocol):
+    """What the records layer reads from ``recotap_desktop.api.models.CustomField``."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def label_type(self) -> str: ...
+
+    @property
+    def options(self) -> Sequence[str]: ...
+
+
+@dataclass(frozen=True)
+class ConvertContext:
+    """What conversion depends on besides the row.
+
+    ``custom_fields``: active account custom fields by key. ``date_order``: how to
+    read ``a/b/yyyy`` dates — ``"auto"`` (default: accept only unambiguous values),
+    ``"DMY"`` or ``"MDY"`` (see :mod:`recotap_desktop.records.convert`).
+    """
+
+    rules: EditionRules
+    custom_fields: Mapping[str, CustomFieldLike] = field(default_factory=dict)
+    date_order: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.date_order not in cv.DATE_ORDERS:
+            raise ValueError(
+                f"date_order must be one of {', '.join(cv.DATE_ORDERS)}, not {self.date_order!r}"
+            )
+
+    @classmethod
+    def build(
+        cls,
+        rules: EditionRules,
+        custom_fields: Iterable[CustomFieldLike] = (),
+        *,
+        date_order: str = "auto",
+    ) -> ConvertContext:
+        """Context from a list of custom fields (as ``list_custom_fields()`` returns)."""
+        return cls(rules, {cf.key: cf for cf in custom_fields}, date_order)
+
+
+# ---------------------------------------------------------------- custom fields
+
+
+def custom_field_key(label: str) -> str:
+    """The key Recotap generates from a custom-field label (§8.3).
+
+    Spaces become underscores, everything is upper-cased, ``_C`` is appended; no
+    other character changes: ``Revenue (USD)`` → ``REVENUE_(USD)_C``.
+    """
+    return label.replace(" ", "_").upper() + "_C"
+
+
+_LABEL_TYPES: dict[str, tuple[FieldType, str]] = {
+    "singleLineText": (FieldType.TEXT, "text"),
+    "multiLineText": (FieldType.TEXT, "text, may span lines"),
+    "singleSelection": (FieldType.CHOICE, "one of its options"),
+    "multiSelection": (FieldType.MULTI_CHOICE, "options separated by ; or ,"),
+    "number": (FieldType.NUMBER, "a number"),
+    "date": (FieldType.DATE, "a date; without a time zone it is taken as UTC"),
+}
+
+
+def custom_field_targets(ctx: ConvertContext) -> list[TargetField]:
+    """One optional :class:`TargetField` per custom field of ``ctx`` (by label)."""
+    out = []
+    for key, cf in sorted(ctx.custom_fields.items(), key=lambda kv: kv[1].label.casefold()):
+        ftype, words = _LABEL_TYPES.get(cf.label_type, (FieldType.TEXT, "text"))
+        choices = tuple(cf.options) if ftype in (FieldType.CHOICE, FieldType.MULTI_CHOICE) else ()
+        out.append(
+            TargetField(
+                name=f"customFields.{key}",
+                label=cf.label,
+                type=ftype,
+                required=False,
+                help=f"Custom field {key}: {words}. Empty cells leave it unchanged.",
+                aliases=(key,),
+                choices=choices,
+                custom_key=key,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------- converters
+
+Converter = Callable[[str], Any]
+RowConverter = Callable[[int, Sequence[str]], tuple[dict[str, Any] | None, list[Problem]]]
+
+
+def converter_for(f: TargetField, ctx: ConvertContext, header: str = "") -> Converter | None:
+    """The parser for one field (``None``: take the trimmed text as it is).
+
+    ``header`` is the mapped column's header; durations read their unit from it.
+    """
+    t = f.type
+    if t is FieldType.TEXT:
+        return None
+    if t is FieldType.EMAIL:
+        return cv.parse_email
+    if t is FieldType.URL:
+        return cv.parse_linkedin_url
+    if t is FieldType.DOMAIN:
+        return cv.parse_domain
+    if t in (FieldType.DATETIME, FieldType.DATE):
+        order = ctx.date_order
+
+        def to_datetime(raw: str) -> str:
+            return cv.parse_datetime(raw, order)
+
+        return to_datetime
+    if t is FieldType.NUMBER:
+        return cv.parse_number
+    if t is FieldType.INTEGER:
+        return cv.parse_non_negative_int
+    if t is FieldType.DURATION:
+        unit = cv.duration_unit_from_header(header)
+
+        def to_minutes(raw: str) -> int | float:
+            return cv.parse_duration_minutes(raw, unit)
+
+        return to_minutes
+    if t is FieldType.LIST:
+        return cv.split_list
+    what = f"“{f.label}”"
+    options = f.choices
+    if t is FieldType.MULTI_CHOICE:
+
+        def to_options(raw: str) -> list[str]:
+            return cv.match_multi_choice(raw, options, what)
+
+        return to_options
+    if t is FieldType.CHOICE:
+        folded = {o.strip().casefold(): o for o in options}
+
+        def to_option(raw: str) -> str:
+            hit = folded.get(raw.casefold())
+            if hit is not None:
+                return hit
+            return cv.match_choice(raw, options, what)
+
+        return to_option
+    raise AssertionError(f"unhandled field type {t}")  # pragma: no cover
+
+
+def column_labels(fields: Iterable[TargetField], mapping: ColumnMapping) -> dict[str, str]:
+    """Field name → what a Problem calls its column: the header, else the label."""
+    return {f.name: mapping.columns.get(f.name) or f.label for f in fields}
+
+
+# ---------------------------------------------------------------- record kinds
+
+
+@dataclass(slots=True)
+class Compiled:
+    """Per-file facts a kind's :meth:`RecordKind.assemble` may use."""
+
+    ctx: ConvertContext
+    fields: dict[str, TargetField]
+    #: field name → Problem column (header, or label for constants/unmapped fields)
+    columns: dict[str, str]
+    #: field name → index into the row values
+    index: dict[str, int]
+    #: field name → raw constant text
+    constants: dict[str, str]
+    #: (field name, custom-field key) of the custom fields fed by a column or constant
+    custom: tuple[tuple[str, str], ...] = ()
+
+    def raw(self, name: str, values: Sequence[str]) -> str:
+        """The raw (trimmed) text that fed ``name`` in this row, for Problem values."""
+        i = self.index.get(name)
+        if i is not None and i < len(values):
+            text = values[i].strip()
+            if text:
+                return text
+        return self.constants.get(name, "")
+
+
+_LIST_TYPES = frozenset({FieldType.LIST, FieldType.MULTI_CHOICE})
+_MEMO_SIZE = 4096
+
+
+class RecordKind(ABC):
+    """One resource the app can import (see the module notes for the fast path)."""
+
+    name: str = ""
+    title: str = ""
+    batch_size: int = 100
+    groups_rows: bool = False
+    #: Entity words that prefix this kind's columns in exports ("Deal - Value").
+    header_prefixes: tuple[str, ...] = ()
+
+    # -- description ---------------------------------------------------------
+    @abstractmethod
+    def fields(self, ctx: ConvertContext) -> list[TargetField]:
+        """Target fields for the edition and custom fields in ``ctx``."""
+
+    def automap(self, headers: Sequence[str], ctx: ConvertContext) -> ColumnMapping:
+        """:func:`~recotap_desktop.records.automap.automap` with this kind's fields."""
+        return _automap(headers, self.fields(ctx), prefixes=self.header_prefixes)
+
+    def check_mapping(
+        self, ctx: ConvertContext, mapping: ColumnMapping, headers: Sequence[str]
+    ) -> list[Problem]:
+        """Problems with the mapping itself (row 0): unknown fields or headers,
+        required fields with neither a column nor a constant, invalid constants."""
+        fields = {f.name: f for f in self.fields(ctx)}
+        present = set(headers)
+        problems: list[Problem] = []
+        for name, header in mapping.columns.items():
+            f = fields.get(name)
+            if f is None:
+                problems.append(
+                    Problem(0, header, "", f"“{name}” is not a field of {self.title}; "
+                            "choose another field for this column.", name)
+                )
+            elif header not in present:
+                problems.append(
+                    Problem(0, header, "", f"The file has no column “{header}” for "
+                            f"{f.label}; pick a column of this file.", name)
+                )
+        for name, raw in mapping.constants.items():
+            f = fields.get(name)
+            if f is None:
+                problems.append(
+                    Problem(0, name, raw, f"“{name}” is not a field of {self.title}.", name)
+                )
+                continue
+            conv = self.converter(f, ctx, "")
+            if conv is not None and raw.strip():
+                try:
+                    conv(raw.strip())
+                except cv.ConversionError as exc:
+                    problems.append(Problem(0, f.label, raw, exc.reason, name))
+        for f in fields.values():
+            if f.required and not (
+                (f.name in mapping.columns and mapping.columns[f.name] in present)
+                or mapping.constants.get(f.name, "").strip()
+            ):
+                problems.append(
+                    Problem(0, f.label, "", f"{f.label} is required: map a column to it "
+                            "or set a fixed value.", f.name)
+                )
+        return problems
+
+    # -- conversion ----------------------------------------------------------
+    def converter(self, f: TargetField, ctx: ConvertContext, header: str) -> Converter | None:
+        """Parser for one field; kinds override it for special fields."""
+        return converter_for(f, ctx, header)
+
+    @abstractmethod
+    def assemble(
+        self,
+        row: int,
+        flat: dict[str, Any],
+        problems: list[Problem],
+        cx: Compiled,
+        values: Sequence[str],
+    ) -> dict[str, Any] | None:
+        """Build the payload item from converted values (``flat``: field → value,
+        only non-empty, valid cells). Append cross-field problems to ``problems``."""
+
+    def compile(
+        self, ctx: ConvertContext, mapping: ColumnMapping, headers: Sequence[str]
+    ) -> RowConverter:
+        """Return ``to_item(row, values) -> (item | None, problems)`` for this file.
+
+        ``values`` is the raw row in ``headers`` order. Everything that depends only
+        on the mapping is worked out here, once. Mapped columns missing from
+        ``headers`` and unknown field names are ignored (see :meth:`check_mapping`).
+        """
+        fields = {f.name: f for f in self.fields(ctx)}
+        first_index: dict[str, int] = {}
+        for i, h in enumerate(headers):
+            first_index.setdefault(h, i)
+        index: dict[str, int] = {}
+        specs: list[tuple[str, int, str, Converter | None]] = []
+        for name, header in mapping.columns.items():
+            f = fields.get(name)
+            position = first_index.get(header)
+            if f is None or position is None:
+                continue
+            index[name] = position
+            specs.append((name, position, header, self.converter(f, ctx, header)))
+        columns = {n: mapping.columns[n] if n in index else f.label for n, f in fields.items()}
+        constants: dict[str, str] = {}
+        const_specs: list[tuple[str, str, str, Any, str | None]] = []
+        for name, raw_const in mapping.constants.items():
+            f = fields.get(name)
+            raw = raw_const.strip()
+            if f is None or not raw:
+                continue
+            constants[name] = raw
+            conv = self.converter(f, ctx, "")
+            value: Any = raw
+            error: str | None = None
+            if conv is not None:
+                try:
+                    value = conv(raw)
+                except cv.ConversionError as exc:
+                    error = exc.reason
+            const_specs.append((name, f.label, raw, value, error))
+        required = []
+        for f in fields.values():
+            if not f.required:
+                continue
+            if f.name in index:
+                reason = f"{f.label} is required but this cell is empty. Fill it in."
+            else:
+                reason = f"{f.label} is required: map a column to it or set a fixed value."
+            required.append((f.name, columns[f.name], reason))
+        custom = tuple(
+            (n, f.custom_key) for n, f in fields.items()
+            if f.custom_key and (n in index or n in constants)
+        )
+        specs.sort(key=lambda spec: spec[1])  # problems come in the file's column order
+        cx = Compiled(ctx, fields, columns, index, constants, custom)
+        assemble = self.assemble
+        text_t = tuple((name, i) for name, i, _c, conv in specs if conv is None)
+        # Per-column memo of converted values (columns repeat values: owners, stages,
+        # domains, dates). Bounded; list results are not memoised (they are mutable).
+        conv_t: tuple[tuple[str, int, str, Converter, dict[str, Any] | None], ...] = tuple(
+            (name, i, c, conv, None if fields[name].type in _LIST_TYPES else {})
+            for name, i, c, conv in specs if conv is not None
+        )
+        width = max(index.values(), default=-1) + 1
+        const_t = tuple(const_specs)
+        required_t = tuple(required)
+        required_names = frozenset(name for name, _c, _r in required)
+        conversion_error = cv.ConversionError
+
+        def to_item(
+            row: int, values: Sequence[str]
+        ) -> tuple[dict[str, Any] | None, list[Problem]]:
+            if len(values) < width:  # a short row: missing cells are empty
+                values = [*values, *([""] * (width - len(values)))]
+            flat: dict[str, Any] = {}
+            problems: list[Problem] = []
+            failed: set[str] | None = None
+            for name, i in text_t:
+                raw = values[i].strip()
+                if raw:
+                    flat[name] = raw
+            for name, i, column, conv, memo in conv_t:
+                raw = values[i].strip()
+                if raw:
+                    if memo is not None:
+                        value = memo.get(raw)
+                        if value is not None:
+                            flat[name] = value
+                            continue
+                    try:
+                        value = conv(raw)
+                        flat[name] = value
+                        if memo is not None and len(memo) < _MEMO_SIZE:
+                            memo[raw] = value
+                    except conversion_error as exc:
+                        problems.append(Problem(row, column, raw, exc.reason, name))
+                        if failed is None:
+                            failed = set()
+                        failed.add(name)
+            for name, column, raw, value, error in const_t:
+                if name in flat or (failed is not None and name in failed):
+                    continue
+                if error is None:
+                    flat[name] = value.copy() if isinstance(value, list) else value
+                else:
+                    problems.append(Problem(row, column, raw, error, name))
+                    if failed is None:
+                        failed = set()
+                    failed.add(name)
+            if not required_names <= flat.keys():
+                for name, column, reason in required_t:
+                    if name not in flat and (failed is None or name not in failed):
+                        problems.append(Problem(row, column, "", reason, name))
+            item = assemble(row, flat, problems, cx, values)
+            if problems:
+                for p in problems:
+                    if p.severity == ERROR:
+                        return None, problems
+            return item, problems
+
+        return to_item
+
+    def convert(
+        self, row: int, values: Mapping[str, str], ctx: ConvertContext
+    ) -> tuple[dict[str, Any] | None, list[Problem]]:
+        """Convert one row given as field name → raw text (constants already applied).
+
+        Convenience for tests and one-off use; Problems name the field as column.
+        The engine should use :meth:`compile`.
+        """
+        names = list(values)
+        to_item = self.compile(ctx, ColumnMapping(columns={n: n for n in names}), names)
+        return to_item(row, [values[n] for n in names])
+
+    # -- identity, duplicates, grouping ---------------------------------------
+    #: field whose value identifies an item (duplicates / grouping)
+    key_field: str = ""
+
+    def item_key(self, item: Mapping[str, Any], ctx: ConvertContext | None = None) -> str | None:
+        """The item's identity (``None`` when it has none)."""
+        value = item.get(self.key_field)
+        return value if isinstance(value, str) and value else None
+
+    def duplicate_fields(self, ctx: ConvertContext | None) -> tuple[str, ...]:
+        """Top-level item fields whose values must be unique within one file
+        (non-grouping kinds). ``ctx`` ``None``: the strictest set over all editions."""
+        return (self.key_field,) if self.key_field and not self.groups_rows else ()
+
+    def source_field(self, item_field: str, ctx: ConvertContext | None) -> str:
+        """The target field an item's top-level field comes from (usually the same)."""
+        return item_field
+
+    def duplicate_keys(
+        self, item: Mapping[str, Any], ctx: ConvertContext | None = None
+    ) -> tuple[tuple[str, str], ...]:
+        """``(field name, value)`` pairs of ``item`` that must be unique within one file."""
+        return tuple(
+            (name, value) for name in self.duplicate_fields(ctx)
+            if isinstance(value := item.get(name), str) and value
+        )
+
+    def start_group(self, key: str, row: int, item: dict[str, Any]) -> Group:
+        """Open a group with its first row (grouping kinds)."""
+        return Group(key=key, item=item, rows=[row])
+
+    def merge(self, group: Group | dict[str, Any], item: dict[str, Any], row: int) -> list[Problem]:
+        """Merge a later row's item into its group (grouping kinds only).
+
+        ``group`` is a :class:`Group` (as :class:`Grouper` keeps them; Problems then
+        name the earlier row) or, per the original contract, the merged payload dict
+        itself (Problems then say "an earlier row"). On problems nothing is merged.
+        Problems carry the field name and an empty column; :class:`Grouper` fills in
+        the column.
+        """
+        raise NotImplementedError(f"{self.name} does not group rows")
+
+    def _as_group(self, group: Group | dict[str, Any]) -> Group:
+        if isinstance(group, Group):
+            return group
+        key = self.item_key(group) or ""
+        return self.start_group(key, 0, group)
+
+
+def merge_scalars(
+    group: Group, item: Mapping[str, Any], row: int, skip: Iterable[str], what: str
+) -> list[Problem]:
+    """Compare a later row's top-level values with its group's.
+
+    A value missing from the group is filled in (remembering the row); a differing
+    value is a conflict naming both rows. Returns problems; fills nothing on conflict.
+    """
+    skip_set = set(skip)
+    problems: list[Problem] = []
+    fills: list[tuple[str, Any]] = []
+    into = group.item
+    for key, value in item.items():
+        if key in skip_set:
+            continue
+        if key in into:
+            if into[key] != value:
+                first = group.origin.get(key, group.rows[0])
+                problems.append(
+                    Problem(
+                        row, "", _as_text(value),
+                        f"{what} “{group.key}” has {key} “{_as_text(into[key])}” "
+                        f"{on_row(first)} but “{_as_text(value)}” here. Make the rows agree; this "
+                        f"{what.lower()} is not sent until they do.",
+                        key,
+                    )
+                )
+        else:
+            fills.append((key, value))
+    if not problems:
+        for key, value in fills:
+            into[key] = value
+            group.origin[key] = row
+    return problems
+
+
+def on_row(row: int) -> str:
+    """ "on row 7", or "on an earlier row" when the row is not known (0)."""
+    return f"on row {row}" if row else "on an earlier row"
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+# ---------------------------------------------------------------- whole-file checks
+#
+# Whole-file checks that need memory across rows: duplicates and row groups.
+#
+# :class:`DuplicateTracker` (non-grouping kinds) remembers, per key field, only
+# ``value → first row`` (a string and an int per item), so a file of a million rows
+# stays small. The first row with a key is kept; every later one gets an error
+# Problem naming both rows.
+#
+# :class:`Grouper` (pipelines, activities) merges the rows that share a group key
+# (``pipelineId`` / ``externalActivityId``) into one payload item. Rows need not be
+# adjacent. A row that conflicts with its group gets a Problem naming both rows, and
+# the whole group is held back (both endpoints are create-only, so a partial group
+# could never be completed later): :meth:`Grouper.finish` returns the good groups
+# and a Problem for every other row of a held-back group.
+
+
+def _resolver(mapping: ColumnMapping | None, fields: Iterable[TargetField]) -> dict[str, str]:
+    columns = mapping.columns if mapping is not None else {}
+    return {f.name: columns.get(f.name) or f.label for f in fields}
+
+
+class DuplicateTracker:
+    """Flag repeated identity keys within one file.
+
+    Feed it every *valid* item in file order: ``problems = tracker.check(row, item)``.
+    """
+
+    def __init__(
+        self,
+        kind: RecordKind,
+        ctx: ConvertContext | None = None,
+        mapping: ColumnMapping | None = None,
+        *,
+        fields: Iterable[TargetField] | None = None,
+    ) -> None:
+        """``ctx`` decides which keys are tracked (accounts: ``externalId`` only where it
+        is the identity) and ``mapping`` which header a Problem names. Without ``ctx``
+        the strictest key set is used and labels come from the default edition."""
+        self._kind = kind
+        self._ctx = ctx
+        field_list = list(fields) if fields is not None else kind.fields(
+            ctx if ctx is not None else ConvertContext(rules_for(None))
+        )
+        self._columns = _resolver(mapping, field_list)
+        self._labels = {f.name: f.label for f in field_list}
+        self._seen: dict[str, dict[str, int]] = {
+            name: {} for name in kind.duplicate_fields(ctx)
+        }
+        self._pairs = tuple(self._seen.items())
+
+    def check(self, row: int, item: Mapping[str, Any]) -> list[Problem]:
+        """Remember the item's keys; return a Problem per key already seen."""
+        problems: list[Problem] = []
+        for name, seen in self._pairs:
+            value = item.get(name)
+            if not value or not isinstance(value, str):
+                continue
+            first = seen.setdefault(value, row)
+            if first == row:
+                continue
+            source = self._kind.source_field(name, self._ctx)
+            label = self._labels.get(source, source)
+            problems.append(
+                Problem(
+                    row,
+                    self._columns.get(source, source),
+                    value,
+                    f"{label} “{value}” is already on row {first}; rows {first} and {row} "
+                    f"describe the same record. Keep one of them (row {row} is not sent).",
+                    source,
+                )
+            )
+        return problems
+
+    def first_row(self, name: str, value: str) -> int | None:
+        """Row that first used ``value`` for key field ``name``."""
+        return self._seen.get(name, {}).get(value)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._seen.values())
+
+
+@dataclass(slots=True)
+class Group:
+    """Rows merged into one payload item."""
+
+    key: str
+    item: dict[str, Any]
+    rows: list[int]
+    #: sub-item identity (stage id, contact e-mail) → row that added it
+    seen: dict[str, int] = field(default_factory=dict)
+    #: top-level field → row that set it, when not the first row
+    origin: dict[str, int] = field(default_factory=dict)
+    #: rows that conflicted with the group (the group is held back)
+    bad_rows: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.bad_rows
+
+
+class Grouper:
+    """Merge the rows of a grouping kind; see the module notes."""
+
+    def __init__(
+        self,
+        kind: RecordKind,
+        ctx: ConvertContext,
+        mapping: ColumnMapping | None = None,
+        *,
+        fields: Iterable[TargetField] | None = None,
+    ) -> None:
+        if not kind.groups_rows:
+            raise ValueError(f"{kind.name} does not group rows")
+        self._kind = kind
+        self._ctx = ctx
+        self._columns = _resolver(mapping, fields if fields is not None else kind.fields(ctx))
+        self._groups: dict[str, Group] = {}
+
+    def add(self, row: int, item: dict[str, Any]) -> list[Problem]:
+        """Add a valid item; returns Problems for this row when it conflicts."""
+        key = self._kind.item_key(item, self._ctx)
+        if key is None:  # pragma: no cover - items of grouping kinds always have keys
+            raise ValueError("item has no group key")
+        group = self._groups.get(key)
+        if group is None:
+            self._groups[key] = self._kind.start_group(key, row, item)
+            return []
+        problems = self._kind.merge(group, item, row)
+        group.rows.append(row)
+        if problems:
+            group.bad_rows.append(row)
+            problems = [p if p.column else replace(p, column=self._column(p.field))
+                        for p in problems]
+        return problems
+
+    def _column(self, name: str) -> str:
+        column = self._columns.get(name)
+        if column is None:  # a nested object such as "from": its first sub-field
+            column = next(
+                (c for n, c in self._columns.items() if n.startswith(name + ".")), name
+            )
+        return column
+
+    def finish(self) -> tuple[list[Group], list[Problem]]:
+        """Good groups in first-row order, and a Problem for each row of a held-back
+        group that has no Problem of its own yet."""
+        good: list[Group] = []
+        held: list[Problem] = []
+        key_column = self._columns.get(self._kind.key_field, self._kind.key_field)
+        for group in self._groups.values():
+            if group.ok:
+                good.append(group)
+                continue
+            bad = ", ".join(str(r) for r in group.bad_rows)
+            for r in group.rows:
+                if r in group.bad_rows:
+                    continue
+                held.append(
+                    Problem(
+                        r, key_column, group.key,
+                        f"Not sent: row(s) {bad} disagree with this row about "
+                        f"“{group.key}”. Fix those rows and import again.",
+                        self._kind.key_field,
+                    )
+                )
+        return good, held
+
+    def groups(self) -> list[Group]:
+        """All groups so far (good and held back), in first-row order."""
+        return list(self._groups.values())
+
+    def __len__(self) -> int:
+        return len(self._groups)

@@ -1,0 +1,611 @@
+"""Typed value parsers: one raw spreadsheet cell in, one API value out.
+
+Every parser takes a *stripped, non-empty* string and either returns the value to
+send or raises :class:`ConversionError` whose ``reason`` is a plain sentence for
+the user (what is wrong and what to do). The parsers know nothing about rows,
+columns or record kinds; :mod:`recotap_desktop.records.base` wraps them.
+
+Decisions taken here (the API reference leaves them open):
+
+* **Dates and times.** ISO 8601 is always recognised first (``2026-01-15``,
+  ``2026-01-15T10:30``, seconds, milliseconds, ``Z`` or ``+02:00``). Spreadsheet
+  forms ``15/01/2026``, ``1/15/26``, ``15.01.2026``, ``15-01-2026``, ``2026/01/15``,
+  month names (``15 Jan 2026``, ``Jan 15, 2026``) are accepted, each with an optional
+  time (``10:30``, ``10:30:15``, ``10:30 PM``) and offset. For ``a/b/yyyy`` the order
+  is taken from ``date_order``: ``"auto"`` (default) accepts the value only when it
+  is unambiguous (one part is greater than 12, or both parts are equal) and reports
+  an ambiguous one, asking the user to choose; ``"DMY"`` or ``"MDY"`` force the
+  order. :func:`detect_date_order` looks at a column's values and proposes one.
+  Two-digit years: 00–68 → 2000–2068, 69–99 → 1969–1999 (the POSIX rule).
+  **Values without an offset are taken as UTC**; output is always UTC with ``Z``
+  (``2026-01-15T10:30:00Z``; milliseconds are kept when present).
+* **Numbers.** Spaces, non-breaking spaces and apostrophes group thousands;
+  currency symbols ``$ € £ ¥ ₹`` and a leading/trailing ISO code (``USD``) are
+  ignored; ``(1,000)`` is negative. When both ``,`` and ``.`` occur, the last one
+  is the decimal mark (``1,234.50`` and ``1.234,50`` are both 1234.5). A single
+  ``.`` is always a decimal point (``1.234`` is 1.234). A single ``,`` followed by
+  exactly three digits groups thousands (``75,000`` is 75000); otherwise it is a
+  decimal comma (``12,5`` is 12.5; ``0,500`` is 0.5). Whole results are ``int``.
+* **Durations** (call length in minutes): ``30``, ``30.5``, ``1:30`` (minutes:seconds),
+  ``1:02:30`` (hours:minutes:seconds), ``1h 30m``, ``45 min``, ``90s``, ``1.5 hours``.
+  Plain numbers are minutes unless the caller says the column holds seconds,
+  milliseconds or hours (the column header decides, see ``duration_unit_from_header``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from functools import lru_cache
+
+from recotap_desktop.api.domains import normalise_domain
+
+__all__ = [
+    "ConversionError",
+    "detect_date_order",
+    "duration_unit_from_header",
+    "format_utc",
+    "match_choice",
+    "match_multi_choice",
+    "parse_datetime",
+    "parse_domain",
+    "parse_duration_minutes",
+    "parse_email",
+    "parse_linkedin_url",
+    "parse_non_negative_int",
+    "parse_number",
+    "split_list",
+]
+
+DATE_ORDERS = ("auto", "DMY", "MDY")
+
+
+class ConversionError(ValueError):
+    """A cell cannot be turned into the value the API expects; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# ---------------------------------------------------------------- lists / choices
+
+def split_list(raw: str) -> list[str]:
+    """Split ``a; b, c`` into ``["a", "b", "c"]``; empty parts and repeats are dropped."""
+    if ";" not in raw and "," not in raw:
+        text = raw.strip()
+        return [text] if text else []
+    out: list[str] = []
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if part and part not in out:
+            out.append(part)
+    return out
+
+
+def match_choice(raw: str, options: Sequence[str], what: str) -> str:
+    """Return the option equal to ``raw`` ignoring case and surrounding spaces."""
+    folded = raw.strip().casefold()
+    for option in options:
+        if option.strip().casefold() == folded:
+            return option
+    raise ConversionError(
+        f"“{raw}” is not one of the options of {what}: {_list_options(options)}. "
+        "Use one of these, or add the option in Recotap first."
+    )
+
+
+def match_multi_choice(raw: str, options: Sequence[str], what: str) -> list[str]:
+    """Split on ``;`` or ``,`` and match every part against ``options`` (case-insensitive).
+
+    A value that equals one option as a whole (an option may itself contain a comma)
+    is taken as that single option.
+    """
+    folded = raw.strip().casefold()
+    for option in options:
+        if option.strip().casefold() == folded:
+            return [option]
+    out: list[str] = []
+    bad: list[str] = []
+    for part in split_list(raw):
+        try:
+            option = match_choice(part, options, what)
+        except ConversionError:
+            bad.append(part)
+            continue
+        if option not in out:
+            out.append(option)
+    if bad:
+        shown = ", ".join(f"“{b}”" for b in bad[:5])
+        raise ConversionError(
+            f"{shown} {'is' if len(bad) == 1 else 'are'} not among the options of {what}: "
+            f"{_list_options(options)}. Use these options, separated by ; or ,."
+        )
+    return out
+
+
+def _list_options(options: Sequence[str]) -> str:
+    if not options:
+        return "(none defined)"
+    shown = ", ".join(options[:12])
+    return shown + (f" … ({len(options)} in all)" if len(options) > 12 else "")
+
+
+# ---------------------------------------------------------------- email
+
+# Deliberately simple and robust: something@label.label.tld, no spaces, no angle brackets.
+_EMAIL = re.compile(
+    r"[^\s@\"<>(),;:\[\]\\]+@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,63}",
+)
+_EMAIL_IN_BRACKETS = re.compile(r"[^<>]*<\s*([^<>\s]+)\s*>")
+
+
+_EMAIL_ASCII = re.compile(
+    r"[A-Za-z0-9_%+'-]+(?:\.[A-Za-z0-9_%+'-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+"
+    r"[A-Za-z]{2,63}"
+)
+
+
+def parse_email(raw: str) -> str:
+    """Return a plausible e-mail address.
+
+    Accepts ``mailto:jane@acme.com`` and ``Jane Smith <jane@acme.com>`` (the address
+    is taken). The address itself is sent as written (only trimmed).
+    """
+    if _EMAIL_ASCII.fullmatch(raw):
+        return raw
+    value = raw
+    if "<" in value:
+        m = _EMAIL_IN_BRACKETS.fullmatch(value)
+        if m:
+            value = m.group(1)
+    if value[:7].lower() == "mailto:":
+        value = value[7:].strip()
+    if _EMAIL.fullmatch(value) and ".." not in value and not value.startswith("."):
+        local = value.rpartition("@")[0]
+        if not local.endswith("."):
+            return value
+    raise ConversionError(
+        f"“{raw}” is not a valid e-mail address. Write it like name@company.com."
+    )
+
+
+# ---------------------------------------------------------------- domains
+
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_PLAUSIBLE_DOMAIN = re.compile(
+    rf"(?=.{{4,253}}$)(?:{_LABEL}\.)+(?:[^\W\d_]{{2,63}}|xn--[a-z0-9-]{{1,59}})"
+)
+# Already clean: lower-case ASCII labels, no www., nothing normalise_domain would change.
+_CLEAN_DOMAIN = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+    r"\.[a-z]{2,63}"
+)
+
+
+_URLISH_DOMAIN = re.compile(r"(?:https?://)?(?:www\.)?(" + _CLEAN_DOMAIN.pattern + r")/?")
+
+
+def parse_domain(raw: str) -> str:
+    """Normalise like the server (:func:`~recotap_desktop.api.domains.normalise_domain`)
+    and reject values that cannot be a domain (no dot, spaces, IP addresses …)."""
+    m = _URLISH_DOMAIN.fullmatch(raw)
+    if m is not None:
+        domain = m.group(1)
+        if not domain.startswith("www.") and len(domain) <= 253:
+            return domain
+    result = _parse_domain_slow(raw)
+    if isinstance(result, ConversionError):
+        raise ConversionError(result.reason)
+    return result
+
+
+@lru_cache(maxsize=4096)
+def _parse_domain_slow(raw: str) -> str | ConversionError:
+    domain = normalise_domain(raw)
+    if _PLAUSIBLE_DOMAIN.fullmatch(domain) and "_" not in domain:
+        return domain
+    if not domain:
+        why = "there is no domain in it"
+    elif any(c.isspace() for c in domain):
+        why = "a domain cannot contain spaces"
+    elif "." not in domain:
+        why = "it has no dot"
+    else:
+        why = "it is not a plausible domain"
+    return ConversionError(
+        f"“{raw}” is not a company domain: {why}. Use the web address, e.g. acme.com."
+    )
+
+
+# ---------------------------------------------------------------- linkedin
+
+_LINKEDIN_HOST = re.compile(r"(?:[\w-]+\.)*linkedin\.(?:com|cn)", re.IGNORECASE)
+
+
+_LINKEDIN_FAST = re.compile(
+    r"https?://(?:[\w-]+\.)*linkedin\.(?:com|cn)/[^\s/]\S*", re.IGNORECASE
+)
+_SPACE = re.compile(r"\s")
+
+
+def parse_linkedin_url(raw: str) -> str:
+    """Loosely check a LinkedIn URL; add ``https://`` when the scheme is missing."""
+    if _LINKEDIN_FAST.fullmatch(raw):
+        return raw
+    value = raw
+    if _SPACE.search(value):
+        raise ConversionError(
+            f"“{raw}” is not a LinkedIn URL (it contains spaces). "
+            "Use the page address, e.g. https://www.linkedin.com/company/acme."
+        )
+    lower = value.lower()
+    if lower.startswith(("https://", "http://")):
+        rest = value.split("://", 1)[1]
+    elif "://" in value:
+        raise ConversionError(
+            f"“{raw}” is not a LinkedIn URL. "
+            "Use the page address, e.g. https://www.linkedin.com/company/acme."
+        )
+    else:
+        rest = value
+        value = "https://" + value
+    host, _, path = rest.partition("/")
+    if not _LINKEDIN_HOST.fullmatch(host) or not path.strip("/"):
+        raise ConversionError(
+            f"“{raw}” does not look like a LinkedIn page address. "
+            "Use e.g. https://www.linkedin.com/company/acme, or clear the cell."
+        )
+    return value
+
+
+# ---------------------------------------------------------------- numbers
+
+_INT = re.compile(r"[-+]?\d+")
+_US_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_SIMPLE_DEC = re.compile(r"[-+]?\d*\.\d+")
+_CURRENCY_SYMBOLS = "$€£¥₹"
+_ISO_CODE = re.compile(r"^[A-Za-z]{3}\s*|\s*[A-Za-z]{3}$")
+_SINGLE_SEP = re.compile(r"(\d+)([.,])(\d+)")
+_GROUPED = re.compile(
+    r"(\d{1,3}(?:([ ,.'\u00a0\u202f])\d{3})(?:\2\d{3})*)(?:([.,])(\d+))?"
+)
+_SCIENTIFIC = re.compile(r"\d+(?:\.\d+)?[eE][-+]?\d+")
+
+_NUMBER_HELP = "Use digits, e.g. 75000 or 75,000.50."
+
+
+def _number_from_parts(int_digits: str, frac_digits: str) -> int | float:
+    if not frac_digits.strip("0"):
+        return int(int_digits)
+    dec = Decimal(f"{int_digits}.{frac_digits}")
+    return float(dec)
+
+
+def parse_number(raw: str) -> int | float:
+    """Parse a number written the way spreadsheets and CRMs write them.
+
+    Whole values come back as ``int``, others as ``float``; see the module notes for
+    the separator rules.
+    """
+    if _INT.fullmatch(raw):
+        return int(raw)
+    if _SIMPLE_DEC.fullmatch(raw):
+        value = float(raw)
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        return value
+    if _US_GROUPED.fullmatch(raw) and (
+        "." in raw or raw.count(",") > 1 or raw.lstrip("-")[0] != "0"
+    ):
+        plain = raw.replace(",", "")
+        if "." not in plain:
+            return int(plain)
+        value = float(plain)
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    return _parse_number_slow(raw)
+
+
+def _parse_number_slow(raw: str) -> int | float:
+    s = raw.strip()
+    negative = False
+    if s.startswith("(") and s.endswith(")"):
+        negative = True
+        s = s[1:-1].strip()
+    s = _ISO_CODE.sub("", s) if len(s) > 3 else s
+    signed = False
+    for _ in range(2):  # "-$5" and "$-5" alike
+        s = s.strip().strip(_CURRENCY_SYMBOLS).strip()
+        if s[:1] in ("-", "+") and not signed:
+            signed = True
+            negative ^= s[0] == "-"
+            s = s[1:]
+    s = s.strip(" \u00a0\u202f")
+    result: int | float | None = None
+    if s.isdigit():
+        result = int(s)
+    elif (m := _SINGLE_SEP.fullmatch(s)) is not None:
+        whole, sep, frac = m.groups()
+        if sep == "," and len(frac) == 3 and len(whole) <= 3 and whole[0] != "0":
+            result = int(whole + frac)  # "75,000": thousands
+        else:
+            result = _number_from_parts(whole, frac)
+    elif (m := _GROUPED.fullmatch(s)) is not None:
+        grouped, group_sep, dec_sep, frac = m.groups()
+        if dec_sep is not None and dec_sep == group_sep:
+            result = None
+        else:
+            result = _number_from_parts(grouped.replace(group_sep, ""), frac or "")
+    elif s.startswith(".") and s[1:].isdigit():
+        result = _number_from_parts("0", s[1:])
+    elif _SCIENTIFIC.fullmatch(s):
+        try:
+            value = float(s)
+        except ValueError:  # pragma: no cover - the regex admits only valid floats
+            value = float("nan")
+        if value == value and value not in (float("inf"), float("-inf")):
+            result = int(value) if value.is_integer() and abs(value) < 2**53 else value
+    if result is None:
+        raise ConversionError(f"“{raw}” is not a number. {_NUMBER_HELP}")
+    return -result if negative else result
+
+
+def parse_non_negative_int(raw: str) -> int:
+    """A count (opens, clicks): a whole number, zero or more."""
+    value = parse_number(raw)
+    if isinstance(value, float) or value < 0:
+        raise ConversionError(
+            f"“{raw}” is not a whole number of zero or more. Use a count such as 0, 1 or 12."
+        )
+    return value
+
+
+# ---------------------------------------------------------------- durations
+
+_DURATION_UNITS = re.compile(
+    r"(\d+(?:[.,]\d+)?)\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b",
+    re.IGNORECASE,
+)
+_CLOCK = re.compile(r"(\d+):([0-5]?\d)(?::([0-5]?\d(?:\.\d+)?))?")
+
+_UNIT_MINUTES = {"h": 60.0, "m": 1.0, "s": 1.0 / 60.0}
+
+
+def duration_unit_from_header(header: str) -> str:
+    """Guess the unit of plain numbers from a column header.
+
+    ``"Call Duration (seconds)"`` → ``"s"``; ``"duration_ms"`` → ``"ms"``;
+    ``"Duration in hours"`` → ``"h"``; anything else → ``"m"`` (minutes).
+    """
+    h = header.casefold()
+    if "millisecond" in h or re.search(r"(?<![a-z])ms(?![a-z])", h):
+        return "ms"
+    if "second" in h or re.search(r"(?<![a-z])secs?(?![a-z])", h):
+        return "s"
+    if "hour" in h or re.search(r"(?<![a-z])hrs?(?![a-z])", h):
+        return "h"
+    return "m"
+
+
+def _round_minutes(minutes: float) -> int | float:
+    rounded = round(minutes, 2)
+    return int(rounded) if float(rounded).is_integer() else rounded
+
+
+def parse_duration_minutes(raw: str, plain_unit: str = "m") -> int | float:
+    """Return a duration in minutes (int when whole, else rounded to 2 decimals)."""
+    s = raw.strip()
+    minutes: float | None = None
+    try:
+        number = parse_number(s)
+    except ConversionError:
+        number = None
+    if number is not None:
+        factor = {"m": 1.0, "s": 1 / 60, "ms": 1 / 60000, "h": 60.0}.get(plain_unit, 1.0)
+        minutes = float(number) * factor
+    elif (m := _CLOCK.fullmatch(s)) is not None:
+        a, b, c = m.groups()
+        # two parts: minutes:seconds; three parts: hours:minutes:seconds
+        minutes = int(a) + int(b) / 60 if c is None else int(a) * 60 + int(b) + float(c) / 60
+    else:
+        pos = 0
+        total = 0.0
+        for um in _DURATION_UNITS.finditer(s):
+            if s[pos : um.start()].strip(" ,"):
+                total = -1.0
+                break
+            unit = um.group(2)[0].lower()
+            total += float(um.group(1).replace(",", ".")) * _UNIT_MINUTES[unit]
+            pos = um.end()
+        if pos and total >= 0 and not s[pos:].strip():
+            minutes = total
+    if minutes is None or minutes < 0 or minutes != minutes:
+        raise ConversionError(
+            f"“{raw}” is not a duration. Write minutes (30), minutes:seconds (1:30), "
+            "hours:minutes:seconds (0:01:30) or with units (1h 30m)."
+        )
+    return _round_minutes(minutes)
+
+
+# ---------------------------------------------------------------- dates and times
+
+_MONTHS = {
+    name: i
+    for i, names in enumerate(
+        (
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_TIME = (
+    r"(?:[T\s]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<F>\d{1,9}))?)?"
+    r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
+    r"\s*(?P<tz>Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
+)
+_NUMERIC_DATE = re.compile(r"(?P<a>\d{1,4})([/.\-])(?P<b>\d{1,2})\2(?P<c>\d{1,4})" + _TIME)
+_NAMED_DMY = re.compile(
+    r"(?P<d>\d{1,2})(?:st|nd|rd|th)?[\s\-]+(?P<mon>[A-Za-z]{3,9})\.?,?[\s\-]+(?P<y>\d{2,4})"
+    + _TIME
+)
+_NAMED_MDY = re.compile(
+    r"(?:[A-Za-z]{3,9},?\s+)?(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+"
+    r"(?P<y>\d{4})" + _TIME
+)
+
+_DATE_HELP = "Use a date such as 2026-01-15 or 2026-01-15T10:30:00Z."
+
+
+class _Ambiguous(ConversionError):
+    pass
+
+
+def format_utc(value: datetime) -> str:
+    """Format as UTC ISO 8601 with ``Z``; naive values are taken as UTC."""
+    if value.tzinfo is not None:
+        offset = value.utcoffset()
+        if offset:
+            value = value - offset
+    ms = value.microsecond // 1000
+    base = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
+    return f"{base}.{ms:03d}Z" if ms else base + "Z"
+
+
+def _year(text: str) -> int:
+    y = int(text)
+    if len(text) <= 2:
+        return 2000 + y if y < 69 else 1900 + y
+    return y
+
+
+def _build(
+    raw: str, year: int, month: int, day: int, m: re.Match[str]
+) -> datetime:
+    hour = int(m.group("H") or 0)
+    minute = int(m.group("M") or 0)
+    second = int(m.group("S") or 0)
+    frac = m.group("F") or ""
+    ampm = m.group("ampm")
+    if ampm:
+        if not 1 <= hour <= 12:
+            raise ConversionError(f"“{raw}” has an impossible time. {_DATE_HELP}")
+        pm = ampm[0].lower() == "p"
+        hour = (hour % 12) + (12 if pm else 0)
+    micro = int((frac + "000000")[:6]) if frac else 0
+    tz = m.group("tz")
+    tzinfo = None
+    if tz and tz.upper() not in ("Z", "UTC", "GMT"):
+        sign = -1 if tz[0] == "-" else 1
+        digits = tz[1:].replace(":", "")
+        hours, mins = int(digits[:2]), int(digits[2:4] or 0)
+        tzinfo = timezone(sign * timedelta(hours=hours, minutes=mins))
+    try:
+        return datetime(year, month, day, hour, minute, second, micro, tzinfo=tzinfo)
+    except ValueError:
+        raise ConversionError(f"“{raw}” is not a real date or time. {_DATE_HELP}") from None
+
+
+def _parse_datetime_obj(raw: str, date_order: str) -> datetime:
+    s = raw.strip()
+    if len(s) >= 10 and s[4] == "-" and s[:4].isdigit():
+        try:
+            return datetime.fromisoformat(s)
+        except ValueError:
+            pass
+    m = _NUMERIC_DATE.fullmatch(s)
+    if m is not None:
+        a, b, c = m.group("a"), m.group("b"), m.group("c")
+        if len(a) == 4:  # y-m-d
+            return _build(raw, int(a), int(b), int(c), m)
+        if len(c) not in (2, 4):
+            raise ConversionError(f"“{raw}” is not a date I can read. {_DATE_HELP}")
+        first, second = int(a), int(b)
+        year = _year(c)
+        if date_order == "DMY":
+            day, month = first, second
+        elif date_order == "MDY":
+            month, day = first, second
+        elif first > 12 >= second:
+            day, month = first, second
+        elif second > 12 >= first:
+            month, day = first, second
+        elif first == second:
+            day = month = first
+        elif first > 12 and second > 12:
+            raise ConversionError(f"“{raw}” is not a real date. {_DATE_HELP}")
+        else:
+            raise _Ambiguous(
+                f"“{raw}” is ambiguous: it could be day {first} of month {second} or "
+                f"month {first} day {second}. Choose the date order (day first or month "
+                "first) in the import options, or write dates as 2026-01-15."
+            )
+        return _build(raw, year, month, day, m)
+    for pattern in (_NAMED_DMY, _NAMED_MDY):
+        m = pattern.fullmatch(s)
+        if m is not None:
+            month_no = _MONTHS.get(m.group("mon").lower())
+            if month_no is None:
+                break
+            return _build(raw, _year(m.group("y")), month_no, int(m.group("d")), m)
+    hint = _DATE_HELP
+    if s.isdigit() and 4 <= len(s) <= 6:
+        hint = (
+            "It looks like a spreadsheet date number: format the column as a date in "
+            "your spreadsheet, or " + _DATE_HELP[0].lower() + _DATE_HELP[1:]
+        )
+    raise ConversionError(f"“{raw}” is not a date I can read. {hint}")
+
+
+@lru_cache(maxsize=8192)
+def _parse_datetime_cached(raw: str, date_order: str) -> str | ConversionError:
+    try:
+        return format_utc(_parse_datetime_obj(raw, date_order))
+    except ConversionError as exc:
+        return exc
+
+
+def parse_datetime(raw: str, date_order: str = "auto") -> str:
+    """Parse a date or date-time; return UTC ISO 8601 with ``Z`` (see module notes)."""
+    result = _parse_datetime_cached(raw, date_order)
+    if isinstance(result, ConversionError):
+        raise ConversionError(result.reason)
+    return result
+
+
+_DMY_MDY = re.compile(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}\b")
+
+
+def detect_date_order(values: Iterable[str]) -> str | None:
+    """Propose ``"DMY"`` or ``"MDY"`` for a column from its values, or ``None``.
+
+    Looks for ``a/b/yyyy`` values whose first part is above 12 (day first) or whose
+    second part is (month first). Returns ``None`` when nothing decides it or when
+    the column contradicts itself.
+    """
+    dmy = mdy = False
+    for value in values:
+        m = _DMY_MDY.match(value)
+        if m is None:
+            continue
+        a, b = int(m.group(1)), int(m.group(2))
+        if a > 12 >= b:
+            dmy = True
+        elif b > 12 >= a:
+            mdy = True
+        if dmy and mdy:
+            return None
+    if dmy:
+        return "DMY"
+    if mdy:
+        return "MDY"
+    return None
+
