@@ -356,7 +356,8 @@ def _print_result(ctx: Context, result: RunResult, report: Path | None) -> None:
         ctx.err(result.message)
     if result.isolation_requests:
         ctx.err(
-            f"{result.isolated_rows} rows were rejected by the server's checks; isolating them took "
+            f"{result.isolated_rows} rows were rejected by the server's checks; "
+            "isolating them took "
             f"{result.isolation_requests} extra requests ({result.requests} requests in all)."
         )
     if result.reconciled_rows:
@@ -524,6 +525,87 @@ def cmd_history(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_export(ctx: Context) -> int:
+    """``export accounts OUT``: pull scored accounts into a CSV or XLSX file.
+
+    Exit codes: 0 the file was written; 3 the API could not be reached, refused the key
+    or the pull aborted; 130 cancelled (no file written, last sync time unchanged);
+    2 bad options.
+    """
+    from recotap_desktop.engine.export import (
+        HISTOGRAM_LABELS,
+        SYNC_RESOURCE,
+        ExportError,
+        ExportOptions,
+        ExportResult,
+        default_mode,
+        export_accounts,
+        load_domains,
+    )
+
+    args = ctx.args
+    out = Path(args.out)
+    conn = ctx.connection()
+    domains: list[str] | None = None
+    if args.domains:
+        try:
+            loaded = load_domains(args.domains)
+        except ExportError as exc:
+            raise CliError(exc.message) from exc
+        domains = loaded.domains
+        where = f"column {loaded.column!r} of " if loaded.column else ""
+        ctx.err(f"Domain filter: {len(domains):,} domains from {where}{args.domains}.")
+        if loaded.rejected:
+            shown = ", ".join(f"row {row} {value!r}" for row, value in loaded.rejected[:5])
+            more = f" and {len(loaded.rejected) - 5} more" if len(loaded.rejected) > 5 else ""
+            ctx.err(f"warning: {len(loaded.rejected)} values are not domain names and were "
+                    f"skipped ({shown}{more}).")
+    mode = "since" if args.since is not None else args.mode or default_mode(ctx.history, conn)
+    last = ctx.history.last_sync(conn.profile, SYNC_RESOURCE, host=conn.host)
+    if mode == "since":
+        ctx.err(f"Mode: since - accounts changed after {args.since}.")
+    elif mode == "delta" and last:
+        ctx.err(f"Mode: delta - accounts changed since the last complete pull ({last}).")
+    elif args.mode == "full":
+        ctx.err("Mode: full - every account.")
+    else:
+        ctx.err(f"Mode: full - every account (no earlier complete pull of {conn.profile!r} "
+                f"on {conn.host}).")
+    options = ExportOptions(mode=mode, since=args.since, domains=domains,
+                            min_score=args.min_score, stages=args.stage or None,
+                            label_row=not args.no_label_row)
+    token = CancelToken()
+    progress = TerminalProgress(ctx.stderr, "export accounts")
+    try:
+        with _SigintCancel(token, ctx):
+            result: ExportResult = export_accounts(conn, out, ctx.history, options,
+                                                   progress=progress, cancel=token)
+    except ExportError as exc:
+        raise CliError(exc.message) from exc
+    finally:
+        progress.finish()
+
+    ctx.err(f"Run {result.run_id} {result.state.value} in {format_duration(result.duration)}: "
+            f"{result.exported:,} exported, {result.duplicates:,} duplicates, "
+            f"{result.filtered_out:,} filtered out ({result.received:,} received).")
+    if result.state is RunState.FINISHED and result.exported:
+        widest = max(result.histogram) or 1
+        ctx.err("Account score of the exported accounts:")
+        for label, n in zip(HISTOGRAM_LABELS, result.histogram, strict=True):
+            ctx.err(f"  {label:>6}  {n:>8,}  {'#' * round(30 * n / widest)}")
+        ctx.err(f"  not yet scored: {result.unscored:,}")
+        if result.stages:
+            stages = [f"{name or '(no stage)'} {n:,}" for name, n in result.stages.items()]
+            ctx.err("Journey stages: " + " · ".join(stages))
+    ctx.err(result.message)
+    if result.state is RunState.FINISHED:
+        ctx.err(f"File: {result.path}")
+        return EXIT_OK
+    if result.state is RunState.CANCELLED:
+        return EXIT_CANCELLED
+    return EXIT_API
+
+
 def cmd_sandbox(ctx: Context) -> int:
     from recotap_desktop.sandbox.cli import run_sandbox_cli
 
@@ -619,6 +701,27 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("run_id", type=int)
     res.add_argument("--report")
     res.set_defaults(func=cmd_resume)
+
+    exp = sub.add_parser("export", help="pull scored accounts into a CSV or XLSX file")
+    exp.add_argument("what", choices=["accounts"], help="what to pull (accounts)")
+    exp.add_argument("out", metavar="OUT", help="the file to write: OUT.csv or OUT.xlsx")
+    exp_mode = exp.add_mutually_exclusive_group()
+    exp_mode.add_argument("--delta", dest="mode", action="store_const", const="delta",
+                          help="only accounts changed since the last complete pull "
+                          "(the default once there is one)")
+    exp_mode.add_argument("--since", metavar="ISO8601",
+                          help="only accounts changed after this date or time (no offset = UTC)")
+    exp_mode.add_argument("--full", dest="mode", action="store_const", const="full",
+                          help="every account")
+    exp.add_argument("--domains", metavar="FILE",
+                     help="only these domains: one per line, or a CSV/XLSX with a domain column")
+    exp.add_argument("--min-score", type=float, metavar="N",
+                     help="only accounts whose account score is at least N")
+    exp.add_argument("--stage", action="extend", nargs="+", metavar="S",
+                     help="only accounts in these journey stages (repeatable)")
+    exp.add_argument("--no-label-row", action="store_true",
+                     help="no second header row with readable labels")
+    exp.set_defaults(func=cmd_export, mode=None)
 
     sb = sub.add_parser("sandbox", help="run the local sandbox server (no account needed)")
     from recotap_desktop.sandbox.cli import add_sandbox_arguments

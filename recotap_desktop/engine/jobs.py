@@ -35,7 +35,8 @@ def job_from_run(
     path = Path(run.file_path or "")
     if not run.file_path or not path.is_file():
         raise PlanError(
-            f"The file of run {run_id} is no longer at {path}. Put it back there to resume or retry."
+            f"The file of run {run_id} is no longer at {path}. "
+            "Put it back there to resume or retry."
         )
     options_data: dict[str, Any] = json.loads(run.options_json or "{}")
     return ImportJob(

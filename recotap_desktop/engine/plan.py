@@ -345,5 +345,6 @@ def check_unchanged(plan: Plan) -> None:
         raise PlanError(f"The file {plan.job.path} can no longer be read: {exc.strerror}.") from exc
     if (size, mtime) != (plan.file_size, plan.file_mtime_ns):
         raise PlanError(
-            f"The file {plan.job.path.name} changed after it was checked. Check it again before sending."
+            f"The file {plan.job.path.name} changed after it was checked. "
+            "Check it again before sending."
         )

@@ -126,7 +126,7 @@ def format_duration(seconds: float | None) -> str:
     """``75`` -> ``"1:15"``; ``3725`` -> ``"1:02:05"``; ``None`` -> ``"--"``."""
     if seconds is None:
         return "--"
-    s = int(round(seconds))
+    s = round(seconds)
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"

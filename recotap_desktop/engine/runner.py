@@ -343,20 +343,12 @@ class ImportRunner:
                         if len(fresh) >= size:
                             submit(fresh, False)
                             fresh = []
-                elif isinstance(entry, InvalidRow):
-                    if self._in_scope(entry.row) and not final(entry.row):
-                        pending_outcomes.append(
-                            RowOutcome(
-                                entry.row, RowState.INVALID.value, entry.message or "Invalid row."
-                            )
-                        )
-                elif isinstance(entry, ExcludedRow):
-                    if self._in_scope(entry.row) and not final(entry.row):
-                        pending_outcomes.append(
-                            RowOutcome(
-                                entry.row, RowState.NOT_SENT.value, "Excluded before sending."
-                            )
-                        )
+                elif self._in_scope(entry.row) and not final(entry.row):
+                    if isinstance(entry, InvalidRow):
+                        state, message = RowState.INVALID, entry.message or "Invalid row."
+                    else:
+                        state, message = RowState.NOT_SENT, "Excluded before sending."
+                    pending_outcomes.append(RowOutcome(entry.row, state.value, message))
                 if len(pending_outcomes) >= _FLUSH_EVERY:
                     flush()
                     self._report()
@@ -510,7 +502,8 @@ class ImportRunner:
             ) from exc
         except (RateLimited, ServerError) as exc:
             raise _Abort(
-                f"{exc.message} The server kept failing after several retries; resume the run later.",
+                f"{exc.message} The server kept failing after several retries; "
+                "resume the run later.",
                 processed_maybe=isinstance(exc, ServerError),
             ) from exc
         except TransportError as exc:

@@ -1,0 +1,211 @@
+"""The ``recotap`` CLI against the sandbox over real sockets: faults, crash and resume."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from recotap_desktop.cli import main
+from recotap_desktop.sandbox import DEMO_API_KEY, SandboxServer
+from tests.factories import ACCOUNT_HEADERS, DEAL_HEADERS, account_rows, deal_rows, write_csv
+
+ENV = {"RECOTAP_API_KEY": DEMO_API_KEY}
+
+
+def _run(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(args, stdin=io.StringIO(""), stdout=out, stderr=err, env=env or ENV)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _report(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_import_with_faults_accounts_for_every_row(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    n = 5000
+    rows = account_rows(n, prefix="flt")
+    rows[10][2] = "bad domain"  # one invalid row, never sent
+    path = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADERS, rows)
+    small_sandbox.faults.update(
+        rate_5xx=0.10,
+        rate_429=0.05,
+        rate_drop_before=0.03,
+        rate_drop_after=0.02,
+        retry_after=0.05,
+        seed=11,
+    )
+    report = tmp_path / "report.csv"
+    code, _out, err = _run(
+        [
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--base-url",
+            small_sandbox.base_url("crm"),
+            "import",
+            "accounts",
+            str(path),
+            "--yes",
+            "--report",
+            str(report),
+        ]
+    )
+    assert code == 1, err  # one invalid row
+    assert sum(small_sandbox.state.fault_counts.values()) > 0
+    lines = _report(report)
+    assert [int(r["recotap_row"]) for r in lines] == list(range(2, n + 2))  # each row exactly once
+    states = Counter(r["recotap_state"] for r in lines)
+    assert states == {"created": n - 1, "invalid": 1}
+    by_ext = {r["Record ID"]: r for r in lines}
+    for i, row in enumerate(rows):
+        acc = small_sandbox.state.account_by_external_id(row[0])
+        if i == 10:
+            assert acc is None
+            assert by_ext[row[0]]["recotap_state"] == "invalid"
+        else:
+            assert acc is not None and acc["name"] == row[1]
+            assert by_ext[row[0]]["recotap_rtp_aid"] == acc["rtp_aid"]
+    # The failures-only file holds just the invalid row, with the input columns first.
+    failures = _report(tmp_path / "report.failures.csv")
+    assert [f["Record ID"] for f in failures] == [rows[10][0]]
+    assert list(failures[0])[:4] == list(ACCOUNT_HEADERS)
+
+
+def test_exit_codes(small_sandbox: SandboxServer, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "deals.csv", DEAL_HEADERS, deal_rows(20))
+    base = ["--data-dir", str(tmp_path / "d"), "--base-url", small_sandbox.base_url("crm")]
+    assert _run([*base, "import", "deals", str(path), "--yes"])[0] == 0
+    code, _, err = _run(
+        [*base, "import", "deals", str(path), "--yes"], env={"RECOTAP_API_KEY": "wrong"}
+    )
+    assert code == 3 and "API access may" in err
+    code, _, err = _run([*base, "import", "deals", str(tmp_path / "missing.csv"), "--yes"])
+    assert code == 2 and "missing.csv" in err
+    unmappable = write_csv(tmp_path / "x.csv", ["Foo", "Bar"], [["1", "2"]])
+    code, _, err = _run([*base, "import", "deals", str(unmappable), "--yes"])
+    assert code == 2 and "required" in err
+    code, _, err = _run(
+        [
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--base-url",
+            "http://127.0.0.1:9/api/v1/crm/",
+            "import",
+            "deals",
+            str(path),
+            "--yes",
+        ]
+    )
+    assert code == 3
+    assert DEMO_API_KEY not in err
+
+
+def test_dry_run_sends_nothing(small_sandbox: SandboxServer, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "deals.csv", DEAL_HEADERS, deal_rows(30))
+    report = tmp_path / "dry.csv"
+    code, _, err = _run(
+        [
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--base-url",
+            small_sandbox.base_url("crm"),
+            "import",
+            "deals",
+            str(path),
+            "--dry-run",
+            "--report",
+            str(report),
+        ]
+    )
+    assert code == 1, err
+    assert small_sandbox.state.deals == {}
+    lines = _report(report)
+    assert len(lines) == 30 and {r["recotap_state"] for r in lines} == {"not sent"}
+    assert all('"externalDealId"' in r["recotap_payload"] for r in lines)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume(small_sandbox: SandboxServer, tmp_path: Path) -> None:
+    n = 3000
+    rows = account_rows(n, prefix="kill")
+    path = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADERS, rows)
+    small_sandbox.faults.update(latency=0.15)
+    data = tmp_path / "d"
+    args = [
+        "--data-dir",
+        str(data),
+        "--base-url",
+        small_sandbox.base_url("crm"),
+        "import",
+        "accounts",
+        str(path),
+        "--yes",
+        "--concurrency",
+        "2",
+    ]
+    env = {**os.environ, **ENV}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recotap_desktop.cli", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            posts = [r for r in small_sandbox.state.request_log if r.method == "POST"]
+            if len(posts) >= 6:
+                break
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+        if proc.stderr is not None:
+            proc.stderr.close()
+    created_before = sum(
+        1
+        for a in small_sandbox.state.all_accounts()
+        if str(a.get("externalId", "")).startswith("kill-")
+    )
+    assert 0 < created_before < n
+    small_sandbox.faults.update(latency=0.0)
+    report = tmp_path / "after.csv"
+    code, _, err = _run(
+        [
+            "--data-dir",
+            str(data),
+            "--base-url",
+            small_sandbox.base_url("crm"),
+            "resume",
+            "1",
+            "--report",
+            str(report),
+        ]
+    )
+    assert code == 0, err
+    lines = _report(report)
+    assert [int(r["recotap_row"]) for r in lines] == list(range(2, n + 2))
+    assert {r["recotap_state"] for r in lines} == {"created"}
+    created = [
+        a
+        for a in small_sandbox.state.all_accounts()
+        if str(a.get("externalId", "")).startswith("kill-")
+    ]
+    assert len(created) == n
+    assert len({a["externalId"] for a in created}) == n
