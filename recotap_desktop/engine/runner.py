@@ -42,7 +42,6 @@ from recotap_desktop.api import (
 )
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.plan import (
-    ExcludedRow,
     InvalidRow,
     Plan,
     PlannedItem,
