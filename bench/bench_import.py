@@ -1,0 +1,201 @@
+"""Import benchmarks (issue: sync engine). Ratios against baselines measured in the same run.
+
+1. Plan throughput (read + map + validate + build payloads) of a 100 000-row accounts CSV
+   and the same data as XLSX, against a bare ``csv.reader`` pass over the CSV.
+   Target: at least 0.35 of the bare pass (throughput ratio = bare time / plan time).
+2. Import of 20 000 accounts into the sandbox at 50 ms latency per request, concurrency
+   1, 4 and 8: wall time against the floor ceil(N/100) x latency / concurrency, and against
+   a plain serial httpx loop over the same payloads.
+   Targets: within 1.25x of the floor; at least 3x faster than the serial loop at 4.
+3. Peak memory of planning a 1 000 000-row file (separate process, ru_maxrss): <= 300 MB.
+
+Run: ``.venv/bin/python bench/bench_import.py [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+HEADERS = ["Record ID", "Company name", "Company Domain Name", "Tags", "LinkedIn Company Page"]
+
+
+def make_csv(path: Path, n: int, prefix: str = "b") -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADERS)
+        for i in range(n):
+            w.writerow([f"{prefix}-{i:07d}", f"Bench Company {i} Ltd", f"https://www.{prefix}{i}.bench-example.org/",
+                        "enterprise;q2", f"https://www.linkedin.com/company/{prefix}{i}"])
+    return path
+
+
+def make_xlsx(csv_path: Path, path: Path) -> Path:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Accounts")
+    with csv_path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.reader(fh):
+            ws.append(row)
+    wb.save(path)
+    return path
+
+
+def bare_pass(path: Path) -> float:
+    t = time.perf_counter()
+    with path.open(encoding="utf-8", newline="") as fh:
+        for _row in csv.reader(fh):
+            pass
+    return time.perf_counter() - t
+
+
+def plan_time(path: Path) -> tuple[float, int]:
+    from recotap_desktop.api.editions import rules_for
+    from recotap_desktop.engine.plan import ImportJob, build_plan
+    from recotap_desktop.files import sniff
+    from recotap_desktop.records import ConvertContext, get_kind
+
+    rules = rules_for("crm")
+    kind = get_kind("accounts")
+    t = time.perf_counter()
+    mapping = kind.automap(sniff(path).headers, ConvertContext.build(rules, []))
+    plan = build_plan(ImportJob(kind="accounts", path=path, mapping=mapping, rules=rules))
+    return time.perf_counter() - t, plan.valid_rows
+
+
+def bench_plan(tmp: Path, n: int) -> list[tuple[str, float, float, str]]:
+    csv_path = make_csv(tmp / "accounts.csv", n)
+    xlsx_path = make_xlsx(csv_path, tmp / "accounts.xlsx")
+    bare = min(bare_pass(csv_path) for _ in range(3))
+    t_csv, valid = min(plan_time(csv_path) for _ in range(2))
+    assert valid == n, valid
+    t_xlsx, valid = plan_time(xlsx_path)
+    assert valid == n, valid
+    return [
+        ("bare csv.reader pass (baseline)", bare, 1.0, ""),
+        ("plan CSV (read+map+validate+payloads)", t_csv, bare / t_csv, "target >= 0.35"),
+        ("plan XLSX", t_xlsx, bare / t_xlsx, "target >= 0.35"),
+    ]
+
+
+def _payloads(n: int, prefix: str) -> list[list[dict[str, str]]]:
+    items = [{"externalId": f"{prefix}-{i}", "name": f"Co {i}", "domain": f"{prefix}{i}.bench-example.org"}
+             for i in range(n)]
+    return [items[i:i + 100] for i in range(0, n, 100)]
+
+
+def serial_loop(base_url: str, key: str, n: int, prefix: str) -> float:
+    import httpx
+
+    batches = _payloads(n, prefix)
+    t = time.perf_counter()
+    with httpx.Client(base_url=base_url, headers={"X-Api-Key": key}) as client:
+        for batch in batches:
+            r = client.post("accounts", json={"accounts": batch})
+            r.raise_for_status()
+    return time.perf_counter() - t
+
+
+def engine_import(tmp: Path, base_url: str, key: str, n: int, concurrency: int, prefix: str) -> float:
+    from recotap_desktop.api.editions import rules_for
+    from recotap_desktop.engine.connection import ConnectionSpec
+    from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan
+    from recotap_desktop.engine.runner import ImportRunner
+    from recotap_desktop.files import sniff
+    from recotap_desktop.records import ConvertContext, get_kind
+    from recotap_desktop.store.history import History
+
+    path = make_csv(tmp / f"imp-{prefix}.csv", n, prefix)
+    rules = rules_for("crm")
+    kind = get_kind("accounts")
+    mapping = kind.automap(sniff(path).headers, ConvertContext.build(rules, []))
+    job = ImportJob(kind="accounts", path=path, mapping=mapping, rules=rules,
+                    options=ImportOptions(concurrency=concurrency))
+    plan = build_plan(job)
+    history = History(tmp / f"h-{prefix}.sqlite3")
+    conn = ConnectionSpec(base_url=base_url, edition="crm", api_key=key, profile="bench")
+    t = time.perf_counter()
+    result = ImportRunner(plan, conn, history).run()
+    elapsed = time.perf_counter() - t
+    history.close()
+    assert result.counts.get("created") == n, result.counts
+    return elapsed
+
+
+def bench_import(tmp: Path, n: int, latency: float) -> list[tuple[str, float, float, str]]:
+    from recotap_desktop.sandbox import DEMO_API_KEY, Faults, SandboxServer
+
+    server = SandboxServer(port=0, accounts=0, faults=Faults(latency=latency)).start()
+    try:
+        base = server.base_url("crm")
+        serial = serial_loop(base, DEMO_API_KEY, n, "serial")
+        rows = [("plain serial httpx loop (baseline)", serial, 1.0, "")]
+        batches = math.ceil(n / 100)
+        for c in (1, 4, 8):
+            t = engine_import(tmp, base, DEMO_API_KEY, n, c, f"c{c}")
+            floor = batches * latency / c
+            rows.append((f"engine import, concurrency {c}", t, t / floor,
+                         f"x floor ({floor:.2f}s); {serial / t:.2f}x faster than serial"
+                         + ("; targets <=1.25x floor, >=3x serial" if c == 4 else "; target <=1.25x floor")))
+        return rows
+    finally:
+        server.stop()
+
+
+def child_peak_plan(path: str) -> None:
+    t, valid = plan_time(Path(path))
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": t, "valid": valid, "peak_mb": peak_kb / 1024}))
+
+
+def bench_memory(tmp: Path, n: int) -> list[tuple[str, float, float, str]]:
+    path = make_csv(tmp / "million.csv", n, "m")
+    out = subprocess.run([sys.executable, __file__, "--child-plan", str(path)], capture_output=True,
+                         text=True, check=True)
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    base = subprocess.run([sys.executable, "-c", "import resource, recotap_desktop.engine.plan, "
+                           "recotap_desktop.records, recotap_desktop.files;"
+                           "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"],
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    return [
+        ("interpreter + imports only (baseline)", 0.0, float(base.stdout.strip()), "MB peak RSS"),
+        (f"plan {n:,} rows: peak RSS", data["seconds"], data["peak_mb"], "MB; target <= 300 MB"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller sizes for a smoke run")
+    parser.add_argument("--child-plan")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    if args.child_plan:
+        child_peak_plan(args.child_plan)
+        return
+    n_plan, n_import, n_mem = (10_000, 2_000, 50_000) if args.quick else (100_000, 20_000, 1_000_000)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        rows = bench_plan(tmp, n_plan)
+        rows += bench_import(tmp, n_import, 0.05)
+        if not args.skip_memory:
+            rows += bench_memory(tmp, n_mem)
+    print(f"{'benchmark':<42} {'seconds':>9} {'ratio':>9}  note")
+    for name, secs, ratio, note in rows:
+        print(f"{name:<42} {secs:>9.2f} {ratio:>9.2f}  {note}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,659 @@
+"""The main window: active connection at a glance, the actions, recent runs.
+
+Hooks the import/export wizards plug into (the lead wires them to the engine):
+:meth:`MainWindow.open_import_wizard`, :meth:`MainWindow.open_export`,
+:meth:`MainWindow.resume_run`, :meth:`MainWindow.open_run_results`,
+:meth:`MainWindow.export_run_report`, :meth:`MainWindow.retry_failed_rows`.
+
+Message boxes are opened with ``open()`` (window-modal, not a nested event loop), so
+the window keeps painting and tests can drive them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from recotap_desktop import APP_DISPLAY_NAME
+from recotap_desktop.api.editions import rules_for
+from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile
+from recotap_desktop.ui.dialogs import HelpDialog, KindDialog, PreferencesDialog, about_text
+from recotap_desktop.ui.kinds import IMPORT_KINDS, OPENABLE_SUFFIXES, KindGuess, is_openable
+from recotap_desktop.ui.messages import describe_error
+from recotap_desktop.ui.models import format_counts, format_when, history_model, kind_title, run_id
+from recotap_desktop.ui.services import Services, host_of
+from recotap_desktop.ui.workers import SignalProgress, Worker
+
+log = logging.getLogger(__name__)
+
+#: settings.ui key of the main window's geometry (base64 of saveGeometry()).
+UI_MAIN_GEOMETRY = "main_geometry"
+RECENT_RUNS = 12
+
+#: The demo badge is the one hard-coded colour pair: dark text on amber reads on light and
+#: dark themes alike.
+DEMO_BADGE_STYLE = (
+    "QLabel { background-color: #ffb020; color: #1a1a1a; font-weight: bold; "
+    "border-radius: 4px; padding: 3px 10px; }"
+)
+
+
+def format_verified(value: str | None) -> str:
+    """``last_verified`` in local time, or ``never``."""
+    if not value:
+        return "never"
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if when.tzinfo is not None:
+        when = when.astimezone()
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+class ConnectionCard(QGroupBox):
+    """The active connection: name, edition, host, key, last verified; change and test."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Connection", parent)
+        grid = QGridLayout(self)
+        self.name_label = QLabel()
+        font = QFont(self.name_label.font())
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.name_label.setFont(font)
+        self.name_label.setObjectName("connectionName")
+        self.edition_label = QLabel()
+        self.host_label = QLabel()
+        self.key_label = QLabel()
+        self.key_label.setWordWrap(True)
+        self.verified_label = QLabel()
+        self.result_label = QLabel()
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.change_button = QPushButton("Connections…")
+        self.test_button = QPushButton("Test connection")
+        grid.addWidget(self.name_label, 0, 0, 1, 2)
+        for row, (title, label) in enumerate(
+            (("Edition:", self.edition_label), ("Server:", self.host_label),
+             ("API key:", self.key_label), ("Last verified:", self.verified_label)), start=1):
+            caption = QLabel(title)
+            grid.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(label, row, 1)
+        grid.addWidget(self.result_label, 5, 0, 1, 2)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.change_button)
+        buttons.addWidget(self.test_button)
+        buttons.addStretch(1)
+        grid.addLayout(buttons, 0, 2, 6, 1)
+        grid.setColumnStretch(1, 1)
+
+    def show_profile(self, profile: Profile | None) -> None:
+        """Fill the labels for ``profile`` (None: no connection yet)."""
+        if profile is None:
+            self.name_label.setText("No connection yet")
+            self.edition_label.setText("—")
+            self.host_label.setText("—")
+            self.key_label.setText("Add a connection with your Recotap API key to start.")
+            self.verified_label.setText("—")
+            self.test_button.setEnabled(False)
+            return
+        self.name_label.setText(profile.name)
+        self.edition_label.setText(rules_for(profile.edition).title)
+        self.host_label.setText(host_of(profile))
+        self.verified_label.setText(format_verified(profile.last_verified))
+        self.test_button.setEnabled(True)
+
+    def show_result(self, text: str, ok: bool | None) -> None:
+        """Show the outcome of a test (``ok`` None: in progress)."""
+        prefix = {True: "✔ ", False: "✖ ", None: ""}[ok]
+        self.result_label.setText(prefix + text)
+
+
+class MainWindow(QMainWindow):
+    """The main window. Construct with a :class:`Services`; call :meth:`run_startup_checks`
+    once it is shown."""
+
+    #: Emitted after the active connection changed (name or None).
+    connectionChanged = Signal(object)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self._jobs: set[Worker] = set()
+        self._message_box: QMessageBox | None = None
+        self._dialogs: dict[str, QWidget] = {}
+        self.setWindowTitle(APP_DISPLAY_NAME + (" — Demo" if services.demo_key else ""))
+        self.setAcceptDrops(True)
+        self._build_ui()
+        self._build_menus()
+        self.refresh_connection()
+        self.refresh_history()
+        self._restore_geometry()
+
+    # ------------------------------------------------------------------ layout
+    def _build_ui(self) -> None:
+        central = QWidget()
+        layout = QVBoxLayout(central)
+
+        top = QHBoxLayout()
+        title = QLabel(f"<b>{APP_DISPLAY_NAME}</b> — move CRM files in and out of Recotap")
+        top.addWidget(title, 1)
+        self.demo_badge = QLabel("DEMO — sample data on this computer, no account needed")
+        self.demo_badge.setObjectName("demoBadge")
+        self.demo_badge.setStyleSheet(DEMO_BADGE_STYLE)
+        self.demo_badge.setVisible(self.services.demo_key is not None)
+        top.addWidget(self.demo_badge)
+        layout.addLayout(top)
+
+        self.card = ConnectionCard()
+        self.card.change_button.clicked.connect(self.open_connections)
+        self.card.test_button.clicked.connect(self.test_connection)
+        layout.addWidget(self.card)
+
+        actions = QHBoxLayout()
+        send = QGroupBox("Send to Recotap")
+        send_grid = QGridLayout(send)
+        self.import_buttons: dict[str, QPushButton] = {}
+        for i, (kind, text) in enumerate(IMPORT_KINDS):
+            button = QPushButton(text + "…")
+            button.setObjectName(f"import-{kind}")
+            button.clicked.connect(lambda _=False, k=kind: self.open_import_wizard(k))
+            send_grid.addWidget(button, i // 2, i % 2)
+            self.import_buttons[kind] = button
+        hint = QLabel("Tip: drop a CSV, TXT or Excel file on this window to import it.")
+        hint.setEnabled(False)
+        send_grid.addWidget(hint, 3, 0, 1, 2)
+        actions.addWidget(send, 2)
+        get = QGroupBox("Get from Recotap")
+        get_layout = QVBoxLayout(get)
+        self.export_button = QPushButton("Export scored accounts…")
+        self.export_button.setObjectName("export-accounts")
+        self.export_button.clicked.connect(lambda: self.open_export())
+        get_layout.addWidget(self.export_button)
+        get_layout.addStretch(1)
+        actions.addWidget(get, 1)
+        layout.addLayout(actions)
+
+        runs = QGroupBox("Recent runs")
+        runs_layout = QVBoxLayout(runs)
+        self.history_problem_label = QLabel()
+        self.history_problem_label.setWordWrap(True)
+        self.history_problem_label.setVisible(False)
+        runs_layout.addWidget(self.history_problem_label)
+        self.runs_model = history_model(self)
+        self.runs_view = QTableView()
+        self.runs_view.setObjectName("recentRuns")
+        self.runs_view.setModel(self.runs_model)
+        self.runs_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.runs_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.runs_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.runs_view.verticalHeader().setVisible(False)
+        self.runs_view.setAlternatingRowColors(True)
+        header = self.runs_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.runs_view.doubleClicked.connect(
+            lambda index: self.open_run_results(run_id(self.runs_model.row_object(index.row()))))
+        self.runs_empty_label = QLabel("No runs yet. Your imports and exports will be listed here.")
+        self.runs_empty_label.setEnabled(False)
+        runs_layout.addWidget(self.runs_empty_label)
+        runs_layout.addWidget(self.runs_view, 1)
+        runs_layout.addStretch(0)
+        more = QHBoxLayout()
+        more.addStretch(1)
+        history_button = QPushButton("All runs…")
+        history_button.clicked.connect(self.open_history)
+        more.addWidget(history_button)
+        runs_layout.addLayout(more)
+        layout.addWidget(runs, 1)
+
+        self.setCentralWidget(central)
+        self.statusBar().showMessage("Ready")
+        self.resize(960, 680)
+
+    def _action(self, text: str, slot: Any, shortcut: Any = None, name: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _=False: slot())
+        if name:
+            action.setObjectName(name)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_action = self._action("&Open…", self.open_file, QKeySequence.StandardKey.Open,
+                                        "actionOpen")
+        self.open_action.setShortcut(QKeySequence("Ctrl+O"))
+        file_menu.addAction(self.open_action)
+        file_menu.addSeparator()
+        imports = file_menu.addMenu("&Import")
+        for kind, text in IMPORT_KINDS:
+            imports.addAction(self._action(text + "…", lambda k=kind: self.open_import_wizard(k),
+                                           name=f"actionImport-{kind}"))
+        file_menu.addAction(self._action("&Export scored accounts…", self.open_export,
+                                         name="actionExport"))
+        file_menu.addSeparator()
+        self.preferences_action = self._action("&Preferences…", self.open_preferences,
+                                               QKeySequence.StandardKey.Preferences,
+                                               "actionPreferences")
+        self.preferences_action.setShortcuts([QKeySequence("Ctrl+,"),
+                                              *QKeySequence.keyBindings(
+                                                  QKeySequence.StandardKey.Preferences)])
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        file_menu.addAction(self.preferences_action)
+        file_menu.addSeparator()
+        quit_action = self._action("&Quit", self.close, "Ctrl+Q", "actionQuit")
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        file_menu.addAction(quit_action)
+
+        conn = bar.addMenu("&Connection")
+        conn.addAction(self._action("&Connections…", self.open_connections,
+                                    name="actionConnections"))
+        self.test_action = self._action("&Test connection", self.test_connection,
+                                        name="actionTest")
+        conn.addAction(self.test_action)
+        conn.addSeparator()
+        conn.addAction(self._action("&Segments…", self.open_segments, name="actionSegments"))
+        conn.addAction(self._action("Custom &fields…", self.open_custom_fields,
+                                    name="actionCustomFields"))
+
+        view = bar.addMenu("&View")
+        view.addAction(self._action("&History…", self.open_history, "Ctrl+H", "actionHistory"))
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("&Help", self.show_help, "F1", "actionHelp"))
+        about = self._action("&About", self.show_about, name="actionAbout")
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        help_menu.addAction(about)
+
+    # ------------------------------------------------------------------ geometry
+    def _restore_geometry(self) -> None:
+        value = self.services.settings.ui.get(UI_MAIN_GEOMETRY)
+        if isinstance(value, str) and value:
+            self.restoreGeometry(QByteArray.fromBase64(value.encode("ascii")))
+
+    def save_geometry(self) -> None:
+        """Remember size and position in the settings."""
+        data = self.saveGeometry().toBase64().data()
+        self.services.settings.ui[UI_MAIN_GEOMETRY] = bytes(data).decode("ascii")
+        try:
+            self.services.save_settings()
+        except Exception:  # closing must not fail because the disk is full
+            log.warning("could not save the window geometry", exc_info=True)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Remember the geometry and stop background jobs."""
+        self.save_geometry()
+        for job in list(self._jobs):
+            job.cancel(stop_now=True)
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------------ jobs
+    def _run(self, fn: Any, *, name: str, on_success: Any = None, on_error: Any = None) -> Worker:
+        job = Worker(fn, name=name, parent=self)
+        self._jobs.add(job)
+        if on_success is not None:
+            job.succeeded.connect(on_success)
+        if on_error is not None:
+            job.failed.connect(on_error)
+        job.finished.connect(lambda: self._jobs.discard(job))
+        return job.start()
+
+    def _inform(self, title: str, text: str,
+                icon: QMessageBox.Icon = QMessageBox.Icon.Information) -> QMessageBox:
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._message_box = box
+        box.open()
+        return box
+
+    # ------------------------------------------------------------------ connection
+    def refresh_connection(self) -> None:
+        """Show the active connection; look up where its key is (on a worker)."""
+        profile = self.services.active_profile
+        self.card.show_profile(profile)
+        self.test_action.setEnabled(profile is not None)
+        if profile is None:
+            return
+        self.card.key_label.setText("checking…")
+        services = self.services
+
+        def key_origin(progress: SignalProgress) -> str:
+            from recotap_desktop.store.secrets import KeychainUnavailable
+
+            try:
+                _key, origin = services.key_for(profile)
+            except KeychainUnavailable as exc:
+                return "No key: the system keychain cannot be used. " + exc.message
+            if origin is None:
+                return "Not stored yet: open Connections… to enter it."
+            text = services.describe_key_origin(origin)
+            return text[:1].upper() + text[1:]
+
+        self._run(key_origin, name="key-origin", on_success=self.card.key_label.setText,
+                  on_error=lambda exc: self.card.key_label.setText(describe_error(exc)))
+
+    def test_connection(self) -> Worker | None:
+        """Check the active connection's key with the cheapest call, on a worker."""
+        profile = self.services.active_profile
+        if profile is None:
+            self.open_connections()
+            return None
+        services = self.services
+        host = host_of(profile)
+        self.card.show_result(f"Testing the connection to {host}…", None)
+        self.card.test_button.setEnabled(False)
+        self.statusBar().showMessage(f"Testing the connection to {host}…")
+
+        def verify(progress: SignalProgress) -> str:
+            with services.make_client(profile, cancel_event=progress.cancel_event) as client:
+                client.verify()
+            return host
+
+        def ok(_host: object) -> None:
+            services.mark_verified(profile.name)
+            self.card.show_result(f"Connected to {host}: the API key works.", True)
+            self.statusBar().showMessage("Connection OK", 5000)
+            self.refresh_connection()
+
+        def failed(exc: BaseException) -> None:
+            self.card.show_result(describe_error(exc, host), False)
+            self.statusBar().showMessage("Connection failed", 5000)
+
+        job = self._run(verify, name="test-connection", on_success=ok, on_error=failed)
+        job.finished.connect(lambda: self.card.test_button.setEnabled(True))
+        return job
+
+    def open_connections(self) -> Any:
+        """Connection → Connections… (non-blocking); refreshes the card when closed."""
+        from recotap_desktop.ui.connection_dialog import ConnectionDialog
+
+        dialog = ConnectionDialog(self.services, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _r: self._after_connections())
+        self._dialogs["connections"] = dialog
+        dialog.open()
+        return dialog
+
+    def _after_connections(self) -> None:
+        self._dialogs.pop("connections", None)
+        self.card.show_result("", None)
+        self.refresh_connection()
+        active = self.services.active_profile
+        self.connectionChanged.emit(active.name if active else None)
+
+    def _require_profile(self) -> Profile | None:
+        profile = self.services.active_profile
+        if profile is None:
+            self._inform("No connection", "Add a connection first (Connection → Connections…).")
+        return profile
+
+    def open_segments(self) -> Any:
+        """Connection → Segments…: browse segments and remember one for account imports."""
+        from recotap_desktop.ui.segment_picker import SegmentPickerDialog
+
+        profile = self._require_profile()
+        if profile is None:
+            return None
+        dialog = SegmentPickerDialog(self.services, profile, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._dialogs["segments"] = dialog
+        dialog.open()
+        return dialog
+
+    def open_custom_fields(self) -> Any:
+        """Connection → Custom fields…"""
+        from recotap_desktop.ui.custom_fields import CustomFieldsDialog
+
+        profile = self._require_profile()
+        if profile is None:
+            return None
+        dialog = CustomFieldsDialog(self.services, profile, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._dialogs["custom-fields"] = dialog
+        dialog.open()
+        return dialog
+
+    # ------------------------------------------------------------------ history
+    def refresh_history(self) -> None:
+        """Reload the recent runs from the history."""
+        history = self.services.history
+        if history is None:
+            self.history_problem_label.setText(
+                "The sync history cannot be used: " + (self.services.history_problem or ""))
+            self.history_problem_label.setVisible(True)
+            self.runs_model.clear()
+        else:
+            try:
+                self.runs_model.set_rows(history.list_runs(limit=RECENT_RUNS))
+            except Exception as exc:
+                self.history_problem_label.setText(
+                    "The sync history could not be read: " + describe_error(exc))
+                self.history_problem_label.setVisible(True)
+        empty = self.runs_model.rowCount() == 0
+        self.runs_empty_label.setVisible(empty and history is not None)
+        self.runs_view.setVisible(not empty)
+
+    def open_history(self) -> Any:
+        """View → History…"""
+        from recotap_desktop.ui.history_view import HistoryDialog
+
+        if self.services.history is None:
+            self._inform("History unavailable", self.services.history_problem or "",
+                         QMessageBox.Icon.Warning)
+            return None
+        dialog = HistoryDialog(self.services, self)
+        dialog.openResultsRequested.connect(self.open_run_results)
+        dialog.exportReportRequested.connect(self.export_run_report)
+        dialog.retryRequested.connect(self.retry_failed_rows)
+        dialog.resumeRequested.connect(self.resume_run)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._dialogs["history"] = dialog
+        dialog.show()
+        return dialog
+
+    # ------------------------------------------------------------------ misc dialogs
+    def open_preferences(self) -> PreferencesDialog:
+        """File → Preferences…"""
+        dialog = PreferencesDialog(self.services, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._dialogs["preferences"] = dialog
+        dialog.open()
+        return dialog
+
+    def show_help(self) -> HelpDialog:
+        """Help → Help (F1)."""
+        dialog = HelpDialog(self.services, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._dialogs["help"] = dialog
+        dialog.show()
+        return dialog
+
+    def show_about(self) -> QMessageBox:
+        """Help → About."""
+        box = QMessageBox(QMessageBox.Icon.NoIcon, f"About {APP_DISPLAY_NAME}", about_text(),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setIconPixmap(self.windowIcon().pixmap(64, 64))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._message_box = box
+        box.open()
+        return box
+
+    # ------------------------------------------------------------------ files
+    def open_file(self, path: Path | str | None = None) -> Worker | None:
+        """File → Open…: choose a file, guess its kind from the headers, ask, open the wizard."""
+        if path is None:
+            start = str(self.services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
+            patterns = " ".join(f"*{s}" for s in OPENABLE_SUFFIXES)
+            chosen, _filter = QFileDialog.getOpenFileName(
+                self, "Open a file to import", start,
+                f"Spreadsheets ({patterns});;All files (*)")
+            if not chosen:
+                return None
+            path = chosen
+        path = Path(path)
+        self.services.settings.ui[UI_LAST_FOLDER] = str(path.parent)
+        profile = self.services.active_profile
+        edition = profile.edition if profile else "crm"
+        self.statusBar().showMessage(f"Reading the columns of {path.name}…")
+
+        def guess(progress: SignalProgress) -> KindGuess:
+            from recotap_desktop.ui.kinds import guess_kind
+
+            return guess_kind(path, edition)
+
+        def ask(result: KindGuess) -> None:
+            self.statusBar().clearMessage()
+            self.ask_kind(path, result.kind, result.complete)
+
+        def failed(exc: BaseException) -> None:
+            self.statusBar().clearMessage()
+            log.info("could not read headers of %s: %s", path, exc)
+            # Still let the user choose; the wizard will show the file problem in detail.
+            self.ask_kind(path, None, (), problem=describe_error(exc))
+
+        return self._run(guess, name="guess-kind", on_success=ask, on_error=failed)
+
+    def ask_kind(self, path: Path, guessed: str | None, complete: Any = (),
+                 problem: str = "") -> KindDialog:
+        """Ask which kind of records ``path`` holds, then call :meth:`open_import_wizard`."""
+        dialog = KindDialog(path.name, guessed, complete=tuple(complete), parent=self)
+        if problem:
+            dialog.setToolTip(problem)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def done(result: int) -> None:
+            kind = dialog.kind
+            self._dialogs.pop("kind", None)
+            if result == KindDialog.DialogCode.Accepted and kind:
+                self.open_import_wizard(kind, path)
+
+        dialog.finished.connect(done)
+        self._dialogs["kind"] = dialog
+        dialog.open()
+        return dialog
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept one local CSV/TSV/TXT/XLSX file."""
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if len(urls) == 1 and urls[0].isLocalFile() and is_openable(urls[0].toLocalFile()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Open the dropped file like File → Open…"""
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile() and is_openable(urls[0].toLocalFile()):
+            event.acceptProposedAction()
+            # Leave the drag-and-drop handler before doing anything that may show a dialog.
+            path = Path(urls[0].toLocalFile())
+            QTimer.singleShot(0, lambda: self.open_file(path))
+        else:
+            event.ignore()
+
+    # ------------------------------------------------------------------ start-up
+    def run_startup_checks(self) -> None:
+        """After the window is shown: first start → connection dialog; warnings; resume offer."""
+        for warning in self.services.settings.warnings:
+            self._inform("Settings", warning, QMessageBox.Icon.Warning)
+        self.services.settings.warnings.clear()
+        if not self.services.profiles:
+            self.open_connections()
+            return
+        self.offer_resume()
+
+    def offer_resume(self) -> QMessageBox | None:
+        """Offer to resume the most recent interrupted run (calls :meth:`resume_run`)."""
+        history = self.services.history
+        if history is None:
+            return None
+        try:
+            runs = history.interrupted_runs()
+        except Exception:
+            log.warning("could not list interrupted runs", exc_info=True)
+            return None
+        if not runs:
+            return None
+        run = runs[0]
+        more = f"\n\n{len(runs) - 1} other interrupted run(s) are in the history." \
+            if len(runs) > 1 else ""
+        done = format_counts(run) or "no rows answered yet"
+        text = (f"A sync did not finish: {kind_title(run.kind)} from "
+                f"{run.file_name or 'a file'} on {run.profile or 'a connection'}, started "
+                f"{format_when(run)} ({done}).\n\nResume it now? Rows already answered are not "
+                f"sent again.{more}")
+        box = QMessageBox(QMessageBox.Icon.Question, "Resume interrupted sync?", text,
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Show history", QMessageBox.ButtonRole.ActionRole)
+        box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        rid = run_id(run)
+
+        def clicked(button: Any) -> None:
+            if button is resume:
+                self.resume_run(rid)
+            elif box.buttonRole(button) == QMessageBox.ButtonRole.ActionRole:
+                self.open_history()
+
+        box.buttonClicked.connect(clicked)
+        self._message_box = box
+        box.open()
+        return box
+
+    # ------------------------------------------------------------------ hooks
+    def _coming_next(self, what: str) -> None:
+        self._inform("Coming next", f"{what} is coming in the next version of "
+                     f"{APP_DISPLAY_NAME}.")
+
+    def open_import_wizard(self, kind: str, path: Path | None = None) -> None:
+        """Hook: open the import wizard for ``kind`` (optionally with ``path`` chosen)."""
+        title = dict(IMPORT_KINDS).get(kind, kind)
+        suffix = f" ({path.name})" if path else ""
+        self._coming_next(f"{title}{suffix}")
+
+    def open_export(self) -> None:
+        """Hook: open the export wizard (scored accounts)."""
+        self._coming_next("Export scored accounts")
+
+    def resume_run(self, run_id: int) -> None:
+        """Hook: resume the interrupted run ``run_id``."""
+        self._coming_next(f"Resuming run {run_id}")
+
+    def open_run_results(self, run_id: int) -> None:
+        """Hook: show the per-row results of run ``run_id``."""
+        self._coming_next(f"The results of run {run_id}")
+
+    def export_run_report(self, run_id: int) -> None:
+        """Hook: save the report (every row and its state) of run ``run_id``."""
+        self._coming_next(f"Exporting the report of run {run_id}")
+
+    def retry_failed_rows(self, run_id: int) -> None:
+        """Hook: send the failed/not-sent rows of run ``run_id`` again."""
+        self._coming_next(f"Retrying the failed rows of run {run_id}")

@@ -1,0 +1,288 @@
+"""The app's long-lived objects in one place, handed to every window and dialog.
+
+Widgets receive a :class:`Services` in their constructor; nothing looks it up
+globally, and worker jobs get only what they need (a client, a spec) captured in
+their callable. Qt-free on purpose: the same object can be built in tests.
+
+Where the API key comes from, in order (see :meth:`Services.key_for`):
+
+1. the demo key of ``--demo`` (memory only, never written anywhere),
+2. ``RECOTAP_API_KEY`` in the environment,
+3. a key typed in this session while no keychain was usable (memory only),
+4. the OS keychain entry of the profile (:class:`~recotap_desktop.store.secrets.KeyStore`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from recotap_desktop.store.paths import AppPaths, app_paths
+from recotap_desktop.store.secrets import ENV_VAR, KeychainUnavailable, KeyStore, resolve_api_key
+from recotap_desktop.store.settings import Profile, Settings
+
+if TYPE_CHECKING:
+    from recotap_desktop.api import RecotapClient
+    from recotap_desktop.engine.connection import ConnectionSpec
+    from recotap_desktop.store.history import History
+
+log = logging.getLogger(__name__)
+
+KeyOrigin = Literal["demo", "env", "session", "keychain"]
+
+DEMO_PROFILE_NAME = "Demo"
+
+
+class NoApiKey(Exception):
+    """No key is known for a connection; ``message`` tells the user what to do."""
+
+    def __init__(self, profile: str) -> None:
+        self.message = (
+            f"There is no API key for the connection “{profile}”. Open Connection → "
+            f"Connections… and enter it, or set the environment variable {ENV_VAR}."
+        )
+        super().__init__(self.message)
+
+
+def host_of(profile: Profile) -> str:
+    """The host (and port) a profile talks to: its base URL or the edition's default."""
+    from urllib.parse import urlsplit
+
+    from recotap_desktop.api.editions import rules_for
+
+    url = profile.base_url or rules_for(profile.edition).default_base_url
+    return urlsplit(url if "://" in url else "https://" + url).netloc or url
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 (seconds), for ``Profile.last_verified``."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass(eq=False)
+class Services:
+    """Paths, settings, keychain, history and the active connection of one app session."""
+
+    paths: AppPaths
+    settings: Settings
+    keystore: KeyStore
+    history: History | None = None
+    #: Why the history could not be opened (plain words), when ``history`` is None.
+    history_problem: str | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    #: Called with every API key the app is about to use, so logs can redact it.
+    register_secret: Callable[[str], None] | None = None
+    #: Demo mode: the sandbox key (memory only) and the profile it belongs to.
+    demo_key: str | None = field(default=None, repr=False)
+    demo_profile: str | None = None
+    #: The running demo server (kept so it can be stopped at exit).
+    demo_server: Any = field(default=None, repr=False)
+    _session_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    _active_override: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # ------------------------------------------------------------------ creation
+    @classmethod
+    def open(cls, data_dir: Path | str | None = None, *, keystore: KeyStore | None = None,
+             env: Mapping[str, str] | None = None,
+             register_secret: Callable[[str], None] | None = None) -> Services:
+        """Create the directories, load settings and open the history.
+
+        Raises :class:`~recotap_desktop.store.settings.SettingsError` and ``OSError``
+        when the settings cannot be used at all. A history that cannot be opened is
+        reported in :attr:`history_problem` instead (the app still works without it).
+        """
+        paths = app_paths(data_dir).ensure()
+        settings = Settings.load(paths)
+        services = cls(paths=paths, settings=settings, keystore=keystore or KeyStore(),
+                       env=os.environ if env is None else env, register_secret=register_secret)
+        services._open_history()
+        return services
+
+    def _open_history(self) -> None:
+        from recotap_desktop.store import history as history_mod
+
+        try:
+            self.history = history_mod.History(self.paths.history_file)
+            self.history.mark_stale_running_as_interrupted()
+        except Exception as exc:  # all of the store's documented errors carry a message
+            message = getattr(exc, "message", None) or str(exc)
+            log.error("sync history unavailable: %s", message)
+            self.history = None
+            self.history_problem = message
+
+    def close(self) -> None:
+        """Stop the demo server and close the history."""
+        if self.demo_server is not None:
+            try:
+                self.demo_server.stop()
+            finally:
+                self.demo_server = None
+        close = getattr(self.history, "close", None)
+        if callable(close):
+            close()
+
+    # ------------------------------------------------------------------ profiles
+    @property
+    def profiles(self) -> list[Profile]:
+        """All connection profiles."""
+        return self.settings.profiles
+
+    @property
+    def active_profile(self) -> Profile | None:
+        """The connection in use: the session choice (``--demo``/``--profile``) or the saved one."""
+        if self._active_override:
+            profile = self.settings.get_profile(self._active_override)
+            if profile is not None:
+                return profile
+        return self.settings.active
+
+    def use_profile_for_session(self, name: str) -> None:
+        """Make ``name`` active for this session only (``--profile``/``--demo``)."""
+        if self.settings.get_profile(name) is None:
+            raise KeyError(name)
+        self._active_override = name
+
+    def set_active(self, name: str | None) -> None:
+        """Make ``name`` the active connection and remember it (saves the settings)."""
+        self._active_override = None
+        self.settings.active_profile = name
+        self.save_settings()
+
+    def save_settings(self) -> None:
+        """Write the settings file (raises SettingsError with a message for the user)."""
+        self.settings.save()
+
+    def mark_verified(self, profile_name: str) -> str | None:
+        """Record a successful key check on ``profile_name``; returns the timestamp."""
+        profile = self.settings.get_profile(profile_name)
+        if profile is None:
+            return None
+        profile.last_verified = now_iso()
+        self.save_settings()
+        return profile.last_verified
+
+    def is_demo(self, profile: Profile | str | None) -> bool:
+        """True for the in-memory demo connection of ``--demo``."""
+        name = profile.name if isinstance(profile, Profile) else profile
+        return self.demo_key is not None and name is not None and name == self.demo_profile
+
+    # ------------------------------------------------------------------ keys
+    def key_for(self, profile: Profile | str) -> tuple[str | None, KeyOrigin | None]:
+        """The API key of ``profile`` and where it came from; ``(None, None)`` if unknown.
+
+        May block (keychain over D-Bus): call it from a worker. Raises
+        :class:`KeychainUnavailable` when the keychain is needed but unusable.
+        """
+        name = profile.name if isinstance(profile, Profile) else profile
+        if self.is_demo(name) and self.demo_key:
+            return self.demo_key, "demo"
+        from_env = self.env.get(ENV_VAR, "").strip()
+        if from_env:
+            return from_env, "env"
+        with self._lock:
+            session = self._session_keys.get(name)
+        if session:
+            return session, "session"
+        key, source = resolve_api_key(name, self.keystore, env={})
+        return (key, "keychain") if key and source else (None, None)
+
+    def describe_key_origin(self, origin: KeyOrigin | None) -> str:
+        """Plain words for where a key comes from."""
+        if origin == "demo":
+            return "demo key, kept in memory only"
+        if origin == "env":
+            return f"from the {ENV_VAR} environment variable"
+        if origin == "session":
+            return "kept in memory until the app closes (no keychain)"
+        if origin == "keychain":
+            return f"stored in {self.keystore.backend_name()}"
+        return "no key stored"
+
+    def remember_session_key(self, profile_name: str, key: str) -> None:
+        """Keep ``key`` in memory for this session only (used when no keychain is usable)."""
+        self._register(key)
+        with self._lock:
+            self._session_keys[profile_name] = key
+
+    def forget_session_key(self, profile_name: str) -> None:
+        """Drop a memory-only key (profile removed or renamed)."""
+        with self._lock:
+            self._session_keys.pop(profile_name, None)
+
+    def move_session_key(self, old: str, new: str) -> None:
+        """Follow a rename of a profile that has a memory-only key."""
+        with self._lock:
+            if old in self._session_keys:
+                self._session_keys[new] = self._session_keys.pop(old)
+
+    def _register(self, key: str | None) -> None:
+        if key and self.register_secret is not None:
+            self.register_secret(key)
+
+    # ------------------------------------------------------------------ clients
+    def connection_spec(self, profile: Profile, api_key: str | None = None) -> ConnectionSpec:
+        """What the engine needs to open a client for ``profile`` (resolves the key).
+
+        Raises :class:`NoApiKey` or :class:`KeychainUnavailable`. May block: call from a worker.
+        """
+        from recotap_desktop.engine.connection import ConnectionSpec
+
+        key = api_key
+        if not key:
+            try:
+                key, _origin = self.key_for(profile)
+            except KeychainUnavailable:
+                raise
+        if not key:
+            raise NoApiKey(profile.name)
+        self._register(key)
+        return ConnectionSpec(
+            base_url=profile.base_url or None,
+            edition=profile.edition,
+            api_key=key,
+            allow_insecure_http=profile.allow_insecure_http,
+            profile=profile.name,
+        )
+
+    def make_client(self, profile: Profile, *, api_key: str | None = None,
+                    cancel_event: threading.Event | None = None, **kwargs: Any) -> RecotapClient:
+        """A :class:`RecotapClient` for ``profile`` (use it as a context manager).
+
+        Raises :class:`NoApiKey`, :class:`KeychainUnavailable` or the API's ``ConfigError``.
+        """
+        return self.connection_spec(profile, api_key).open(cancel_event=cancel_event, **kwargs)
+
+
+def open_demo(services: Services, *, faults: Any = None) -> Profile:
+    """Start the sandbox in-process and make a "Demo" profile use it for this session.
+
+    The demo key stays in memory (``services.demo_key``); nothing goes to the keychain.
+    """
+    from recotap_desktop.sandbox import DEMO_API_KEY, SandboxServer
+
+    server = SandboxServer(faults=faults).start()
+    services.demo_server = server
+    services.demo_key = DEMO_API_KEY
+    services.demo_profile = DEMO_PROFILE_NAME
+    services._register(DEMO_API_KEY)
+    existing = services.settings.get_profile(DEMO_PROFILE_NAME)
+    profile = Profile(
+        name=DEMO_PROFILE_NAME,
+        edition="crm",
+        base_url=server.base_url("crm"),
+        allow_insecure_http=False,
+        last_verified=existing.last_verified if existing else None,
+        segment_id=existing.segment_id if existing else None,
+        segment_name=existing.segment_name if existing else None,
+    )
+    services.settings.upsert_profile(profile)
+    services.save_settings()
+    services.use_profile_for_session(DEMO_PROFILE_NAME)
+    return profile

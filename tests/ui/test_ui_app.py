@@ -1,0 +1,70 @@
+"""app.py: options, logging with the key masked, the crash dialog."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from recotap_desktop import __version__
+from recotap_desktop.api.redact import SecretFilter
+from recotap_desktop.app import build_parser, install_excepthook, main, setup_logging
+from recotap_desktop.ui.dialogs import CrashDialog
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_options():
+    args = build_parser().parse_args(["--demo", "--data-dir", "/tmp/x", "--profile", "ACME"])
+    assert args.demo and str(args.data_dir) == "/tmp/x" and args.profile == "ACME"
+    assert not args.self_test
+
+
+def test_log_file_masks_the_key(tmp_path):
+    secrets = SecretFilter()
+    secrets.add("rtp_secret_123")
+    log_file = setup_logging(tmp_path / "logs", secrets)
+    root = logging.getLogger()
+    try:
+        logging.getLogger("recotap_desktop.test").warning("using key %s", "rtp_secret_123")
+        for handler in root.handlers:
+            handler.flush()
+        text = log_file.read_text(encoding="utf-8")
+        assert "using key ***" in text
+        assert "rtp_secret_123" not in text
+    finally:
+        for handler in list(root.handlers):
+            if getattr(handler, "baseFilename", None) == str(log_file):
+                root.removeHandler(handler)
+                handler.close()
+
+
+def test_unexpected_error_shows_dialog_with_log_and_copy(qtbot, tmp_path):
+    secrets = SecretFilter()
+    secrets.add("rtp_secret_123")
+    log_file = tmp_path / "logs" / "recotap-desktop.log"
+    old_hook, old_thread_hook = sys.excepthook, threading.excepthook
+    try:
+        forwarder = install_excepthook(log_file, secrets)
+        try:
+            raise RuntimeError("boom with rtp_secret_123")
+        except RuntimeError:
+            sys.excepthook(*sys.exc_info())
+        qtbot.waitUntil(lambda: any(isinstance(w, CrashDialog) and w.isVisible()
+                                    for w in QApplication.topLevelWidgets()), timeout=10_000)
+        dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, CrashDialog))
+        assert "boom with ***" in dialog.details and "rtp_secret_123" not in dialog.details
+        dialog.copy_details()
+        assert QApplication.clipboard().text() == dialog.details
+        dialog.close()
+        del forwarder
+    finally:
+        sys.excepthook, threading.excepthook = old_hook, old_thread_hook
