@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from recotap_desktop import APP_DISPLAY_NAME
 from recotap_desktop.api.editions import rules_for
-from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile
+from recotap_desktop.store.settings import UI_LAST_FOLDER, UI_WINDOW_GEOMETRY, Profile
 from recotap_desktop.ui.dialogs import HelpDialog, KindDialog, PreferencesDialog, about_text
 from recotap_desktop.ui.kinds import IMPORT_KINDS, OPENABLE_SUFFIXES, KindGuess, is_openable
 from recotap_desktop.ui.messages import describe_error
@@ -47,7 +47,7 @@ from recotap_desktop.ui.workers import SignalProgress, Worker
 log = logging.getLogger(__name__)
 
 #: settings.ui key of the main window's geometry (base64 of saveGeometry()).
-UI_MAIN_GEOMETRY = "main_geometry"
+UI_MAIN_GEOMETRY = UI_WINDOW_GEOMETRY
 RECENT_RUNS = 12
 
 #: The demo badge is the one hard-coded colour pair: dark text on amber reads on light and
