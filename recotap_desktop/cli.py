@@ -414,17 +414,17 @@ def cmd_import(ctx: Context) -> int:
     concurrency = args.concurrency
     if not 1 <= concurrency <= 16:
         raise CliError("--concurrency must be between 1 and 16.")
+    from recotap_desktop.files import FileProblem, sniff
+
+    try:
+        source = sniff(path, sheet=args.sheet)  # an unreadable file fails before any request
+    except FileProblem as exc:
+        raise CliError(exc.message) from exc
     with conn.open() as client:
         custom_fields = client.list_custom_fields() if _needs_custom_fields(kind.name) else []
     options = ImportOptions(
         segment_id=args.segment, upsert=args.upsert, concurrency=concurrency, dry_run=args.dry_run
     )
-    from recotap_desktop.files import FileProblem, sniff
-
-    try:
-        source = sniff(path, sheet=args.sheet)
-    except FileProblem as exc:
-        raise CliError(exc.message) from exc
     base_job = ImportJob(
         kind=kind.name,
         path=path,
