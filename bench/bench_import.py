@@ -37,8 +37,15 @@ def make_csv(path: Path, n: int, prefix: str = "b") -> Path:
         w = csv.writer(fh)
         w.writerow(HEADERS)
         for i in range(n):
-            w.writerow([f"{prefix}-{i:07d}", f"Bench Company {i} Ltd", f"https://www.{prefix}{i}.bench-example.org/",
-                        "enterprise;q2", f"https://www.linkedin.com/company/{prefix}{i}"])
+            w.writerow(
+                [
+                    f"{prefix}-{i:07d}",
+                    f"Bench Company {i} Ltd",
+                    f"https://www.{prefix}{i}.bench-example.org/",
+                    "enterprise;q2",
+                    f"https://www.linkedin.com/company/{prefix}{i}",
+                ]
+            )
     return path
 
 
@@ -92,9 +99,15 @@ def bench_plan(tmp: Path, n: int) -> list[tuple[str, float, float, str]]:
 
 
 def _payloads(n: int, prefix: str) -> list[list[dict[str, str]]]:
-    items = [{"externalId": f"{prefix}-{i}", "name": f"Co {i}", "domain": f"{prefix}{i}.bench-example.org"}
-             for i in range(n)]
-    return [items[i:i + 100] for i in range(0, n, 100)]
+    items = [
+        {
+            "externalId": f"{prefix}-{i}",
+            "name": f"Co {i}",
+            "domain": f"{prefix}{i}.bench-example.org",
+        }
+        for i in range(n)
+    ]
+    return [items[i : i + 100] for i in range(0, n, 100)]
 
 
 def serial_loop(base_url: str, key: str, n: int, prefix: str) -> float:
@@ -109,7 +122,9 @@ def serial_loop(base_url: str, key: str, n: int, prefix: str) -> float:
     return time.perf_counter() - t
 
 
-def engine_import(tmp: Path, base_url: str, key: str, n: int, concurrency: int, prefix: str) -> float:
+def engine_import(
+    tmp: Path, base_url: str, key: str, n: int, concurrency: int, prefix: str
+) -> float:
     from recotap_desktop.api.editions import rules_for
     from recotap_desktop.engine.connection import ConnectionSpec
     from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan
@@ -122,8 +137,13 @@ def engine_import(tmp: Path, base_url: str, key: str, n: int, concurrency: int, 
     rules = rules_for("crm")
     kind = get_kind("accounts")
     mapping = kind.automap(sniff(path).headers, ConvertContext.build(rules, []))
-    job = ImportJob(kind="accounts", path=path, mapping=mapping, rules=rules,
-                    options=ImportOptions(concurrency=concurrency))
+    job = ImportJob(
+        kind="accounts",
+        path=path,
+        mapping=mapping,
+        rules=rules,
+        options=ImportOptions(concurrency=concurrency),
+    )
     plan = build_plan(job)
     history = History(tmp / f"h-{prefix}.sqlite3")
     conn = ConnectionSpec(base_url=base_url, edition="crm", api_key=key, profile="bench")
@@ -147,9 +167,19 @@ def bench_import(tmp: Path, n: int, latency: float) -> list[tuple[str, float, fl
         for c in (1, 4, 8):
             t = engine_import(tmp, base, DEMO_API_KEY, n, c, f"c{c}")
             floor = batches * latency / c
-            rows.append((f"engine import, concurrency {c}", t, t / floor,
-                         f"x floor ({floor:.2f}s); {serial / t:.2f}x faster than serial"
-                         + ("; targets <=1.25x floor, >=3x serial" if c == 4 else "; target <=1.25x floor")))
+            rows.append(
+                (
+                    f"engine import, concurrency {c}",
+                    t,
+                    t / floor,
+                    f"x floor ({floor:.2f}s); {serial / t:.2f}x faster than serial"
+                    + (
+                        "; targets <=1.25x floor, >=3x serial"
+                        if c == 4
+                        else "; target <=1.25x floor"
+                    ),
+                )
+            )
         return rows
     finally:
         server.stop()
@@ -163,13 +193,26 @@ def child_peak_plan(path: str) -> None:
 
 def bench_memory(tmp: Path, n: int) -> list[tuple[str, float, float, str]]:
     path = make_csv(tmp / "million.csv", n, "m")
-    out = subprocess.run([sys.executable, __file__, "--child-plan", str(path)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child-plan", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     data = json.loads(out.stdout.strip().splitlines()[-1])
-    base = subprocess.run([sys.executable, "-c", "import resource, recotap_desktop.engine.plan, "
-                           "recotap_desktop.records, recotap_desktop.files;"
-                           "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"],
-                          capture_output=True, text=True, check=True, cwd=ROOT)
+    base = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import resource, recotap_desktop.engine.plan, "
+            "recotap_desktop.records, recotap_desktop.files;"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     return [
         ("interpreter + imports only (baseline)", 0.0, float(base.stdout.strip()), "MB peak RSS"),
         (f"plan {n:,} rows: peak RSS", data["seconds"], data["peak_mb"], "MB; target <= 300 MB"),
@@ -185,7 +228,9 @@ def main() -> None:
     if args.child_plan:
         child_peak_plan(args.child_plan)
         return
-    n_plan, n_import, n_mem = (10_000, 2_000, 50_000) if args.quick else (100_000, 20_000, 1_000_000)
+    n_plan, n_import, n_mem = (
+        (10_000, 2_000, 50_000) if args.quick else (100_000, 20_000, 1_000_000)
+    )
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         rows = bench_plan(tmp, n_plan)

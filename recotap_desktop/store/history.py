@@ -741,7 +741,7 @@ class History:
         return [(int(no), list(json.loads(rows_json))) for no, rows_json in rows]
 
     def max_batch_no(self, run_id: int) -> int:
-        """The highest batch number journaled for a run (0 when none): resumed runs go on from it."""
+        """The highest batch number journaled for a run (0 when none); resume goes on from it."""
         rows = self._read("SELECT MAX(batch_no) FROM batches WHERE run_id = ?", (run_id,))
         value = rows[0][0] if rows else None
         return int(value) if value is not None else 0
