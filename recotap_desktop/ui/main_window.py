@@ -639,8 +639,16 @@ class MainWindow(QMainWindow):
         self._coming_next(f"{title}{suffix}")
 
     def open_export(self) -> None:
-        """Hook: open the export wizard (scored accounts)."""
-        self._coming_next("Export scored accounts")
+        """Open the "Export scored accounts" dialog for the active connection."""
+        if self.services.active_profile is None:
+            self._inform("No connection", "Add a connection first (Connection → Connections…).")
+            return
+        from recotap_desktop.ui.export_dialog import ExportDialog
+
+        dialog = ExportDialog(self.services, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _code: self.refresh_history())
+        dialog.open()
 
     def resume_run(self, run_id: int) -> None:
         """Hook: resume the interrupted run ``run_id``."""
@@ -651,8 +659,45 @@ class MainWindow(QMainWindow):
         self._coming_next(f"The results of run {run_id}")
 
     def export_run_report(self, run_id: int) -> None:
-        """Hook: save the report (every row and its state) of run ``run_id``."""
-        self._coming_next(f"Exporting the report of run {run_id}")
+        """Save the report (every input column, row, state, message, ids) of run ``run_id``.
+
+        Choosing a file name containing "failures" writes the failures-only file.
+        """
+        history = self.services.history
+        if history is None:
+            self._inform("History unavailable", self.services.history_problem or "",
+                         QMessageBox.Icon.Warning)
+            return
+        folder = str(self.services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
+        suggested = str(Path(folder) / f"recotap-run-{run_id}-results.csv")
+        path_text, chosen_filter = QFileDialog.getSaveFileName(
+            self, f"Save the results of run {run_id}", suggested,
+            "CSV file (*.csv);;Excel workbook (*.xlsx);;Failures only, CSV (*.csv);;"
+            "Failures only, Excel (*.xlsx)",
+        )
+        if not path_text:
+            return
+        path = Path(path_text)
+        if path.suffix.lower() not in (".csv", ".xlsx"):
+            path = path.with_suffix(".xlsx" if "xlsx" in chosen_filter else ".csv")
+        failures_only = chosen_filter.startswith("Failures only")
+        self.services.settings.ui[UI_LAST_FOLDER] = str(path.parent)
+        self.statusBar().showMessage(f"Writing {path.name}…")
+
+        def write(progress: SignalProgress) -> int:
+            from recotap_desktop.engine.report import write_report
+
+            return write_report(path, history, run_id, failures_only=failures_only)
+
+        def done(rows: object) -> None:
+            self.statusBar().showMessage(f"Saved {rows} rows to {path}", 10_000)
+
+        def failed(exc: BaseException) -> None:
+            self.statusBar().clearMessage()
+            self._inform("Could not save the results", describe_error(exc),
+                         QMessageBox.Icon.Warning)
+
+        self._run(write, name="export-report", on_success=done, on_error=failed)
 
     def retry_failed_rows(self, run_id: int) -> None:
         """Hook: send the failed/not-sent rows of run ``run_id`` again."""
