@@ -318,7 +318,7 @@ def _load_mapping(path: str) -> ColumnMapping:
             f"The mapping file {path} is not valid JSON (line {exc.lineno}): {exc.msg}."
         ) from exc
     try:
-        return ColumnMapping.from_json(data)
+        return ColumnMapping.from_dict(data)
     except (TypeError, ValueError, KeyError) as exc:
         raise CliError(f"The mapping file {path} is not a column mapping: {exc}.") from exc
 
@@ -606,6 +606,221 @@ def cmd_export(ctx: Context) -> int:
     return EXIT_API
 
 
+def cmd_unmapped(ctx: Context) -> int:
+    """``unmapped [--out FILE] [--all]``: accounts that have no external ID yet.
+
+    The API lists at most 100 at a time (no paging); ``--all`` pages through every
+    account instead. Exit codes: 0 listed; 2 bad options; 3 API unreachable or key
+    refused; 130 cancelled.
+    """
+    from recotap_desktop.engine.backfill import WINDOW, BackfillCancelled, list_unmapped
+    from recotap_desktop.files import TableWriter
+
+    args = ctx.args
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix.lower() not in {".csv", ".tsv", ".txt", ".xlsx"}:
+        raise CliError(f"--out must name a .csv, .tsv, .txt or .xlsx file, not {out.name}.")
+    conn = ctx.connection()
+    token = CancelToken()
+    progress = TerminalProgress(ctx.stderr, "unmapped")
+    try:
+        with _SigintCancel(token, ctx), conn.open(cancel_event=token.stop_event) as client:
+            listing = list_unmapped(client, scan=args.all, progress=progress, cancel=token)
+    except BackfillCancelled:
+        progress.finish()
+        ctx.err("Cancelled.")
+        return EXIT_CANCELLED
+    progress.finish()
+    accounts = listing.accounts
+    if out is not None:
+        try:
+            with TableWriter.open(out, ["name", "domain"]) as writer:
+                for acc in accounts:
+                    writer.write_row([acc.name, acc.domain])
+        except OSError as exc:
+            raise CliError(f"Cannot write {out}: {exc.strerror}.") from exc
+        ctx.err(f"Wrote {len(accounts):,} accounts to {out}.")
+    elif accounts:
+        width = min(60, max(len("NAME"), *(len(a.name) for a in accounts)))
+        ctx.out(f"{'NAME':<{width}}  DOMAIN")
+        for acc in accounts:
+            ctx.out(f"{acc.name:<{width}}  {acc.domain}")
+    n = len(accounts)
+    if listing.scanned:
+        ctx.err(
+            f"{n:,} accounts have no external ID (found by paging through all "
+            f"{listing.scanned_accounts:,} accounts)."
+        )
+    elif listing.complete:
+        ctx.err(
+            f"All {n} accounts without an external ID are shown."
+            if n
+            else "Every account has an external ID."
+        )
+    else:
+        ctx.err(
+            f"Shown: {n} accounts without an external ID, maybe not all of them. The API "
+            f"lists at most {WINDOW} at a time; mapping them (`recotap backfill CRM_FILE`) "
+            "reveals the next ones. Use --all to page through every account instead."
+        )
+    return EXIT_OK
+
+
+def cmd_backfill(ctx: Context) -> int:
+    """``backfill CRM_FILE``: match accounts without an external ID to a CRM export and
+    write the CRM's IDs onto them (``PATCH /accounts/external-ids``, as id-mappings runs).
+
+    Domain matches are sent; name matches only with --include-name-matches; ambiguous
+    ones never (the report lists them with their candidates). Exit codes: 0 every
+    mapping sent was written (or nothing to send, or --dry-run); 1 some failed (e.g. a
+    domain not found); 2 bad input, nothing sent; 3 API unreachable, key refused or the
+    run aborted; 130 cancelled or not confirmed.
+    """
+    from collections import Counter
+
+    from recotap_desktop.engine.backfill import (
+        WINDOW,
+        AcceptedMapping,
+        BackfillOptions,
+        BackfillSession,
+        MatchKind,
+        Proposal,
+        auto_decisions,
+        load_crm_mapping,
+        read_crm_file,
+        run_backfill,
+    )
+
+    args = ctx.args
+    if not 1 <= args.concurrency <= 16:
+        raise CliError("--concurrency must be between 1 and 16.")
+    report = Path(args.report) if args.report else None
+    if report is not None and report.suffix.lower() not in {".csv", ".tsv", ".txt", ".xlsx"}:
+        raise CliError(f"--report must name a .csv, .tsv, .txt or .xlsx file, not {report.name}.")
+    conn = ctx.connection()
+    mapping = load_crm_mapping(args.mapping) if args.mapping else None
+    crm = read_crm_file(args.file, mapping=mapping, sheet=args.sheet)
+    ctx.err("CRM columns" + (" (mapped automatically):" if crm.automapped else ":"))
+    for line in crm.describe_mapping():
+        ctx.err("  " + line)
+    ctx.err(f"Read {crm.path.name}: {crm.summary()}.")
+
+    token = CancelToken()
+    progress = TerminalProgress(ctx.stderr, "backfill")
+    session = BackfillSession(
+        conn,
+        crm,
+        ctx.history,
+        ctx.paths.data_dir,
+        options=BackfillOptions(scan=not args.no_scan, concurrency=args.concurrency),
+        progress=progress,
+        cancel=token,
+    )
+    asked: list[bool] = []
+    declined: list[bool] = []
+
+    def decide(proposals: Sequence[Proposal]) -> list[AcceptedMapping] | None:
+        progress.finish()
+        n = len(proposals)
+        if session.rounds > 1:
+            ctx.err(f"Round {session.rounds}: {n:,} more accounts without an external ID.")
+        elif session.scanned:
+            ctx.err(
+                f"Found {n:,} accounts without an external ID (the API lists at most "
+                f"{WINDOW} at a time, so all {session.scanned_accounts:,} accounts were "
+                "paged through)."
+            )
+        elif session.last_window < WINDOW:
+            ctx.err(f"Found {n:,} accounts without an external ID.")
+        else:
+            ctx.err(
+                f"Round 1: the first {n:,} accounts without an external ID (the API lists at "
+                f"most {WINDOW} at a time; mapping them reveals the next ones)."
+            )
+        kinds = Counter(p.match for p in proposals)
+        name_note = (
+            " (not sent: add --include-name-matches)"
+            if kinds[MatchKind.NAME] and not args.include_name_matches
+            else ""
+        )
+        ctx.err(f"  matched by domain: {kinds[MatchKind.DOMAIN]:,}")
+        ctx.err(f"  matched by company name only: {kinds[MatchKind.NAME]:,}{name_note}")
+        ctx.err(f"  ambiguous (never sent automatically): {kinds[MatchKind.AMBIGUOUS]:,}")
+        ctx.err(f"  no match: {kinds[MatchKind.NONE]:,}")
+        ambiguous = [p for p in proposals if p.match is MatchKind.AMBIGUOUS]
+        for p in ambiguous[:10]:
+            ctx.err(f"    {p.domain or p.name}: {p.reason}")
+        if len(ambiguous) > 10:
+            ctx.err(f"    ... and {len(ambiguous) - 10:,} more (all of them are in the report).")
+        accepted = auto_decisions(proposals, include_name_matches=args.include_name_matches)
+        if not accepted:
+            ctx.err("  Nothing to send.")
+            return []
+        if args.dry_run:
+            ctx.err(f"  Dry run: {len(accepted):,} external IDs would be written.")
+            return accepted
+        if not asked:
+            asked.append(True)
+            ctx.err(session.overwrite_check(accepted).message())
+            later = (
+                ""
+                if session.listing_complete
+                else " Later rounds are sent the same way without asking again."
+            )
+            question = (
+                f"Write {len(accepted):,} external IDs to {conn.host} ({conn.profile})?{later}"
+            )
+            if not _confirm(ctx, question):
+                declined.append(True)
+                return None
+        return accepted
+
+    with _SigintCancel(token, ctx):
+        result = run_backfill(session, decide, dry_run=args.dry_run)
+    progress.finish()
+    if report is not None:
+        rows = session.write_report(report)
+        ctx.err(f"Report: {report} ({rows:,} accounts).")
+    if declined:
+        ctx.err("Nothing was sent.")
+        return EXIT_CANCELLED
+    counts = result.match_counts
+    if not sum(counts.values()):
+        ctx.err("Every account already has an external ID: nothing to do.")
+    sent = ", ".join(f"{n:,} {state}" for state, n in sorted(result.sent_counts.items()) if n)
+    ctx.err(
+        f"Backfill {result.state.value}: {result.updated:,} external IDs written"
+        + (f" ({sent})" if sent and result.updated != result.sent else "")
+        + f" in {len(result.runs)} run(s)."
+    )
+    if result.runs:
+        ids = [str(r.run_id) for r in result.runs]
+        shown = ", ".join(ids) if len(ids) <= 6 else f"{', '.join(ids[:3])}, ... {ids[-1]}"
+        ctx.err(f"  history (id-mappings): run {shown}")
+    for run in result.runs:
+        if run.state is not RunState.FINISHED:
+            ctx.err(f"  run {run.run_id} {run.state.value}: {run.message}")
+    left = result.sent_counts
+    stayed = sum(counts.values()) - sum(left.values())
+    if stayed and not result.dry_run:
+        ctx.err(f"{stayed:,} listed accounts stay without an ID (see the report for why).")
+    if result.message:
+        ctx.err(result.message)
+    if result.blocked:
+        ctx.err(
+            f"More accounts without an external ID may be hidden: the API lists at most "
+            f"{WINDOW} at a time and the first {WINDOW} could not be mapped. Run again "
+            "without --no-scan to page through every account."
+        )
+    if result.state is RunState.CANCELLED:
+        return EXIT_CANCELLED
+    if result.state is RunState.ABORTED:
+        return EXIT_API
+    if result.dry_run or result.all_succeeded:
+        return EXIT_OK
+    return EXIT_ROWS_FAILED
+
+
 def cmd_sandbox(ctx: Context) -> int:
     from recotap_desktop.sandbox.cli import run_sandbox_cli
 
@@ -722,6 +937,49 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--no-label-row", action="store_true",
                      help="no second header row with readable labels")
     exp.set_defaults(func=cmd_export, mode=None)
+
+    unm = sub.add_parser("unmapped", help="list accounts that have no external ID yet")
+    unm.add_argument(
+        "--out", metavar="FILE", help="write them to FILE.csv or FILE.xlsx instead of a table"
+    )
+    unm.add_argument(
+        "--all",
+        action="store_true",
+        help="page through every account (GET /accounts) to list all of them; "
+        "without it the API shows at most 100",
+    )
+    unm.set_defaults(func=cmd_unmapped)
+
+    bf = sub.add_parser(
+        "backfill", help="match accounts without an external ID to a CRM export and write IDs"
+    )
+    bf.add_argument("file", metavar="CRM_FILE", help="the CRM export (CSV/TSV/XLSX)")
+    bf.add_argument(
+        "--mapping",
+        metavar="FILE.json",
+        help='which CRM columns hold the ID, domain and name: {"externalId": "Record ID", '
+        '"domain": "Website", "name": "Company name"} (default: detected)',
+    )
+    bf.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
+    bf.add_argument("--dry-run", action="store_true", help="match and report, send nothing")
+    bf.add_argument("--report", metavar="OUT", help="write every listed account and its fate")
+    bf.add_argument(
+        "--include-name-matches",
+        action="store_true",
+        help="also send matches found by company name only (default: domain matches only)",
+    )
+    bf.add_argument(
+        "--no-scan",
+        action="store_true",
+        help="do not page through every account: work in rounds of at most 100 "
+        "(cheaper, but accounts behind 100 unmappable ones stay unseen, and two accounts "
+        "matching one CRM row are only noticed when they are listed in the same round)",
+    )
+    bf.add_argument(
+        "--concurrency", type=int, default=4, help="requests in flight (1-16, default 4)"
+    )
+    bf.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    bf.set_defaults(func=cmd_backfill)
 
     sb = sub.add_parser("sandbox", help="run the local sandbox server (no account needed)")
     from recotap_desktop.sandbox.cli import add_sandbox_arguments

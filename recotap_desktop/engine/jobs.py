@@ -42,7 +42,7 @@ def job_from_run(
     return ImportJob(
         kind=run.kind,
         path=path,
-        mapping=ColumnMapping.from_json(json.loads(run.mapping_json or "{}")),
+        mapping=ColumnMapping.from_json(run.mapping_json or "{}"),
         rules=connection.rules,
         custom_fields=custom_fields,
         options=ImportOptions.from_json(options_data),

@@ -250,7 +250,7 @@ class ImportRunner:
             file_name=job.path.name,
             file_path=str(job.path.resolve()),
             file_sha256=self.plan.file_sha256,
-            mapping_json=json.dumps(job.mapping.to_json()),
+            mapping_json=job.mapping.to_json(),
             options_json=json.dumps(options),
             profile=self.connection.profile,
             edition=job.rules.name,

@@ -143,6 +143,13 @@ def send_id_mappings(
         [{"domain": i["domain"], "externalId": i["externalId"]} for i in items]
     )
     not_found = {d.strip().lower() for d in result.not_found}
+    unwritten = max(0, result.matched - result.updated)
+    note = (
+        f"Matched; the server reported writing {result.updated} of {result.matched} matched "
+        "accounts in this request (an account may already have had this ID)."
+        if unwritten
+        else ""
+    )
     outcomes = []
     for item in items:
         ids = {"domain": str(item["domain"]), "externalId": str(item["externalId"])}
@@ -155,7 +162,7 @@ def send_id_mappings(
                 )
             )
         else:
-            outcomes.append(ItemOutcome(RowState.UPDATED, "", ids))
+            outcomes.append(ItemOutcome(RowState.UPDATED, note, ids))
     return outcomes
 
 

@@ -209,3 +209,50 @@ def test_sigkill_mid_run_then_resume(small_sandbox: SandboxServer, tmp_path: Pat
     ]
     assert len(created) == n
     assert len({a["externalId"] for a in created}) == n
+
+
+def test_mapping_template_and_constant(small_sandbox: SandboxServer, tmp_path: Path) -> None:
+    from recotap_desktop.records import ColumnMapping
+
+    path = write_csv(
+        tmp_path / "deals.csv", ["ID", "Title", "Value"], [["x-1", "Deal one", "1,500"]]
+    )
+    template = tmp_path / "mapping.json"
+    ColumnMapping(
+        {"externalDealId": "ID", "name": "Title", "amount": "Value"},
+        {"ownerEmail": "owner@yourcompany.example"},
+    ).save(template)
+    code, _, err = _run(
+        [
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--base-url",
+            small_sandbox.base_url("crm"),
+            "import",
+            "deals",
+            str(path),
+            "--mapping",
+            str(template),
+            "--yes",
+        ]
+    )
+    assert code == 0, err
+    deal = small_sandbox.state.deals["x-1"]
+    assert deal["amount"] == 1500 and deal["ownerEmail"] == "owner@yourcompany.example"
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    code, _, err = _run(
+        [
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--base-url",
+            small_sandbox.base_url("crm"),
+            "import",
+            "deals",
+            str(path),
+            "--mapping",
+            str(bad),
+            "--yes",
+        ]
+    )
+    assert code == 2 and "not valid JSON" in err
