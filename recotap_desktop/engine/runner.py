@@ -18,6 +18,7 @@ Guarantees:
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -29,7 +30,6 @@ from typing import Any
 
 from recotap_desktop.api import (
     AmbiguousOutcome,
-    ApiStatusError,
     AuthError,
     CancelledError,
     RateLimited,
@@ -60,6 +60,8 @@ from recotap_desktop.engine.progress import (
 from recotap_desktop.engine.senders import BULK_KINDS, SENDERS, SendOptions
 from recotap_desktop.engine.states import SUCCESS_STATES, ItemOutcome, RowState, RunState
 from recotap_desktop.store.history import History, RowOutcome, RunInfo
+
+log = logging.getLogger(__name__)
 
 MAX_CONCURRENCY = 16
 ISOLATION_PREFIX = "Rejected by the server: "
@@ -140,6 +142,35 @@ class _Abort(Exception):
 
 
 @dataclass
+class _BatchState:
+    #: Some request of the batch that got no answer may have been processed by the server.
+    processed_maybe: bool = False
+
+
+def _abort_for(exc: RecotapError) -> _Abort:
+    """The run-stopping reason for an error that is not about one item."""
+    maybe = bool(getattr(exc, "possibly_repeated", False))
+    if isinstance(exc, AuthError):
+        return _Abort(exc.message, processed_maybe=maybe)
+    if isinstance(exc, AmbiguousOutcome):
+        return _Abort(
+            f"{exc.message} The affected rows are marked 'not sent'; resume the run to "
+            "reconcile them.",
+            processed_maybe=True,
+        )
+    if isinstance(exc, (RateLimited, ServerError)):
+        return _Abort(
+            f"{exc.message} The server kept failing after several retries; resume the run later.",
+            processed_maybe=maybe or isinstance(exc, ServerError),
+        )
+    if isinstance(exc, TransportError):
+        return _Abort(
+            f"{exc.message} Resume the run when the connection is back.", processed_maybe=maybe
+        )
+    return _Abort(exc.message, processed_maybe=maybe)
+
+
+@dataclass
 class _Batch:
     no: int
     items: list[PlannedItem]
@@ -203,12 +234,14 @@ class ImportRunner:
         check_unchanged(self.plan)
         prior: dict[int, RowOutcome] = {}
         reconcile_rows: set[int] = set()
+        old_unanswered: list[tuple[int, list[int]]] = []
         if self.resume_run_id is None:
             run_id = self.history.create_run(self._run_info())
         else:
             run_id = self.resume_run_id
             prior = self.history.outcomes(run_id)
-            for batch_no, rows in self.history.unanswered_batches(run_id):
+            old_unanswered = self.history.unanswered_batches(run_id)
+            for batch_no, rows in old_unanswered:
                 reconcile_rows.update(rows)
                 self._batch_no = max(self._batch_no, batch_no)
             self._batch_no = max(self._batch_no, self.history.max_batch_no(run_id))
@@ -216,6 +249,18 @@ class ImportRunner:
         self.run_id = run_id
         self._total_rows = self._count_rows_in_scope(prior)
         state, message = self._dispatch_all(run_id, prior, reconcile_rows)
+        if old_unanswered:
+            final = self.history.outcomes(run_id)
+            self.history.mark_answered(
+                run_id,
+                [
+                    no
+                    for no, rows in old_unanswered
+                    if all(
+                        r in final and final[r].state != RowState.NOT_SENT.value for r in rows
+                    )
+                ],
+            )
         counts = self.history.counts(run_id)
         self.history.finish_run(run_id, state.value, counts)
         if message:
@@ -407,54 +452,57 @@ class ImportRunner:
         ok = False
         try:
             if self._stopping():
-                self._finish_unsent(run_id, batch, journal=False)
+                self._finish_unsent(run_id, batch, journal=True)
                 return
             self.history.batch_started(run_id, batch.no, batch.rows)
-            try:
-                outcomes = self._send_isolating(client, batch.items, batch.reconcile, top=True)
-            except _Abort as abort:
-                self._set_abort(abort)
-                self._finish_unsent(run_id, batch, journal=not abort.processed_maybe)
-                return
-            except CancelledError:
-                # Stop-now while backing off: the batch may have reached the server earlier.
-                self._finish_unsent(
-                    run_id,
-                    batch,
-                    journal=False,
-                    message="Not sent: stopped while retrying; resume reconciles it.",
+            state = _BatchState()
+            outcomes = self._send_isolating(client, batch.items, batch.reconcile, state, top=True)
+            unanswered = any(o is None for o in outcomes)
+            if unanswered and state.processed_maybe:
+                note = (
+                    "Not sent: the answer was lost or the run stopped mid-request; "
+                    "resume reconciles it."
                 )
-                return
+            elif self._abort is not None:
+                note = ""
+            else:
+                note = "Not sent: the run was cancelled before this row was sent."
             row_outcomes: list[RowOutcome] = []
             for item, outcome in zip(batch.items, outcomes, strict=True):
-                for r in item.rows:
-                    row_outcomes.append(
-                        RowOutcome(
-                            r,
-                            outcome.state.value,
-                            outcome.message,
-                            outcome.ids or None,
-                            outcome.reconciled,
-                        )
+                if outcome is None:
+                    row_outcomes.extend(self._not_sent(r, note) for r in item.rows)
+                    continue
+                row_outcomes.extend(
+                    RowOutcome(
+                        r,
+                        outcome.state.value,
+                        outcome.message,
+                        outcome.ids or None,
+                        outcome.reconciled,
                     )
+                    for r in item.rows
+                )
                 if outcome.state is RowState.FAILED:
                     with self._lock:
                         self._failure_reasons[_reason_group(outcome.message)] += len(item.rows)
                 if outcome.reconciled:
                     with self._lock:
                         self._reconciled_rows += len(item.rows)
-            self.history.batch_done(run_id, batch.no, row_outcomes)
+            if unanswered and state.processed_maybe:
+                # Part of the batch may have reached the server: keep its journal entry open so
+                # that resume re-sends the unanswered rows with reconciliation.
+                self.history.set_outcomes(run_id, row_outcomes)
+            else:
+                self.history.batch_done(run_id, batch.no, row_outcomes)
             for o in row_outcomes:
                 self._count(o.state, 1)
-            ok = True
+            ok = not unanswered
         finally:
             self._throttle.release(ok)
             self._report()
 
-    def _finish_unsent(
-        self, run_id: int, batch: _Batch, *, journal: bool, message: str = ""
-    ) -> None:
-        outcomes = [self._not_sent(r, message) for r in batch.rows]
+    def _finish_unsent(self, run_id: int, batch: _Batch, *, journal: bool) -> None:
+        outcomes = [self._not_sent(r) for r in batch.rows]
         if journal:
             # Nothing reached the server: close the journal entry so resume sends it fresh.
             self.history.batch_done(run_id, batch.no, outcomes)
@@ -470,49 +518,66 @@ class ImportRunner:
         self._abort_event.set()
 
     def _send_isolating(
-        self, client: RecotapClient, items: Sequence[PlannedItem], reconcile: bool, *, top: bool
-    ) -> list[ItemOutcome]:
-        if self.cancel.mode is CancelMode.STOP_NOW:
-            raise CancelledError("Stopped by the user.")
+        self,
+        client: RecotapClient,
+        items: Sequence[PlannedItem],
+        reconcile: bool,
+        state: _BatchState,
+        *,
+        top: bool,
+    ) -> list[ItemOutcome | None]:
+        """Send ``items``; split on an item-level 400 until each offending item stands alone.
+
+        Returns one outcome per item, ``None`` for items that got no answer because the
+        run stopped (abort or cancel); answers already received are never thrown away.
+        """
+        if self.cancel.mode is CancelMode.STOP_NOW or self._abort_event.is_set():
+            return [None] * len(items)
         with self._lock:
             self._requests += 1
             if not top:
                 self._isolation_requests += 1
         try:
-            return self._sender(client, [i.payload for i in items], self._send_options, reconcile)
+            return list(
+                self._sender(client, [i.payload for i in items], self._send_options, reconcile)
+            )
         except RequestRejected as exc:
             if not self._is_item_level(exc):
-                raise _Abort(_rejected_message(exc)) from exc
+                self._stop_with(_Abort(_rejected_message(exc)), exc, state)
+                return [None] * len(items)
             if len(items) == 1:
                 with self._lock:
                     self._isolated_rows += len(items[0].rows)
                 return [ItemOutcome(RowState.FAILED, ISOLATION_PREFIX + exc.server_message)]
             mid = len(items) // 2
-            left = self._send_isolating(client, items[:mid], reconcile, top=False)
-            right = self._send_isolating(client, items[mid:], reconcile, top=False)
+            left = self._send_isolating(client, items[:mid], reconcile, state, top=False)
+            right = self._send_isolating(client, items[mid:], reconcile, state, top=False)
             return left + right
-        except AuthError as exc:
-            raise _Abort(exc.message) from exc
-        except AmbiguousOutcome as exc:
-            raise _Abort(
-                f"{exc.message} The affected rows are marked 'not sent'; resume the run to "
-                "reconcile them.",
-                processed_maybe=True,
-            ) from exc
-        except (RateLimited, ServerError) as exc:
-            raise _Abort(
-                f"{exc.message} The server kept failing after several retries; "
-                "resume the run later.",
-                processed_maybe=isinstance(exc, ServerError),
-            ) from exc
-        except TransportError as exc:
-            raise _Abort(f"{exc.message} Resume the run when the connection is back.") from exc
-        except CancelledError:
-            raise
-        except ApiStatusError as exc:
-            raise _Abort(exc.message) from exc
+        except CancelledError as exc:
+            # Stop-now while backing off; an earlier attempt may have reached the server.
+            state.processed_maybe |= bool(getattr(exc, "possibly_repeated", False))
+            return [None] * len(items)
         except RecotapError as exc:
-            raise _Abort(exc.message) from exc
+            self._stop_with(_abort_for(exc), exc, state)
+            return [None] * len(items)
+        except Exception as exc:  # our bug: stop the run cleanly, keep every row accounted for
+            log.exception("unexpected error while sending a batch")
+            self._stop_with(
+                _Abort(
+                    f"Internal error while sending ({type(exc).__name__}: {exc}). "
+                    "The log has the details; resume the run after updating the app.",
+                    processed_maybe=True,
+                ),
+                RecotapError(str(exc)),
+                state,
+            )
+            return [None] * len(items)
+
+    def _stop_with(self, abort: _Abort, exc: RecotapError, state: _BatchState) -> None:
+        state.processed_maybe |= abort.processed_maybe or bool(
+            getattr(exc, "possibly_repeated", False)
+        )
+        self._set_abort(abort)
 
     def _is_item_level(self, exc: RequestRejected) -> bool:
         if self.job.kind not in BULK_KINDS:
@@ -535,9 +600,11 @@ def _rejected_message(exc: RequestRejected) -> str:
 
 def _reason_group(message: str) -> str:
     text = message.removeprefix(ISOLATION_PREFIX)
-    # Group "deals.12.ownerEmail must be an email" and "ownerEmail must be an email".
+    # Group "deals.12.ownerEmail must be an email" and "ownerEmail must be an email", and
+    # messages that differ only by the values or ids they quote.
     text = re.sub(r"\b[a-zA-Z]+\.\d+\.", "", text)
     text = re.sub(r"'[^']*'", "'…'", text)
+    text = re.sub(r"\b[0-9a-fA-F]{12,}\b", "…", text)
     return text.strip()[:200] or "Failed without a reason"
 
 

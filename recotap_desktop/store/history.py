@@ -740,6 +740,16 @@ class History:
         )
         return [(int(no), list(json.loads(rows_json))) for no, rows_json in rows]
 
+    def mark_answered(self, run_id: int, batch_nos: Sequence[int]) -> None:
+        """Close journal entries whose rows were answered by a later (resumed) batch."""
+        now = _now()
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE batches SET answered_at = ? WHERE run_id = ? AND batch_no = ? "
+                "AND answered_at IS NULL",
+                [(now, run_id, no) for no in batch_nos],
+            )
+
     def max_batch_no(self, run_id: int) -> int:
         """The highest batch number journaled for a run (0 when none); resume goes on from it."""
         rows = self._read("SELECT MAX(batch_no) FROM batches WHERE run_id = ?", (run_id,))
