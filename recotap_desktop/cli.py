@@ -22,6 +22,7 @@ with Ctrl-C (the journal is consistent and ``resume`` continues).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import os
@@ -347,7 +348,9 @@ def _print_plan(ctx: Context, plan: Plan) -> None:
         )
 
 
-def _print_result(ctx: Context, result: RunResult, report: Path | None) -> None:
+def _print_result(
+    ctx: Context, result: RunResult, report: Path | None, *, dry_run: bool = False
+) -> None:
     counts = ", ".join(f"{n} {state}" for state, n in sorted(result.counts.items()) if n)
     ctx.err(
         f"Run {result.run_id} {result.state.value} in {format_duration(result.duration)}: {counts}."
@@ -364,33 +367,74 @@ def _print_result(ctx: Context, result: RunResult, report: Path | None) -> None:
         ctx.err(f"{result.reconciled_rows} rows were reconciled after a lost answer.")
     for line in summarise_failures(result.failure_groups):
         ctx.err("  " + line)
+    if result.state in (RunState.CANCELLED, RunState.ABORTED):
+        ctx.err(f"To send the rest: recotap resume {result.run_id}")
     if report is not None:
         ctx.err(f"Report: {report}")
-        if any(
-            result.counts.get(s, 0)
-            for s in result.counts
-            if s not in {x.value for x in SUCCESS_STATES}
-        ):
+        unsuccessful = any(
+            n for s, n in result.counts.items() if s not in {x.value for x in SUCCESS_STATES}
+        )
+        if unsuccessful and not dry_run:
             ctx.err(f"Failures only (fix and import again as it is): {failures_path(report)}")
 
 
-def _exit_code(result: RunResult) -> int:
+def _exit_code(result: RunResult, *, dry_run: bool = False) -> int:
     if result.state is RunState.CANCELLED:
         return EXIT_CANCELLED
     if result.state is RunState.ABORTED:
         return EXIT_API
     if result.all_succeeded:
         return EXIT_OK
+    if dry_run and set(result.counts) <= {"not sent"}:
+        return EXIT_OK  # every row would be sent
     return EXIT_ROWS_FAILED
 
 
-def _write_reports(ctx: Context, run_id: int, report: Path | None) -> None:
+REPORT_SUFFIXES = (".csv", ".xlsx", ".tsv", ".txt")
+
+
+def _report_target(value: str | None) -> Path | None:
+    """Check a --report path before anything is sent (exit 2 when it cannot be written)."""
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if path.suffix.lower() not in REPORT_SUFFIXES:
+        raise CliError(f"--report {value}: use a file name ending in .csv or .xlsx.")
+    if not path.parent.is_dir():
+        raise CliError(f"--report {value}: the folder {path.parent} does not exist.")
+    return path
+
+
+def _get_run(ctx: Context, run_id: int) -> Any:
+    try:
+        return ctx.history.get_run(run_id)
+    except KeyError:
+        raise CliError(
+            f"There is no run {run_id} in the history (see `recotap history`)."
+        ) from None
+
+
+def _write_reports(
+    ctx: Context, run_id: int, report: Path | None, *, dry_run: bool = False
+) -> bool:
+    """Write the results (and failures-only) files; False (with a message) when that failed."""
     if report is None:
-        return
-    write_report(report, ctx.history, run_id)
-    result_counts = ctx.history.counts(run_id)
-    if any(n for s, n in result_counts.items() if s not in {x.value for x in SUCCESS_STATES}):
-        write_report(failures_path(report), ctx.history, run_id, failures_only=True)
+        return True
+    try:
+        write_report(report, ctx.history, run_id)
+        result_counts = ctx.history.counts(run_id)
+        failed = any(
+            n for s, n in result_counts.items() if s not in {x.value for x in SUCCESS_STATES}
+        )
+        if failed and not dry_run:
+            write_report(failures_path(report), ctx.history, run_id, failures_only=True)
+    except OSError as exc:
+        ctx.err(
+            f"error: could not write the report {report}: {exc.strerror or exc}. The run itself is "
+            f"in the history: `recotap history {run_id} --report OTHER.csv` writes it again."
+        )
+        return False
+    return True
 
 
 def _confirm(ctx: Context, question: str) -> bool:
@@ -414,6 +458,7 @@ def cmd_import(ctx: Context) -> int:
     concurrency = args.concurrency
     if not 1 <= concurrency <= 16:
         raise CliError("--concurrency must be between 1 and 16.")
+    report = _report_target(args.report)
     from recotap_desktop.files import FileProblem, sniff
 
     try:
@@ -451,7 +496,6 @@ def cmd_import(ctx: Context) -> int:
     )
     plan = build_plan(job)
     _print_plan(ctx, plan)
-    report = Path(args.report) if args.report else None
     if (
         not args.dry_run
         and plan.rows_to_send
@@ -464,9 +508,9 @@ def cmd_import(ctx: Context) -> int:
     with _SigintCancel(token, ctx):
         result = ImportRunner(plan, conn, ctx.history, progress=progress, cancel=token).run()
     progress.finish()
-    _write_reports(ctx, result.run_id, report)
-    _print_result(ctx, result, report)
-    return _exit_code(result)
+    _write_reports(ctx, result.run_id, report, dry_run=args.dry_run)
+    _print_result(ctx, result, report, dry_run=args.dry_run)
+    return _exit_code(result, dry_run=args.dry_run)
 
 
 def _needs_custom_fields(kind: str) -> bool:
@@ -474,8 +518,11 @@ def _needs_custom_fields(kind: str) -> bool:
 
 
 def _run_followup(ctx: Context, action: Callable[..., RunResult], run_id: int, label: str) -> int:
+    report = _report_target(getattr(ctx.args, "report", None))
+    run = _get_run(ctx, run_id)
+    if run.kind not in KINDS:
+        raise CliError(f"Run {run_id} is a {run.kind} run; only imports can be {label}d.")
     conn = ctx.connection()
-    run = ctx.history.get_run(run_id)
     custom_fields = load_custom_fields(conn) if _needs_custom_fields(run.kind) else []
     token = CancelToken()
     progress = TerminalProgress(ctx.stderr, f"{label} run {run_id}")
@@ -484,7 +531,6 @@ def _run_followup(ctx: Context, action: Callable[..., RunResult], run_id: int, l
             ctx.history, run_id, conn, custom_fields=custom_fields, progress=progress, cancel=token
         )
     progress.finish()
-    report = Path(ctx.args.report) if getattr(ctx.args, "report", None) else None
     _write_reports(ctx, result.run_id, report)
     _print_result(ctx, result, report)
     return _exit_code(result)
@@ -495,6 +541,7 @@ def cmd_resume(ctx: Context) -> int:
 
 
 def cmd_retry(ctx: Context) -> int:
+    _get_run(ctx, ctx.args.run_id)
     rows = retryable_rows(ctx.history, ctx.args.run_id)
     if not rows:
         ctx.err(f"Run {ctx.args.run_id} has no rows to retry.")
@@ -505,6 +552,8 @@ def cmd_retry(ctx: Context) -> int:
 
 def cmd_history(ctx: Context) -> int:
     if ctx.args.run_id is None:
+        if ctx.args.report:
+            raise CliError("--report needs a RUN_ID: `recotap history RUN_ID --report OUT.csv`.")
         runs = ctx.history.list_runs()
         if not runs:
             ctx.out("No runs yet.")
@@ -515,13 +564,22 @@ def cmd_history(ctx: Context) -> int:
                 f"{run.file_name}  [{counts}]"
             )
         return EXIT_OK
-    run = ctx.history.get_run(ctx.args.run_id)
-    ctx.out(json.dumps(asdict(run), indent=2, ensure_ascii=False, default=str))
-    if ctx.args.report:
-        write_report(
-            Path(ctx.args.report), ctx.history, run.id, failures_only=ctx.args.failures_only
-        )
-        ctx.err(f"Report: {ctx.args.report}")
+    report = _report_target(ctx.args.report)
+    run = _get_run(ctx, ctx.args.run_id)
+    data = asdict(run)
+    for key in ("mapping_json", "options_json"):
+        text = data.pop(key, None)
+        try:
+            data[key.removesuffix("_json")] = json.loads(text) if text else None
+        except ValueError:
+            data[key.removesuffix("_json")] = text
+    ctx.out(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    if report is not None:
+        try:
+            n = write_report(report, ctx.history, run.id, failures_only=ctx.args.failures_only)
+        except OSError as exc:
+            raise CliError(f"Could not write {report}: {exc.strerror or exc}.") from exc
+        ctx.err(f"Report: {report} ({n} rows)")
     return EXIT_OK
 
 
@@ -558,8 +616,10 @@ def cmd_export(ctx: Context) -> int:
         if loaded.rejected:
             shown = ", ".join(f"row {row} {value!r}" for row, value in loaded.rejected[:5])
             more = f" and {len(loaded.rejected) - 5} more" if len(loaded.rejected) > 5 else ""
-            ctx.err(f"warning: {len(loaded.rejected)} values are not domain names and were "
-                    f"skipped ({shown}{more}).")
+            ctx.err(
+                f"warning: {len(loaded.rejected)} values are not domain names and were "
+                f"skipped ({shown}{more})."
+            )
     mode = "since" if args.since is not None else args.mode or default_mode(ctx.history, conn)
     last = ctx.history.last_sync(conn.profile, SYNC_RESOURCE, host=conn.host)
     if mode == "since":
@@ -569,25 +629,35 @@ def cmd_export(ctx: Context) -> int:
     elif args.mode == "full":
         ctx.err("Mode: full - every account.")
     else:
-        ctx.err(f"Mode: full - every account (no earlier complete pull of {conn.profile!r} "
-                f"on {conn.host}).")
-    options = ExportOptions(mode=mode, since=args.since, domains=domains,
-                            min_score=args.min_score, stages=args.stage or None,
-                            label_row=not args.no_label_row)
+        ctx.err(
+            f"Mode: full - every account (no earlier complete pull of {conn.profile!r} "
+            f"on {conn.host})."
+        )
+    options = ExportOptions(
+        mode=mode,
+        since=args.since,
+        domains=domains,
+        min_score=args.min_score,
+        stages=args.stage or None,
+        label_row=not args.no_label_row,
+    )
     token = CancelToken()
     progress = TerminalProgress(ctx.stderr, "export accounts")
     try:
         with _SigintCancel(token, ctx):
-            result: ExportResult = export_accounts(conn, out, ctx.history, options,
-                                                   progress=progress, cancel=token)
+            result: ExportResult = export_accounts(
+                conn, out, ctx.history, options, progress=progress, cancel=token
+            )
     except ExportError as exc:
         raise CliError(exc.message) from exc
     finally:
         progress.finish()
 
-    ctx.err(f"Run {result.run_id} {result.state.value} in {format_duration(result.duration)}: "
-            f"{result.exported:,} exported, {result.duplicates:,} duplicates, "
-            f"{result.filtered_out:,} filtered out ({result.received:,} received).")
+    ctx.err(
+        f"Run {result.run_id} {result.state.value} in {format_duration(result.duration)}: "
+        f"{result.exported:,} exported, {result.duplicates:,} duplicates, "
+        f"{result.filtered_out:,} filtered out ({result.received:,} received)."
+    )
     if result.state is RunState.FINISHED and result.exported:
         widest = max(result.histogram) or 1
         ctx.err("Account score of the exported accounts:")
@@ -921,21 +991,42 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("what", choices=["accounts"], help="what to pull (accounts)")
     exp.add_argument("out", metavar="OUT", help="the file to write: OUT.csv or OUT.xlsx")
     exp_mode = exp.add_mutually_exclusive_group()
-    exp_mode.add_argument("--delta", dest="mode", action="store_const", const="delta",
-                          help="only accounts changed since the last complete pull "
-                          "(the default once there is one)")
-    exp_mode.add_argument("--since", metavar="ISO8601",
-                          help="only accounts changed after this date or time (no offset = UTC)")
-    exp_mode.add_argument("--full", dest="mode", action="store_const", const="full",
-                          help="every account")
-    exp.add_argument("--domains", metavar="FILE",
-                     help="only these domains: one per line, or a CSV/XLSX with a domain column")
-    exp.add_argument("--min-score", type=float, metavar="N",
-                     help="only accounts whose account score is at least N")
-    exp.add_argument("--stage", action="extend", nargs="+", metavar="S",
-                     help="only accounts in these journey stages (repeatable)")
-    exp.add_argument("--no-label-row", action="store_true",
-                     help="no second header row with readable labels")
+    exp_mode.add_argument(
+        "--delta",
+        dest="mode",
+        action="store_const",
+        const="delta",
+        help="only accounts changed since the last complete pull (the default once there is one)",
+    )
+    exp_mode.add_argument(
+        "--since",
+        metavar="ISO8601",
+        help="only accounts changed after this date or time (no offset = UTC)",
+    )
+    exp_mode.add_argument(
+        "--full", dest="mode", action="store_const", const="full", help="every account"
+    )
+    exp.add_argument(
+        "--domains",
+        metavar="FILE",
+        help="only these domains: one per line, or a CSV/XLSX with a domain column",
+    )
+    exp.add_argument(
+        "--min-score",
+        type=float,
+        metavar="N",
+        help="only accounts whose account score is at least N",
+    )
+    exp.add_argument(
+        "--stage",
+        action="extend",
+        nargs="+",
+        metavar="S",
+        help="only accounts in these journey stages (repeatable)",
+    )
+    exp.add_argument(
+        "--no-label-row", action="store_true", help="no second header row with readable labels"
+    )
     exp.set_defaults(func=cmd_export, mode=None)
 
     unm = sub.add_parser("unmapped", help="list accounts that have no external ID yet")
@@ -1028,6 +1119,11 @@ def main(
     except KeyboardInterrupt:
         ctx.err("Cancelled.")
         return EXIT_CANCELLED
+    except BrokenPipeError:
+        # `recotap history | head`: the reader went away; not an error of ours.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_OK
     finally:
         ctx.close()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def job_from_run(
     return ImportJob(
         kind=run.kind,
         path=path,
-        mapping=ColumnMapping.from_json(run.mapping_json or "{}"),
+        mapping=_mapping_from_history(run.mapping_json),
         rules=connection.rules,
         custom_fields=custom_fields,
         options=ImportOptions.from_json(options_data),
@@ -50,6 +51,13 @@ def job_from_run(
         delimiter=options_data.get("delimiter"),
         sheet=options_data.get("sheet"),
     )
+
+
+def _mapping_from_history(text: str | None) -> ColumnMapping:
+    data: Any = json.loads(text or "{}")
+    if isinstance(data, str):  # written double-encoded by early development builds
+        data = json.loads(data)
+    return ColumnMapping.from_dict(data)
 
 
 def _check_same_file(history: History, run_id: int, plan: Plan) -> None:
@@ -99,7 +107,8 @@ def retryable_rows(history: History, run_id: int) -> set[int]:
     rows = set()
     for o in history.outcomes(run_id).values():
         if o.state == RowState.NOT_SENT.value:
-            rows.add(o.row)
+            if not o.message.startswith("Dry run"):
+                rows.add(o.row)
         elif o.state == RowState.FAILED.value:
             msg = o.message.lower()
             if o.message.startswith(ISOLATION_PREFIX) or any(
@@ -126,8 +135,13 @@ def retry(
     if not wanted:
         raise PlanError(f"Run {run_id} has no rows to retry.")
     job = job_from_run(history, run_id, connection, custom_fields)
+    job = replace(job, options=replace(job.options, dry_run=False))
     plan = build_plan(job, cancel=cancel)
     _check_same_file(history, run_id, plan)
+    # Rows of the old run whose batch may have reached the server are reconciled, not
+    # reported as duplicates; the old run's journal entries are then handed over.
+    open_batches = history.unanswered_batches(run_id)
+    maybe_sent = {r for _no, batch_rows in open_batches for r in batch_rows} & wanted
     runner = ImportRunner(
         plan,
         connection,
@@ -137,13 +151,19 @@ def retry(
         only_rows=wanted,
         parent_run_id=run_id,
         client_kwargs=client_kwargs,
+        reconcile_rows=maybe_sent,
     )
-    return runner.run()
+    result = runner.run()
+    if result.state is RunState.FINISHED:
+        history.mark_answered(run_id, [no for no, _rows in open_batches])
+        parent = history.get_run(run_id)
+        if RunState(parent.state) in RESUMABLE_RUN_STATES:
+            history.finish_run(run_id, RunState.FINISHED.value, history.counts(run_id))
+            history.set_note(run_id, f"Its unsent rows were sent again by run {result.run_id}.")
+    return result
 
 
 def _with_concurrency(job: ImportJob, concurrency: int) -> ImportJob:
-    from dataclasses import replace
-
     return replace(job, options=replace(job.options, concurrency=concurrency))
 
 

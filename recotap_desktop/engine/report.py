@@ -7,6 +7,7 @@ so it can be fixed in a spreadsheet and imported again as it is (the extra
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,8 @@ def open_run_source(history: History, run_id: int) -> SourceInfo | None:
     path = Path(run.file_path)
     if not path.is_file():
         return None
+    if run.file_sha256 and _sha256(path) != run.file_sha256:
+        return None  # the file changed: its rows would no longer match the outcomes
     options: dict[str, Any] = json.loads(run.options_json or "{}")
     try:
         info = sniff(
@@ -43,6 +46,14 @@ def open_run_source(history: History, run_id: int) -> SourceInfo | None:
     except FileProblem:
         return None
     return info
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _id_keys(outcomes: dict[int, RowOutcome]) -> list[str]:

@@ -196,8 +196,10 @@ class ImportRunner:
         only_rows: set[int] | None = None,
         parent_run_id: int | None = None,
         client_kwargs: dict[str, Any] | None = None,
+        reconcile_rows: set[int] | None = None,
     ) -> None:
         self.plan = plan
+        self._extra_reconcile = set(reconcile_rows or ())
         self.job = plan.job
         self.connection = connection
         self.history = history
@@ -235,6 +237,7 @@ class ImportRunner:
         prior: dict[int, RowOutcome] = {}
         reconcile_rows: set[int] = set()
         old_unanswered: list[tuple[int, list[int]]] = []
+        reconcile_rows.update(self._extra_reconcile)
         if self.resume_run_id is None:
             run_id = self.history.create_run(self._run_info())
         else:
@@ -256,9 +259,7 @@ class ImportRunner:
                 [
                     no
                     for no, rows in old_unanswered
-                    if all(
-                        r in final and final[r].state != RowState.NOT_SENT.value for r in rows
-                    )
+                    if all(r in final and final[r].state != RowState.NOT_SENT.value for r in rows)
                 ],
             )
         counts = self.history.counts(run_id)

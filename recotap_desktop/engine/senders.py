@@ -176,6 +176,8 @@ def send_account_fields(
         try:
             message = client.update_account(key, item["customFields"])
         except NotFound as exc:
+            if exc.server_message.startswith("Cannot "):
+                raise  # the server does not know the path: wrong edition or base URL
             outcomes.append(
                 ItemOutcome(
                     RowState.FAILED,

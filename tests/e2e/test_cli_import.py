@@ -129,8 +129,9 @@ def test_dry_run_sends_nothing(small_sandbox: SandboxServer, tmp_path: Path) -> 
             str(report),
         ]
     )
-    assert code == 1, err
+    assert code == 0, err  # every row would be sent
     assert small_sandbox.state.deals == {}
+    assert not (tmp_path / "dry.failures.csv").exists()
     lines = _report(report)
     assert len(lines) == 30 and {r["recotap_state"] for r in lines} == {"not sent"}
     assert all('"externalDealId"' in r["recotap_payload"] for r in lines)
@@ -256,3 +257,33 @@ def test_mapping_template_and_constant(small_sandbox: SandboxServer, tmp_path: P
         ]
     )
     assert code == 2 and "not valid JSON" in err
+
+
+def test_bad_report_path_and_unknown_run_fail_before_sending(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "deals.csv", DEAL_HEADERS, deal_rows(5))
+    base = ["--data-dir", str(tmp_path / "d"), "--base-url", small_sandbox.base_url("crm")]
+    for target in (tmp_path / "nodir" / "x.csv", tmp_path / "x.pdf"):
+        code, _, err = _run([*base, "import", "deals", str(path), "--yes", "--report", str(target)])
+        assert code == 2 and "--report" in err
+    assert small_sandbox.state.deals == {}
+    for command in (["history", "999"], ["resume", "999"], ["retry", "999"]):
+        code, _, err = _run([*base, *command])
+        assert code == 2 and "no run 999" in err
+
+
+def test_report_of_a_changed_file_drops_the_input_columns(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    rows = deal_rows(5)
+    path = write_csv(tmp_path / "deals.csv", DEAL_HEADERS, rows)
+    base = ["--data-dir", str(tmp_path / "d"), "--base-url", small_sandbox.base_url("crm")]
+    assert _run([*base, "import", "deals", str(path), "--yes"])[0] == 0
+    write_csv(path, DEAL_HEADERS, list(reversed(rows)))  # same rows, other order
+    report = tmp_path / "after.csv"
+    code, _, err = _run([*base, "history", "1", "--report", str(report)])
+    assert code == 0, err
+    lines = _report(report)
+    assert "Deal ID" not in lines[0]  # never pair outcomes with the wrong input rows
+    assert [r["recotap_externalDealId"] for r in lines] == [r[0] for r in rows]
