@@ -289,15 +289,35 @@ def cmd_segments(ctx: Context) -> int:
 
 
 def cmd_fields(ctx: Context) -> int:
+    from recotap_desktop.api import Conflict, RequestRejected
+    from recotap_desktop.records import custom_field_key
+
+    creating = ctx.args.fields_action == "create"
+    if creating:
+        label = ctx.args.label.strip()
+        if not label:
+            raise CliError("The label is empty; Recotap derives the field's key from it.")
+        options = [o.strip() for o in ctx.args.option or [] if o.strip()]
+        if ctx.args.type in ("singleSelection", "multiSelection") and not options:
+            raise CliError(
+                f"A {ctx.args.type} field needs its choices: add --option CHOICE for each."
+            )
+        if options and ctx.args.type not in ("singleSelection", "multiSelection"):
+            raise CliError("--option only applies to singleSelection and multiSelection fields.")
     conn = ctx.connection()
     with conn.open() as client:
-        if ctx.args.fields_action == "create":
-            created = client.create_custom_field(
-                ctx.args.label,
-                ctx.args.type,
-                description=ctx.args.description,
-                options=ctx.args.option or None,
-            )
+        if creating:
+            key = custom_field_key(label)
+            try:
+                created = client.create_custom_field(
+                    label, ctx.args.type, description=ctx.args.description, options=options or None
+                )
+            except Conflict as exc:
+                raise CliError(
+                    f"A field with key {key} already exists ({exc.server_message})."
+                ) from exc
+            except RequestRejected as exc:
+                raise CliError(f"Recotap refused the field: {exc.server_message}") from exc
             ctx.out(f"Created {created.key} ({created.label_type}).")
             return EXIT_OK
         fields = client.list_custom_fields()

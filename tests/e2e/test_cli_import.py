@@ -287,3 +287,30 @@ def test_report_of_a_changed_file_drops_the_input_columns(
     lines = _report(report)
     assert "Deal ID" not in lines[0]  # never pair outcomes with the wrong input rows
     assert [r["recotap_externalDealId"] for r in lines] == [r[0] for r in rows]
+
+
+def test_fields_create_checks_locally_and_reports_conflicts(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    base = ["--data-dir", str(tmp_path / "d"), "--base-url", small_sandbox.base_url("crm")]
+    before = len(small_sandbox.state.request_log)
+    code, _, err = _run([*base, "fields", "create", "Tier", "--type", "singleSelection"])
+    assert code == 2 and "--option" in err
+    assert len(small_sandbox.state.request_log) == before
+    code, out, err = _run(
+        [
+            *base,
+            "fields",
+            "create",
+            "Deal Tier",
+            "--type",
+            "singleSelection",
+            "--option",
+            "Gold",
+            "--option",
+            "Silver",
+        ]
+    )
+    assert code == 0 and "DEAL_TIER_C" in out, err
+    code, _, err = _run([*base, "fields", "create", "deal tier", "--type", "number"])
+    assert code == 2 and "DEAL_TIER_C already exists" in err
