@@ -12,6 +12,9 @@ The contract below is fixed; scripts rely on it::
       retry RUN_ID
       resume RUN_ID
       sandbox [--port P] [fault knobs]
+      export accounts OUT.csv|OUT.xlsx [--delta | --since ISO8601 | --full] [--domains FILE]
+      unmapped [--out FILE]
+      backfill CRM_FILE [--mapping FILE.json] [--dry-run] [--report OUT] [--include-name-matches]
 
 Exit codes: 0 every row ended created/updated/upserted; 1 the run finished but some
 rows failed, were invalid or skipped; 2 bad usage or unreadable input (nothing sent);
