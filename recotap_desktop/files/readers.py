@@ -141,8 +141,9 @@ def iter_rows(info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
     ``values`` has exactly ``len(info.headers)`` strings. Raises :class:`FileProblem`
     for malformed rows (extra values, unclosed quotes), if the file vanished or changed,
     and at the end if the file had no data rows at all."""
-    records = _xlsx_records(info) if info.format == "xlsx" else _csv_records(info)
-    return _data_rows(info, records)
+    if info.format == "xlsx":
+        return _data_rows(info, _xlsx_records(info))
+    return _csv_data_rows(info)
 
 
 def preview(info: SourceInfo, n: int = 20) -> list[list[str]]:
@@ -276,7 +277,6 @@ def _data_rows(
     path = info.path
     name = path.name
     width = len(info.headers)
-    col0 = info.first_column - 1
     header_row, raw_header = _split_header(
         path,
         records,
@@ -289,38 +289,51 @@ def _data_rows(
         )
     count = 0
     for row, values in records:
-        n = len(values)
-        if n == width:
-            if _is_blank(values):
-                continue
-        elif n < width:
-            if _is_blank(values):
-                continue
-            values = values + [""] * (width - n)
-        else:
-            extra = next((i for i in range(width, n) if values[i].strip()), None)
-            if extra is not None:
-                raise FileProblem(
-                    f"{name}, row {row}: this row has {_trimmed(values)} values but the header "
-                    f"(row {header_row}) has {width} columns; there is an extra value in "
-                    f"{column_label(col0 + extra)}: {_shorten(values[extra])!r}. "
-                    + _ragged_hint(info),
-                    path=path,
-                    row=row,
-                    column=column_letter(col0 + extra),
-                )
-            values = values[:width]
-            if _is_blank(values):
-                continue
-        count += 1
-        yield row, values
+        if len(values) == width and values[0].strip():  # the usual row: nothing to fix
+            count += 1
+            yield row, values
+            continue
+        fitted = _fit_row(info, header_row, row, values, width)
+        if fitted is not None:
+            count += 1
+            yield row, fitted
     if count == 0:
+        raise _no_data_rows(info, header_row)
+
+
+def _fit_row(
+    info: SourceInfo, header_row: int, row: int, values: list[str], width: int
+) -> list[str] | None:
+    """``values`` made exactly ``width`` long (padded, or cut when the extra cells are
+    empty); ``None`` for a blank row. Raises for a value beyond the last header."""
+    n = len(values)
+    if n == width:
+        return None if _is_blank(values) else values
+    if n < width:
+        return None if _is_blank(values) else values + [""] * (width - n)
+    extra = next((i for i in range(width, n) if values[i].strip()), None)
+    if extra is not None:
+        col0 = info.first_column - 1
         raise FileProblem(
-            f"{name} has a header row (row {header_row}) but no data rows. Export the data "
-            "again including the records, or choose another file.",
-            path=path,
-            row=header_row,
+            f"{info.path.name}, row {row}: this row has {_trimmed(values)} values but the "
+            f"header (row {header_row}) has {width} columns; there is an extra value in "
+            f"{column_label(col0 + extra)}: {_shorten(values[extra])!r}. "
+            + _ragged_hint(info),
+            path=info.path,
+            row=row,
+            column=column_letter(col0 + extra),
         )
+    values = values[:width]
+    return None if _is_blank(values) else values
+
+
+def _no_data_rows(info: SourceInfo, header_row: int) -> FileProblem:
+    return FileProblem(
+        f"{info.path.name} has a header row (row {header_row}) but no data rows. Export the "
+        "data again including the records, or choose another file.",
+        path=info.path,
+        row=header_row,
+    )
 
 
 def _trimmed(values: list[str]) -> int:
@@ -432,29 +445,52 @@ def _user_encoding(path: Path, head: bytes, encoding: str) -> EncodingChoice:
     return choice
 
 
-class _LineFeeder:
-    """Feeds text lines to ``csv.reader`` and remembers the current record's lines, so
-    that a record ended by the end of the file (not by a line break) can be checked
-    for a quote that was opened and never closed."""
+#: Characters (roughly) read per block when feeding ``csv.reader``.
+_BLOCK_HINT = 1 << 16
+
+
+class _BlockFeeder:
+    """Feeds text lines to ``csv.reader`` a block at a time and keeps the last two
+    blocks, so that a record ended by the end of the file (not by a line break) can be
+    checked for a quote that was opened and never closed.
+
+    The lines reach the reader through ``itertools.chain`` (C code); Python code runs
+    once per block of lines, not once per line.
+    """
 
     def __init__(self, stream: io.TextIOBase, skip_first: bool) -> None:
-        self._it = iter(stream)
-        self.lines: list[str] = []
+        self._stream = stream
+        self._skip_first = skip_first
+        #: True once the reader asked for a line after the end of the file.
         self.exhausted = False
-        if skip_first:
-            next(self._it, None)
+        self._previous: list[str] = []
+        self._last: list[str] = []
+        #: lines delivered before ``_previous`` (``csv.reader.line_num`` counts alike)
+        self._base = 0
 
-    def __iter__(self) -> _LineFeeder:
-        return self
+    def lines(self) -> Iterator[str]:
+        """The iterator to give ``csv.reader``."""
+        return itertools.chain.from_iterable(self._blocks())
 
-    def __next__(self) -> str:
-        try:
-            line = next(self._it)
-        except StopIteration:
-            self.exhausted = True
-            raise
-        self.lines.append(line)
-        return line
+    def _blocks(self) -> Iterator[list[str]]:
+        readlines = self._stream.readlines
+        if self._skip_first:
+            self._stream.readline()
+        while True:
+            block = readlines(_BLOCK_HINT)
+            if not block:
+                self.exhausted = True
+                return
+            self._base += len(self._previous)
+            self._previous, self._last = self._last, block
+            yield block
+
+    def text_since(self, line: int) -> str | None:
+        """Text of the lines delivered from 0-based line ``line`` on; ``None`` when
+        they are no longer kept."""
+        if line < self._base:
+            return None
+        return "".join((self._previous + self._last)[line - self._base :])
 
 
 def _open_quote_column(text: str, delimiter: str, quote: str) -> int | None:
@@ -491,76 +527,174 @@ def _open_quote_column(text: str, delimiter: str, quote: str) -> int | None:
     return opened if state == 2 else None
 
 
+class _CsvSource:
+    """An open CSV file: ``reader`` (a ``csv.reader``) and the checks around it."""
+
+    def __init__(self, info: SourceInfo) -> None:
+        path = info.path
+        name = path.name
+        csv.field_size_limit(FIELD_SIZE_LIMIT)  # process-wide; the default (128 KiB) is too small
+        codec = info.encoding or "utf-8"
+        bom_len = 0
+        if info.has_bom:
+            bom_len = {"utf-8-sig": 3, "utf-16-le": 2, "utf-16-be": 2}.get(codec, 4)
+        if codec == "utf-8-sig":
+            codec = "utf-8"
+        self.info = info
+        self.delimiter = info.delimiter or ","
+        self.quote = info.quotechar or '"'
+        self._codec = codec
+        self._bom_len = bom_len
+        try:
+            self._raw = path.open("rb")
+        except FileNotFoundError as exc:
+            raise FileProblem(
+                f"{name} no longer exists (it was moved or deleted after it was opened). "
+                "Choose the file again.",
+                path=path,
+            ) from exc
+        except OSError as exc:
+            raise FileProblem(
+                f"{name} cannot be read any more ({exc.strerror or exc}). Check the file and "
+                "try again.",
+                path=path,
+            ) from exc
+        self._raw.seek(bom_len)
+        stream = io.TextIOWrapper(self._raw, encoding=codec, errors="strict", newline="")
+        self.feeder = _BlockFeeder(stream, skip_first=info.sep_line)
+        self.reader = csv.reader(
+            self.feeder.lines(), delimiter=self.delimiter, quotechar=self.quote,
+            doublequote=True,
+        )
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def read_error(self, exc: Exception, row: int) -> FileProblem:
+        """The FileProblem for an error raised while reading record ``row``."""
+        info = self.info
+        name = info.path.name
+        if isinstance(exc, csv.Error):
+            return FileProblem(
+                f"{name}, row {row}: a value here is longer than "
+                f"{FIELD_SIZE_LIMIT:,} characters. This usually means a double quote "
+                '(") opened in this row is never closed. Close the quote, or double it '
+                '("") if it is part of the text.',
+                path=info.path,
+                row=row,
+            )
+        return FileProblem(
+            f"{name}, row {row}: the text cannot be read as {info.encoding}. "
+            "The file may have changed since it was opened; open it again or "
+            "choose the encoding by hand.",
+            path=info.path,
+            row=row,
+        )
+
+    def check_last(self, row: int, first_line: int) -> None:
+        """Record ``row`` (starting at 0-based line ``first_line``) ended with the
+        file: raise if a quote opened in it is never closed."""
+        text = self.feeder.text_since(first_line)
+        if text is None:  # a very long last record: read its lines again
+            text = self._lines_from(first_line)
+        if self.quote not in text:
+            return
+        col = _open_quote_column(text, self.delimiter, self.quote)
+        if col is not None:
+            raise FileProblem(
+                f'{self.info.path.name}, row {row}, {column_label(col)}: a double quote (") '
+                "opens a value here and is never closed, so everything after it would be "
+                "read as one value. Add the closing quote, or double the quote "
+                '("") if it is part of the text.',
+                path=self.info.path,
+                row=row,
+                column=column_letter(col),
+            )
+
+    def _lines_from(self, start: int) -> str:
+        with self.info.path.open("rb") as raw:
+            raw.seek(self._bom_len)
+            lines = iter(io.TextIOWrapper(raw, encoding=self._codec, newline=""))
+            if self.info.sep_line:
+                next(lines, None)
+            return "".join(itertools.islice(lines, start, None))
+
+
 def _csv_records(info: SourceInfo) -> Generator[tuple[int, list[str]], None, None]:
     """Every record of the CSV (blank ones included) with its spreadsheet row."""
+    source = _CsvSource(info)
+    reader = source.reader
+    feeder = source.feeder
+    row = 0
+    line = 0
+    try:
+        try:
+            for record in reader:
+                row += 1
+                if feeder.exhausted:
+                    source.check_last(row, line)
+                line = reader.line_num
+                yield row, record
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise source.read_error(exc, row + 1) from exc
+    finally:
+        source.close()
+
+
+def _csv_data_rows(info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
+    """:func:`iter_rows` for CSV: :func:`_csv_records` and :func:`_data_rows` in one
+    loop (the per-row work of a well-formed row is a length and a first-cell test)."""
     path = info.path
     name = path.name
-    csv.field_size_limit(FIELD_SIZE_LIMIT)  # process-wide; the default (128 KiB) is too small
-    codec = info.encoding or "utf-8"
-    bom_len = 0
-    if info.has_bom:
-        bom_len = {"utf-8-sig": 3, "utf-16-le": 2, "utf-16-be": 2}.get(codec, 4)
-    if codec == "utf-8-sig":
-        codec = "utf-8"
-    delimiter = info.delimiter or ","
-    quote = info.quotechar or '"'
+    width = len(info.headers)
+    source = _CsvSource(info)
+    reader = source.reader
+    feeder = source.feeder
+    row = 0
+    line = 0
+    count = 0
     try:
-        raw = path.open("rb")
-    except FileNotFoundError as exc:
-        raise FileProblem(
-            f"{name} no longer exists (it was moved or deleted after it was opened). "
-            "Choose the file again.",
-            path=path,
-        ) from exc
-    except OSError as exc:
-        raise FileProblem(
-            f"{name} cannot be read any more ({exc.strerror or exc}). Check the file and "
-            "try again.",
-            path=path,
-        ) from exc
-    with raw:
-        raw.seek(bom_len)
-        stream = io.TextIOWrapper(raw, encoding=codec, errors="strict", newline="")
-        feeder = _LineFeeder(stream, skip_first=info.sep_line)
-        reader = csv.reader(feeder, delimiter=delimiter, quotechar=quote, doublequote=True)
-        row = 0
-        while True:
-            feeder.lines.clear()
-            try:
-                record = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
+        try:
+            header_row = 0
+            for record in reader:
+                row += 1
+                if feeder.exhausted:
+                    source.check_last(row, line)
+                line = reader.line_num
+                if not _is_blank(record):
+                    header_row = row
+                    if _clean_header(record)[:width] != info.headers:
+                        raise FileProblem(
+                            f"{name} changed since it was opened (its header row is different "
+                            "now). Open it again.",
+                            path=path,
+                        )
+                    break
+            if not header_row:
                 raise FileProblem(
-                    f"{name}, row {row + 1}: a value here is longer than "
-                    f"{FIELD_SIZE_LIMIT:,} characters. This usually means a double quote "
-                    '(") opened in this row is never closed. Close the quote, or double it '
-                    '("") if it is part of the text.',
+                    f"{name} no longer has a header row; it changed since it was opened. "
+                    "Open it again.",
                     path=path,
-                    row=row + 1,
-                ) from exc
-            except UnicodeDecodeError as exc:
-                raise FileProblem(
-                    f"{name}, row {row + 1}: the text cannot be read as {info.encoding}. "
-                    "The file may have changed since it was opened; open it again or "
-                    "choose the encoding by hand.",
-                    path=path,
-                    row=row + 1,
-                ) from exc
-            row += 1
-            if feeder.exhausted and quote in "".join(feeder.lines):
-                col = _open_quote_column("".join(feeder.lines), delimiter, quote)
-                if col is not None:
-                    raise FileProblem(
-                        f'{name}, row {row}, {column_label(col)}: a double quote (") opens '
-                        "a value here and is never closed, so everything after it would be "
-                        "read as one value. Add the closing quote, or double the quote "
-                        '("") if it is part of the text.',
-                        path=path,
-                        row=row,
-                        column=column_letter(col),
-                    )
-            yield row, record
+                )
+            for record in reader:
+                row += 1
+                if feeder.exhausted:
+                    source.check_last(row, line)
+                line = reader.line_num
+                if len(record) == width and record[0].strip():
+                    count += 1
+                    yield row, record
+                    continue
+                values = _fit_row(info, header_row, row, record, width)
+                if values is not None:
+                    count += 1
+                    yield row, values
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise source.read_error(exc, row + 1) from exc
+    finally:
+        source.close()
+    if count == 0:
+        raise _no_data_rows(info, header_row)
 
 
 # ------------------------------------------------------------------------------ XLSX
@@ -669,13 +803,44 @@ def _sniff_xlsx(path: Path, sheet: str | None) -> SourceInfo:
         info.header_row = header_row
         info.headers = _resolve_headers(path, header_row, raw, sample, info.first_column - 1)
         _check_first_rows(info, (header_row, raw), sample, records)
+        _keep_sheet(info, ws)
         return info
     finally:
         wb.close()
 
 
+#: Attribute of a SourceInfo that holds the sheet sniff loaded, for the next iter_rows.
+_KEPT_SHEET = "_kept_sheet"
+
+
+def _keep_sheet(info: SourceInfo, ws: Any) -> None:
+    """Leave the sheet :func:`sniff` loaded on ``info`` for one :func:`iter_rows`, so a
+    workbook is parsed once, not twice, when a file is sniffed and then read (loading
+    is most of the cost of reading a workbook). It is used only if the file's size
+    and modification time are still the same, and dropped once used."""
+    st = info.path.stat()
+    setattr(info, _KEPT_SHEET, (st.st_size, st.st_mtime_ns, ws))
+
+
+def _take_sheet(info: SourceInfo) -> Any | None:
+    kept = getattr(info, _KEPT_SHEET, None)
+    if kept is None:
+        return None
+    delattr(info, _KEPT_SHEET)
+    size, mtime_ns, ws = kept
+    try:
+        st = info.path.stat()
+    except OSError:
+        return None
+    return ws if (st.st_size, st.st_mtime_ns) == (size, mtime_ns) else None
+
+
 def _xlsx_records(info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
     path = info.path
+    kept = _take_sheet(info)
+    if kept is not None:
+        yield from _sheet_records(kept)
+        return
     wb = _open_workbook(path)
     try:
         _visible, every = _worksheets(wb)

@@ -67,6 +67,7 @@ class AccountsKind(RecordKind):
     title = "Accounts"
     batch_size = 100
     header_prefixes = ("company", "account", "organization", "organisation")
+    plain_payload = ("externalId", "domain", "name", "shortName", "linkedinUrl", "tags")
 
     def fields(self, ctx: ConvertContext) -> list[TargetField]:
         rules = ctx.rules

@@ -16,6 +16,8 @@ still sent) and should be shown to the user.
 
 from __future__ import annotations
 
+import hashlib
+import linecache
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -314,6 +316,11 @@ class RecordKind(ABC):
     groups_rows: bool = False
     #: Entity words that prefix this kind's columns in exports ("Deal - Value").
     header_prefixes: tuple[str, ...] = ()
+    #: For kinds whose payload item is just their converted fields: those fields in
+    #: payload order. When a mapping feeds only these, :meth:`compile` builds the item
+    #: itself (a field with a value is copied; a list only when not empty) instead of
+    #: calling :meth:`assemble`, which must give the same item (tests compare both).
+    plain_payload: tuple[str, ...] = ()
 
     # -- description ---------------------------------------------------------
     @abstractmethod
@@ -440,72 +447,13 @@ class RecordKind(ABC):
         )
         specs.sort(key=lambda spec: spec[1])  # problems come in the file's column order
         cx = Compiled(ctx, fields, columns, index, constants, custom)
-        assemble = self.assemble
-        text_t = tuple((name, i) for name, i, _c, conv in specs if conv is None)
-        # Per-column memo of converted values (columns repeat values: owners, stages,
-        # domains, dates). Bounded; list results are not memoised (they are mutable).
-        conv_t: tuple[tuple[str, int, str, Converter, dict[str, Any] | None], ...] = tuple(
-            (name, i, c, conv, None if fields[name].type in _LIST_TYPES else {})
-            for name, i, c, conv in specs if conv is not None
-        )
         width = max(index.values(), default=-1) + 1
-        const_t = tuple(const_specs)
-        required_t = tuple(required)
-        required_names = frozenset(name for name, _c, _r in required)
-        conversion_error = cv.ConversionError
-
-        def to_item(
-            row: int, values: Sequence[str]
-        ) -> tuple[dict[str, Any] | None, list[Problem]]:
-            if len(values) < width:  # a short row: missing cells are empty
-                values = [*values, *([""] * (width - len(values)))]
-            flat: dict[str, Any] = {}
-            problems: list[Problem] = []
-            failed: set[str] | None = None
-            for name, i in text_t:
-                raw = values[i].strip()
-                if raw:
-                    flat[name] = raw
-            for name, i, column, conv, memo in conv_t:
-                raw = values[i].strip()
-                if raw:
-                    if memo is not None:
-                        value = memo.get(raw)
-                        if value is not None:
-                            flat[name] = value
-                            continue
-                    try:
-                        value = conv(raw)
-                        flat[name] = value
-                        if memo is not None and len(memo) < _MEMO_SIZE:
-                            memo[raw] = value
-                    except conversion_error as exc:
-                        problems.append(Problem(row, column, raw, exc.reason, name))
-                        if failed is None:
-                            failed = set()
-                        failed.add(name)
-            for name, column, raw, value, error in const_t:
-                if name in flat or (failed is not None and name in failed):
-                    continue
-                if error is None:
-                    flat[name] = value.copy() if isinstance(value, list) else value
-                else:
-                    problems.append(Problem(row, column, raw, error, name))
-                    if failed is None:
-                        failed = set()
-                    failed.add(name)
-            if not required_names <= flat.keys():
-                for name, column, reason in required_t:
-                    if name not in flat and (failed is None or name not in failed):
-                        problems.append(Problem(row, column, "", reason, name))
-            item = assemble(row, flat, problems, cx, values)
-            if problems:
-                for p in problems:
-                    if p.severity == ERROR:
-                        return None, problems
-            return item, problems
-
-        return to_item
+        fed = {name for name, *_ in specs} | {name for name, *_ in const_specs}
+        plain = self.plain_payload if fed <= set(self.plain_payload) else ()
+        return _generate_to_item(
+            self.name, self.assemble, cx, specs, const_specs, required, width,
+            frozenset(n for n, f in fields.items() if f.type in _LIST_TYPES), plain,
+        )
 
     def convert(
         self, row: int, values: Mapping[str, str], ctx: ConvertContext
@@ -566,6 +514,213 @@ class RecordKind(ABC):
             return group
         key = self.item_key(group) or ""
         return self.start_group(key, 0, group)
+
+
+# ---------------------------------------------------------------- row converter code
+#
+# ``RecordKind.compile`` writes the row converter for one mapping as Python source and
+# ``exec`` s it once per file: the loops over mapped columns, constants and required
+# fields are unrolled, so a row does only the work its mapping needs, with constants
+# and locals instead of tuple unpacking and dict look-ups. The code does what the
+# loops described in ``_generate_to_item`` do; tests compare it with a plain
+# reference implementation on many rows. The source of a converter is registered
+# with ``linecache``, so tracebacks and debuggers show it.
+
+#: "Not in the memo" (a converter may return any value)
+_MISS = object()
+
+
+@dataclass(slots=True)
+class _Field:
+    """One field fed by a column and/or a constant, while writing ``to_item``."""
+
+    name: str
+    var: str  # the local holding its value (plain mode)
+    text: bool = False  # fed by a column without converter: the value is the trimmed text
+    flag: str = ""  # local that is True when the field failed (only when asked)
+
+
+def _generate_to_item(
+    kind_name: str,
+    assemble: Callable[..., dict[str, Any] | None],
+    cx: Compiled,
+    specs: Sequence[tuple[str, int, str, Converter | None]],
+    const_specs: Sequence[tuple[str, str, str, Any, str | None]],
+    required: Sequence[tuple[str, str, str]],
+    width: int,
+    list_fields: frozenset[str],
+    plain: Sequence[str] = (),
+) -> RowConverter:
+    """Build ``to_item(row, values)`` for one mapping (see the notes above).
+
+    ``specs``: (field, column index, header, converter or None) in column order;
+    ``const_specs``: (field, label, raw, converted value, error or None);
+    ``required``: (field, Problem column, reason) in field order; ``plain``: the
+    kind's :attr:`RecordKind.plain_payload` when every mapped field is in it, else empty.
+
+    Per row, in this order (the order of the Problems):
+
+    1. each mapped column, in file order: the trimmed cell; empty cells give no value;
+       a converter's result is memoised per column (bounded; list results as tuples,
+       handed out as fresh lists); a :class:`~.convert.ConversionError` gives a
+       Problem and marks the field failed;
+    2. each constant, for a field that has no value and did not fail: its value (a
+       fresh copy of a list) or its Problem (the field failed);
+    3. each required field that has no value and did not fail: a Problem;
+    4. the item: ``assemble(row, flat, problems, cx, values)`` with ``flat`` the
+       values by field name; or, with ``plain``, the values in ``plain`` order (lists
+       only when not empty); the item is dropped when any Problem is an error.
+    """
+    src, namespace = _to_item_source(
+        cx, specs, const_specs, required, width, list_fields, tuple(plain)
+    )
+    namespace["assemble"] = assemble
+    filename = f"<recotap to_item {kind_name} {hashlib.sha1(src.encode()).hexdigest()[:12]}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    exec(compile(src, filename, "exec"), namespace)  # our own code, written below
+    to_item: RowConverter = namespace["to_item"]
+    return to_item
+
+
+def _to_item_source(
+    cx: Compiled,
+    specs: Sequence[tuple[str, int, str, Converter | None]],
+    const_specs: Sequence[tuple[str, str, str, Any, str | None]],
+    required: Sequence[tuple[str, str, str]],
+    width: int,
+    list_fields: frozenset[str],
+    plain: tuple[str, ...],
+) -> tuple[str, dict[str, Any]]:
+    """Source text of ``to_item`` and its globals (see :func:`_generate_to_item`).
+
+    Without ``plain`` values go straight into ``flat``. With ``plain`` they stay in
+    locals (``None``, or ``""`` for text, means no value) and the item is built last.
+    """
+    ns: dict[str, Any] = {
+        "Problem": Problem,
+        "ConversionError": cv.ConversionError,
+        "ERROR": ERROR,
+        "MISS": _MISS,
+        "cx": cx,
+    }
+    # fields whose "has no value" / "failed" state a later step asks about
+    asked = {name for name, *_ in const_specs} | {name for name, _c, _r in required}
+    state: dict[str, _Field] = {}
+    out = [
+        "def to_item(row, values):",
+        f"    if len(values) < {width}:  # a short row: missing cells are empty",
+        f"        values = [*values, *([''] * ({width} - len(values)))]",
+        "    problems = []",
+    ]
+    if not plain:
+        out.append("    flat = {}")
+
+    def store(fs: _Field, expr: str) -> str:
+        return f"{fs.var} = {expr}" if plain else f"flat[{fs.name!r}] = {expr}"
+
+    def has_no_value(fs: _Field) -> str:
+        if not plain:
+            test = f"{fs.name!r} not in flat"
+        else:
+            test = f"not {fs.var}" if fs.text else f"{fs.var} is None"
+        return f"{test} and not {fs.flag}" if fs.flag else test
+
+    for k, (name, i, column, conv) in enumerate(specs):
+        fs = state[name] = _Field(name, f"v{k}", text=conv is None)
+        if conv is None:
+            if plain:
+                out.append(f"    v{k} = values[{i}].strip()")
+            else:
+                out += [f"    raw = values[{i}].strip()", "    if raw:"]
+                out.append(f"        {store(fs, 'raw')}")
+            continue
+        ns[f"conv{k}"] = conv
+        ns[f"column{k}"] = column
+        ns[f"memo{k}"] = {}
+        on_error = [
+            "            except ConversionError as exc:",
+            f"                problems.append(Problem(row, column{k}, raw, exc.reason, {name!r}))",
+        ]
+        if name in asked:
+            fs.flag = f"failed{k}"
+            out.append(f"    failed{k} = False")
+            on_error.append(f"                failed{k} = True")
+        if plain:
+            out.append(f"    v{k} = None")
+        out += [f"    raw = values[{i}].strip()", "    if raw:"]
+        if name in list_fields:  # the memo holds tuples; every row gets its own list
+            out += [
+                f"        hit = memo{k}.get(raw, MISS)",
+                "        if hit is MISS:",
+                "            try:",
+                f"                value = conv{k}(raw)",
+                *on_error,
+                "            else:",
+                f"                {store(fs, 'value')}",
+                f"                if type(value) is list and len(memo{k}) < {_MEMO_SIZE}:",
+                f"                    memo{k}[raw] = tuple(value)",
+                "        else:",
+                f"            {store(fs, 'list(hit)')}",
+            ]
+        else:
+            out += [
+                f"        value = memo{k}.get(raw, MISS)",
+                "        if value is MISS:",
+                "            try:",
+                f"                value = conv{k}(raw)",
+                *on_error,
+                "            else:",
+                f"                {store(fs, 'value')}",
+                f"                if len(memo{k}) < {_MEMO_SIZE}:",
+                f"                    memo{k}[raw] = value",
+                "        else:",
+                f"            {store(fs, 'value')}",
+            ]
+    for k, (name, column, raw, value, error) in enumerate(const_specs):
+        fs = state.get(name) or state.setdefault(name, _Field(name, f"c{k}"))
+        if plain and fs.var == f"c{k}":
+            out.append(f"    c{k} = None")
+        test = has_no_value(fs)
+        if error is None:
+            ns[f"const{k}"] = value
+            copy = ".copy()" if isinstance(value, list) else ""
+            out += [f"    if {test}:", f"        {store(fs, f'const{k}{copy}')}"]
+            continue
+        ns[f"const_problem{k}"] = (column, raw, error, name)
+        if not fs.flag:
+            fs.flag = f"const_failed{k}"
+            out.append(f"    const_failed{k} = False")
+        out += [
+            f"    if {test}:",
+            f"        problems.append(Problem(row, *const_problem{k}))",
+            f"        {fs.flag} = True",
+        ]
+    for k, (name, column, reason) in enumerate(required):
+        ns[f"required{k}"] = (column, "", reason, name)
+        fs_req = state.get(name)
+        test = "True" if fs_req is None else has_no_value(fs_req)
+        out += [f"    if {test}:", f"        problems.append(Problem(row, *required{k}))"]
+    if plain:
+        out.append("    item = {}")
+        for name in plain:
+            fs_out = state.get(name)
+            if fs_out is None:
+                continue
+            present = fs_out.var if fs_out.text or name in list_fields else (
+                f"{fs_out.var} is not None"
+            )
+            out += [f"    if {present}:", f"        item[{name!r}] = {fs_out.var}"]
+    else:
+        out.append("    item = assemble(row, flat, problems, cx, values)")
+    out += [
+        "    if problems:",
+        "        for p in problems:",
+        "            if p.severity == ERROR:",
+        "                return None, problems",
+        "    return item, problems",
+        "",
+    ]
+    return "\n".join(out), ns
 
 
 def merge_scalars(
