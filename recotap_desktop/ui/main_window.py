@@ -191,6 +191,14 @@ class MainWindow(QMainWindow):
         self.export_button.setObjectName("export-accounts")
         self.export_button.clicked.connect(lambda: self.open_export())
         get_layout.addWidget(self.export_button)
+        self.backfill_button = QPushButton("Backfill external IDs…")
+        self.backfill_button.setObjectName("backfill-ids")
+        self.backfill_button.setToolTip(
+            "Find the Recotap accounts that have no ID from your CRM yet, match them to a CRM "
+            "export by domain and company name, review, and write the IDs."
+        )
+        self.backfill_button.clicked.connect(lambda: self.open_backfill())
+        get_layout.addWidget(self.backfill_button)
         get_layout.addStretch(1)
         actions.addWidget(get, 1)
         layout.addLayout(actions)
@@ -255,6 +263,8 @@ class MainWindow(QMainWindow):
                                            name=f"actionImport-{kind}"))
         file_menu.addAction(self._action("&Export scored accounts…", self.open_export,
                                          name="actionExport"))
+        file_menu.addAction(self._action("&Backfill external IDs…", self.open_backfill,
+                                         name="actionBackfill"))
         file_menu.addSeparator()
         self.preferences_action = self._action("&Preferences…", self.open_preferences,
                                                QKeySequence.StandardKey.Preferences,
@@ -637,6 +647,18 @@ class MainWindow(QMainWindow):
         title = dict(IMPORT_KINDS).get(kind, kind)
         suffix = f" ({path.name})" if path else ""
         self._coming_next(f"{title}{suffix}")
+
+    def open_backfill(self) -> None:
+        """Open the external-ID backfill assistant for the active connection."""
+        if self.services.active_profile is None:
+            self._inform("No connection", "Add a connection first (Connection → Connections…).")
+            return
+        from recotap_desktop.ui.backfill_dialog import BackfillDialog
+
+        dialog = BackfillDialog(self.services, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _code: self.refresh_history())
+        dialog.open()
 
     def open_export(self) -> None:
         """Open the "Export scored accounts" dialog for the active connection."""

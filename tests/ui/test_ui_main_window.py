@@ -220,3 +220,19 @@ def test_demo_mode_without_keychain(qtbot, data_dir):
         window.close()
     finally:
         services.close()
+
+
+def test_export_and_backfill_open_their_dialogs(qtbot, services):
+    from recotap_desktop.ui.backfill_dialog import BackfillDialog
+    from recotap_desktop.ui.export_dialog import ExportDialog
+
+    window = _window(qtbot, services)
+    window.export_button.click()
+    export = window.findChild(ExportDialog)
+    assert export is not None and export.isVisible()
+    export.reject()
+    window.backfill_button.click()
+    backfill = window.findChild(BackfillDialog)
+    assert backfill is not None and backfill.isVisible()
+    qtbot.waitUntil(lambda: not backfill.running, timeout=WAIT)
+    backfill.reject()
