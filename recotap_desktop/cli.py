@@ -327,8 +327,8 @@ def cmd_fields(ctx: Context) -> int:
     if not fields:
         ctx.out("No active account custom fields.")
     for f in fields:
-        options = f" [{', '.join(f.options)}]" if f.options else ""
-        ctx.out(f"{f.key}\t{f.label_type}\t{f.label}{options}")
+        choices = f" [{', '.join(f.options)}]" if f.options else ""
+        ctx.out(f"{f.key}\t{f.label_type}\t{f.label}{choices}")
     return EXIT_OK
 
 

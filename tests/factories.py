@@ -89,3 +89,32 @@ def activity_rows(n: int, *, prefix: str = "a") -> list[list[str]]:
         ]
         for i in range(n)
     ]
+
+
+# --------------------------------------------------------------- GUI wizard tests (added)
+PIPELINE_HEADERS = ("Pipeline ID", "Pipeline", "Stage ID", "Stage")
+
+
+def pipeline_rows(pipelines: int, stages: int = 3, *, prefix: str = "p") -> list[list[str]]:
+    """``pipelines`` pipelines with ``stages`` stages each, one row per stage."""
+    return [
+        [f"{prefix}-pipe-{p}", f"Pipeline {prefix} {p}", f"{prefix}-{p}-s{s}", f"Stage {s}"]
+        for p in range(pipelines)
+        for s in range(stages)
+    ]
+
+
+ID_MAPPING_HEADERS = ("Website", "Record ID")
+
+
+def id_mapping_rows(domains: Iterable[str], *, prefix: str = "m") -> list[list[str]]:
+    """One mapping per domain (given as the sandbox knows it), written as a web address."""
+    return [[f"https://www.{d}/about", f"{prefix}-{i:05d}"] for i, d in enumerate(domains)]
+
+
+ACCOUNT_FIELD_HEADERS = ("Record ID", "Contract Value", "CRM Stage")
+
+
+def account_field_rows(external_ids: Iterable[str], stage: str) -> list[list[str]]:
+    """Contract values (1000, 2000, …) and one CRM stage for accounts by external id."""
+    return [[x, str(1000 * (i + 1)), stage] for i, x in enumerate(external_ids)]

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressDialog,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -638,15 +639,18 @@ class MainWindow(QMainWindow):
         return box
 
     # ------------------------------------------------------------------ hooks
-    def _coming_next(self, what: str) -> None:
-        self._inform("Coming next", f"{what} is coming in the next version of "
-                     f"{APP_DISPLAY_NAME}.")
-
     def open_import_wizard(self, kind: str, path: Path | None = None) -> None:
-        """Hook: open the import wizard for ``kind`` (optionally with ``path`` chosen)."""
-        title = dict(IMPORT_KINDS).get(kind, kind)
-        suffix = f" ({path.name})" if path else ""
-        self._coming_next(f"{title}{suffix}")
+        """Open the import wizard for ``kind`` (with ``path`` already chosen when given)."""
+        if self.services.active_profile is None:
+            self._inform("No connection", "Add a connection first (Connection → Connections…).")
+            return
+        from recotap_desktop.ui.wizard import ImportWizard
+
+        wizard = ImportWizard(self.services, kind, path, self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.finished.connect(lambda _code: self.refresh_history())
+        self._dialogs["wizard"] = wizard
+        wizard.show()
 
     def open_backfill(self) -> None:
         """Open the external-ID backfill assistant for the active connection."""
@@ -672,13 +676,66 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(lambda _code: self.refresh_history())
         dialog.open()
 
-    def resume_run(self, run_id: int) -> None:
-        """Hook: resume the interrupted run ``run_id``."""
-        self._coming_next(f"Resuming run {run_id}")
+    def resume_run(self, run_id: int) -> Worker | None:
+        """Continue an unfinished run on a worker (only rows without a final answer are sent),
+        with a cancellable progress dialog; its results open when it ends."""
+        history = self.services.history
+        profile = self.services.active_profile
+        if history is None or profile is None:
+            self._inform("Cannot resume", "Open a connection and the history first.",
+                         QMessageBox.Icon.Warning)
+            return None
+        services = self.services
 
-    def open_run_results(self, run_id: int) -> None:
-        """Hook: show the per-row results of run ``run_id``."""
-        self._coming_next(f"The results of run {run_id}")
+        def work(progress: SignalProgress) -> object:
+            from recotap_desktop.engine.jobs import load_custom_fields, resume
+
+            spec = services.connection_spec(profile)
+            kind = history.get_run(run_id).kind
+            fields = load_custom_fields(spec) if kind in ("accounts", "account-fields") else []
+            return resume(history, run_id, spec, custom_fields=fields, progress=progress,
+                          cancel=progress.token)
+
+        dialog = QProgressDialog(f"Resuming run {run_id}…", "Stop", 0, 0, self)
+        dialog.setWindowTitle("Resume run")
+        dialog.setMinimumDuration(0)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        job = self._run(work, name=f"resume-{run_id}")
+
+        def on_progress(snapshot: object) -> None:
+            done = getattr(snapshot, "done", 0)
+            total = getattr(snapshot, "total", None) or 0
+            dialog.setMaximum(int(total))
+            dialog.setValue(int(min(done, total)) if total else 0)
+            dialog.setLabelText(f"Resuming run {run_id}: {done:,} of {total:,} rows")
+
+        def finished_ok(result: object) -> None:
+            dialog.close()
+            self.refresh_history()
+            self.open_run_results(run_id)
+
+        def failed(exc: BaseException) -> None:
+            dialog.close()
+            self.refresh_history()
+            self._inform(f"Run {run_id} could not be resumed", describe_error(exc),
+                         QMessageBox.Icon.Warning)
+
+        job.snapshot.connect(on_progress)
+        job.succeeded.connect(finished_ok)
+        job.failed.connect(failed)
+        job.cancelled.connect(dialog.close)
+        dialog.canceled.connect(lambda: job.cancel())
+        dialog.show()
+        return job
+
+    def open_run_results(self, run_id: int) -> QWidget:
+        """Show the results grid of run ``run_id`` (every row, its state and message)."""
+        from recotap_desktop.ui.results import open_results
+
+        window = open_results(self.services, run_id, self)
+        window.destroyed.connect(lambda *_: self.refresh_history())
+        return window
 
     def export_run_report(self, run_id: int) -> None:
         """Save the report (every input column, row, state, message, ids) of run ``run_id``.
@@ -721,6 +778,9 @@ class MainWindow(QMainWindow):
 
         self._run(write, name="export-report", on_success=done, on_error=failed)
 
-    def retry_failed_rows(self, run_id: int) -> None:
-        """Hook: send the failed/not-sent rows of run ``run_id`` again."""
-        self._coming_next(f"Retrying the failed rows of run {run_id}")
+    def retry_failed_rows(self, run_id: int) -> QWidget:
+        """Open the run's results and send its failed and not-sent rows again (a new run)."""
+        window = self.open_run_results(run_id)
+        view = window.view  # type: ignore[attr-defined]
+        view.loaded.connect(lambda _rows: view.retry_failed())
+        return window

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QMessageBox
 from ui_helpers import PROFILE
 
 from recotap_desktop.store.history import RunInfo
@@ -120,12 +119,14 @@ def test_offers_to_resume_interrupted_run(qtbot, services):
     assert window.calls == [("resume", broken)]
 
 
-def test_hooks_say_coming_next(qtbot, services):
+def test_import_buttons_open_the_wizard(qtbot, services):
+    from recotap_desktop.ui.wizard import ImportWizard
+
     window = _window(qtbot, services)
     window.import_buttons["deals"].click()
-    box = window._message_box
-    assert isinstance(box, QMessageBox) and "Import deals" in box.text()
-    box.close()
+    wizard = window.findChild(ImportWizard)
+    assert wizard is not None and wizard.isVisible()
+    wizard.reject()
 
 
 def test_open_file_guesses_kind_and_opens_wizard(qtbot, services, tmp_path):

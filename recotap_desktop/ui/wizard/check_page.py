@@ -1,0 +1,334 @@
+"""Page 3: read and check every row (on a worker) and list the problems."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from recotap_desktop.engine.plan import MAX_PROBLEMS, Plan, PlanCancelled, build_plan
+from recotap_desktop.store.settings import UI_LAST_FOLDER
+from recotap_desktop.ui.messages import describe_error
+from recotap_desktop.ui.wizard.columns_page import DATE_TYPES
+from recotap_desktop.ui.wizard.models import (
+    PROBLEM_COLUMNS,
+    ProblemsModel,
+    ProblemsProxy,
+    problem_cells,
+)
+from recotap_desktop.ui.workers import SignalProgress, Worker
+
+if TYPE_CHECKING:
+    from recotap_desktop.ui.wizard.wizard import ImportWizard
+
+log = logging.getLogger(__name__)
+
+DATE_ORDERS = (
+    ("Detect (only unambiguous dates)", "auto"),
+    ("Day first (31/12/2026)", "DMY"),
+    ("Month first (12/31/2026)", "MDY"),
+)
+
+
+class CheckPage(QWizardPage):
+    """Counts and problems of the file with the chosen mapping."""
+
+    def __init__(self, wizard: ImportWizard) -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.ctx = wizard.ctx
+        self.job: Worker | None = None
+        self.error: str | None = None
+        self.setTitle("Check the rows")
+        self.setSubTitle("Every row is read and checked before anything is sent. Invalid rows "
+                         "are never sent.")
+        self._build()
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        progress_row = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setObjectName("checkProgress")
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("%v rows")
+        self.cancel_button = QPushButton("&Stop checking")
+        self.cancel_button.setObjectName("cancelCheck")
+        self.cancel_button.clicked.connect(self.cancel_check)
+        self.again_button = QPushButton("Check &again")
+        self.again_button.setObjectName("checkAgain")
+        self.again_button.clicked.connect(self.start_check)
+        progress_row.addWidget(self.progress, 10)
+        progress_row.addStretch(1)
+        progress_row.addWidget(self.cancel_button)
+        progress_row.addWidget(self.again_button)
+        layout.addLayout(progress_row)
+
+        self.status_label = QLabel()
+        self.status_label.setObjectName("checkStatus")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.status_label)
+
+        grid = QGridLayout()
+        self.count_labels: dict[str, QLabel] = {}
+        for i, (key, title) in enumerate((("total", "Rows read"), ("valid", "Valid"),
+                                          ("invalid", "Invalid"), ("duplicates", "Duplicates"),
+                                          ("warnings", "Warnings"), ("send", "To send"))):
+            caption = QLabel(title)
+            value = QLabel("—")
+            value.setObjectName(f"count:{key}")
+            font = value.font()
+            font.setBold(True)
+            font.setPointSizeF(font.pointSizeF() * 1.25)
+            value.setFont(font)
+            grid.addWidget(caption, 0, i)
+            grid.addWidget(value, 1, i)
+            self.count_labels[key] = value
+        layout.addLayout(grid)
+
+        self.date_row = QHBoxLayout()
+        date_caption = QLabel("Read &dates like 03/04/2026 as:")
+        self.date_combo = QComboBox()
+        self.date_combo.setObjectName("dateOrder")
+        for text, order in DATE_ORDERS:
+            self.date_combo.addItem(text, order)
+        date_caption.setBuddy(self.date_combo)
+        self.date_combo.activated.connect(self._on_date_order)
+        self.date_row.addWidget(date_caption)
+        self.date_row.addWidget(self.date_combo)
+        self.date_row.addStretch(1)
+        self._date_widgets = (date_caption, self.date_combo)
+        layout.addLayout(self.date_row)
+
+        filters = QHBoxLayout()
+        find = QLabel("&Find problems:")
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("problemFilter")
+        self.filter_edit.setPlaceholderText("Row, column, value or reason…")
+        self.filter_edit.setClearButtonEnabled(True)
+        find.setBuddy(self.filter_edit)
+        self.severity_combo = QComboBox()
+        self.severity_combo.setObjectName("severityFilter")
+        self.severity_combo.addItem("Errors and warnings", None)
+        self.severity_combo.addItem("Errors (row not sent)", "error")
+        self.severity_combo.addItem("Warnings (value dropped)", "warning")
+        self.export_button = QPushButton("E&xport problems…")
+        self.export_button.setObjectName("exportProblems")
+        self.export_button.clicked.connect(self.choose_export)
+        filters.addWidget(find)
+        filters.addWidget(self.filter_edit, 1)
+        filters.addWidget(self.severity_combo)
+        filters.addWidget(self.export_button)
+        layout.addLayout(filters)
+
+        self.model = ProblemsModel(self)
+        self.proxy = ProblemsProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.filter_edit.textChanged.connect(self.proxy.set_text)
+        self.severity_combo.currentIndexChanged.connect(
+            lambda _i: self.proxy.set_severity(self.severity_combo.currentData()))
+        self.view = QTableView()
+        self.view.setObjectName("problemTable")
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setAlternatingRowColors(True)
+        self.view.setWordWrap(False)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        fm = self.fontMetrics()
+        for column, sample in ((0, "mapping  "), (1, "Company Domain Name"), (2, "a value shown"),
+                               (4, "warning  ")):
+            header.resizeSection(column, fm.horizontalAdvance(sample) + 24)
+        layout.addWidget(self.view, 1)
+
+        self.exclude_check = QCheckBox("E&xclude invalid rows and continue")
+        self.exclude_check.setObjectName("excludeInvalid")
+        self.exclude_check.toggled.connect(lambda _c: self.completeChanged.emit())
+        layout.addWidget(self.exclude_check)
+        self.registerField("excludeInvalid", self.exclude_check)
+
+    # ------------------------------------------------------------------ checking
+    @property
+    def plan(self) -> Plan | None:
+        return self.ctx.plan
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and self.job.running
+
+    def initializePage(self) -> None:
+        has_dates = any(f.type in DATE_TYPES for f in self.ctx.kind.fields(
+            self.ctx.convert_context()) if f.name in self.ctx.mapping.columns)
+        for w in self._date_widgets:
+            w.setVisible(has_dates)
+        self.date_combo.setCurrentIndex(max(0, self.date_combo.findData(self.ctx.date_order)))
+        if self.ctx.plan is None or self.ctx.plan_key != self.ctx.check_key():
+            self.start_check()
+        else:
+            self._show_plan(self.ctx.plan)
+
+    def _on_date_order(self, _index: int) -> None:
+        self.ctx.date_order = self.date_combo.currentData()
+        self.start_check()
+
+    def start_check(self) -> Worker | None:
+        """Run ``build_plan`` on a worker (progress, cancellable)."""
+        if self.ctx.source is None:
+            return None
+        if self.job is not None and self.job.running:
+            self.job.cancel()
+        self.ctx.plan = None
+        self.ctx.plan_key = None
+        self.error = None
+        self.model.set_problems([])
+        for label in self.count_labels.values():
+            label.setText("—")
+        self.exclude_check.setChecked(False)
+        self.exclude_check.setVisible(False)
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.again_button.setVisible(False)
+        self.status_label.setText(f"Checking {self.ctx.source.path.name}…")
+        job_spec = self.ctx.job()
+        key = self.ctx.check_key()
+
+        def check(progress: SignalProgress) -> Plan:
+            return build_plan(job_spec, progress=progress, cancel=progress.token)
+
+        job = Worker(check, name="check-file", parent=self)
+        job.progress.connect(self._on_progress)
+        job.succeeded.connect(lambda plan: self._on_checked(job, key, plan))
+        job.failed.connect(lambda exc: self._on_failed(job, exc))
+        job.finished.connect(lambda: self._on_finished(job))
+        self.job = job.start()
+        self.completeChanged.emit()
+        return job
+
+    def cancel_check(self) -> None:
+        if self.job is not None and self.job.running:
+            self.job.cancel()
+
+    def _on_progress(self, done: int, total: int, message: str) -> None:
+        if done >= 0:
+            self.progress.setValue(done) if self.progress.maximum() else None
+            self.status_label.setText(f"Checking… {done:,} rows read")
+
+    def _on_checked(self, job: Worker, key: tuple[Any, ...], plan: Plan) -> None:
+        if job is not self.job:
+            return
+        self.ctx.plan = plan
+        self.ctx.plan_key = key
+        self._show_plan(plan)
+
+    def _on_failed(self, job: Worker, exc: BaseException) -> None:
+        if job is not self.job:
+            return
+        if isinstance(exc, PlanCancelled):
+            self.status_label.setText("Checking was stopped. Press “Check again” to check the "
+                                      "file, or go Back.")
+        else:
+            self.error = describe_error(exc)
+            self.status_label.setText("✖ " + self.error)
+
+    def _on_finished(self, job: Worker) -> None:
+        if job is not self.job:
+            return
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.again_button.setVisible(True)
+        self.completeChanged.emit()
+
+    def _show_plan(self, plan: Plan) -> None:
+        set_text = {k: v.setText for k, v in self.count_labels.items()}
+        set_text["total"](f"{plan.total_rows:,}")
+        set_text["valid"](f"{plan.valid_rows:,}")
+        set_text["invalid"](f"{plan.invalid_rows:,}")
+        set_text["duplicates"](f"{plan.duplicate_rows:,}")
+        set_text["warnings"](f"{plan.warning_count:,}")
+        set_text["send"](f"{plan.rows_to_send:,}")
+        self.model.set_problems(plan.problems)
+        self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        more = (f" The first {MAX_PROBLEMS:,} of {plan.problem_count + plan.warning_count:,} "
+                "problems are listed." if len(plan.problems) >= MAX_PROBLEMS else "")
+        kind = self.ctx.kind.title.lower()
+        if plan.rows_to_send == 0:
+            text = "✖ No row can be sent. Fix the file or the column matching (Back)."
+        elif plan.invalid_rows:
+            text = (f"{plan.invalid_rows:,} invalid row(s) will not be sent. Go Back to change the "
+                    "matching, or tick “Exclude invalid rows and continue”.")
+        else:
+            text = "✔ Every row can be sent."
+        self.status_label.setText(
+            f"{text} {plan.items:,} {kind} in {plan.batches:,} request(s).{more}")
+        self.exclude_check.setVisible(plan.invalid_rows > 0 and plan.rows_to_send > 0)
+        self.export_button.setEnabled(bool(plan.problems))
+        self.completeChanged.emit()
+
+    # ------------------------------------------------------------------ export
+    def choose_export(self) -> None:
+        start = str(self.ctx.services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
+        stem = self.ctx.source.path.stem if self.ctx.source else "file"
+        chosen, selected = QFileDialog.getSaveFileName(
+            self, "Export the problems", str(Path(start) / f"{stem}-problems.csv"),
+            "CSV file (*.csv);;Excel workbook (*.xlsx)")
+        if chosen:
+            path = Path(chosen)
+            if path.suffix.lower() not in (".csv", ".xlsx"):
+                path = path.with_suffix(".xlsx" if "xlsx" in selected else ".csv")
+            self.export_problems(path)
+
+    def export_problems(self, path: Path) -> Worker:
+        """Write every listed problem to CSV/XLSX (formula-safe) on a worker."""
+        problems = list(self.model.problems)
+
+        def write(progress: SignalProgress) -> int:
+            from recotap_desktop.files.writers import TableWriter
+
+            with TableWriter.open(path, list(PROBLEM_COLUMNS)) as writer:
+                for p in problems:
+                    writer.write_row(list(problem_cells(p)))
+            return len(problems)
+
+        job = Worker(write, name="export-problems", parent=self)
+        job.succeeded.connect(
+            lambda n: self.status_label.setText(f"Saved {n:,} problems to {path}."))
+        job.failed.connect(lambda exc: self.status_label.setText(
+            "✖ Could not save the problems: " + describe_error(exc)))
+        return job.start()
+
+    # ------------------------------------------------------------------ QWizardPage
+    def isComplete(self) -> bool:
+        plan = self.ctx.plan
+        if plan is None or self.running or plan.rows_to_send <= 0:
+            return False
+        return plan.invalid_rows == 0 or self.exclude_check.isChecked()
+
+    def cleanupPage(self) -> None:
+        """Going back stops a check in progress (choices are kept)."""
+        self.cancel_check()

@@ -1,0 +1,259 @@
+"""Page 4: segment, upsert, parallel requests, dry run, and the explicit confirmation."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from recotap_desktop.engine.plan import ImportOptions
+from recotap_desktop.engine.runner import MAX_CONCURRENCY
+from recotap_desktop.store.settings import UI_CONCURRENCY
+from recotap_desktop.ui.dialogs import concurrency_setting
+from recotap_desktop.ui.services import host_of
+
+if TYPE_CHECKING:
+    from recotap_desktop.ui.wizard.wizard import ImportWizard
+
+log = logging.getLogger(__name__)
+
+
+class OptionsPage(QWizardPage):
+    """The last page before sending (a commit page: no way back once sent)."""
+
+    def __init__(self, wizard: ImportWizard) -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.ctx = wizard.ctx
+        self.segment: tuple[str, str] | None = None
+        self.picker: Any = None
+        self.setTitle("Options and confirmation")
+        self.setSubTitle("Nothing has been sent yet. Check the summary, then confirm.")
+        self.setCommitPage(True)
+        profile = self.ctx.profile
+        if profile is not None and profile.segment_id and self.ctx.kind.name == "accounts":
+            self.segment = (profile.segment_id, profile.segment_name or profile.segment_id)
+        self._build()
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        box = QGroupBox("Options")
+        form = QFormLayout(box)
+
+        self.segment_row = QWidget()
+        seg_layout = QHBoxLayout(self.segment_row)
+        seg_layout.setContentsMargins(0, 0, 0, 0)
+        self.segment_label = QLabel()
+        self.segment_label.setObjectName("segmentLabel")
+        self.segment_button = QPushButton("Choose &segment…")
+        self.segment_button.setObjectName("chooseSegment")
+        self.segment_button.clicked.connect(self.choose_segment)
+        self.no_segment_button = QPushButton("&No segment")
+        self.no_segment_button.setObjectName("noSegment")
+        self.no_segment_button.clicked.connect(lambda: self.set_segment(None))
+        seg_layout.addWidget(self.segment_label, 1)
+        seg_layout.addWidget(self.segment_button)
+        seg_layout.addWidget(self.no_segment_button)
+        is_accounts = self.ctx.kind.name == "accounts"
+        self.segment_row.setVisible(is_accounts)
+        if is_accounts:
+            form.addRow("Segment:", self.segment_row)
+
+        self.upsert_check = QCheckBox("&Update accounts that already exist (upsert)", box)
+        self.upsert_check.setObjectName("upsertCheck")
+        self.upsert_check.setToolTip(
+            "Without it, an account whose domain already exists in Recotap fails with "
+            "“already exists”. With it, that account is updated with the row's values.")
+        self.upsert_check.toggled.connect(lambda _c: self._refresh())
+        show_upsert = is_accounts and self.ctx.rules.supports_upsert
+        self.show_upsert = show_upsert
+        self.upsert_check.setVisible(show_upsert)
+        if show_upsert:
+            form.addRow("", self.upsert_check)
+        self.upsert_help = QLabel(
+            "Existing accounts (same domain) are updated instead of failing." if show_upsert
+            else "", box)
+        self.upsert_help.setVisible(show_upsert)
+        self.upsert_help.setEnabled(False)
+        self.upsert_help.setWordWrap(True)
+        if show_upsert:
+            form.addRow("", self.upsert_help)
+
+        self.concurrency_spin = QSpinBox()
+        self.concurrency_spin.setObjectName("concurrencySpin")
+        self.concurrency_spin.setRange(1, MAX_CONCURRENCY)
+        self.concurrency_spin.setValue(concurrency_setting(self.ctx.services))
+        self.concurrency_spin.setToolTip(
+            "How many batches are sent at the same time. If Recotap asks to slow down, "
+            "the app halves this by itself.")
+        self.concurrency_spin.valueChanged.connect(lambda _v: self._refresh())
+        conc_label = QLabel("&Parallel requests:")
+        conc_label.setBuddy(self.concurrency_spin)
+        form.addRow(conc_label, self.concurrency_spin)
+
+        self.dry_run_check = QCheckBox("&Dry run: prepare everything, send nothing")
+        self.dry_run_check.setObjectName("dryRunCheck")
+        self.dry_run_check.toggled.connect(lambda _c: self._refresh())
+        form.addRow("", self.dry_run_check)
+        layout.addWidget(box)
+
+        summary_box = QGroupBox("What will be sent")
+        summary_layout = QVBoxLayout(summary_box)
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("summaryLabel")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextFormat(Qt.TextFormat.RichText)
+        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        summary_layout.addWidget(self.summary_label)
+        layout.addWidget(summary_box)
+
+        self.problem_label = QLabel()
+        self.problem_label.setObjectName("optionsProblem")
+        self.problem_label.setWordWrap(True)
+        layout.addWidget(self.problem_label)
+        self.confirm_check = QCheckBox()
+        self.confirm_check.setObjectName("confirmCheck")
+        self.confirm_check.toggled.connect(lambda _c: self.completeChanged.emit())
+        layout.addWidget(self.confirm_check)
+        layout.addStretch(1)
+        self.registerField("confirm*", self.confirm_check)
+        self.registerField("upsert", self.upsert_check)
+        self.registerField("dryRun", self.dry_run_check)
+        self.registerField("concurrency", self.concurrency_spin)
+        self._wizard.connectionReady.connect(self._refresh)
+        self._show_segment()
+
+    # ------------------------------------------------------------------ segment
+    def choose_segment(self) -> Any:
+        """Open the shell's segment picker (non-blocking)."""
+        profile = self.ctx.profile
+        if profile is None:
+            return None
+        from recotap_desktop.ui.segment_picker import SegmentPickerDialog
+
+        dialog = SegmentPickerDialog(self.ctx.services, profile, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def done(result: int) -> None:
+            if result == SegmentPickerDialog.DialogCode.Accepted:
+                self.set_segment(dialog.choice, remember=False)  # the picker remembers it
+            self.picker = None
+
+        dialog.finished.connect(done)
+        self.picker = dialog
+        dialog.open()
+        return dialog
+
+    def set_segment(self, choice: tuple[str, str] | None, *, remember: bool = True) -> None:
+        """Use ``(segment_id, name)`` or no segment; remembered per connection."""
+        self.segment = choice
+        profile = self.ctx.profile
+        if remember and profile is not None:
+            profile.segment_id, profile.segment_name = (choice if choice else (None, None))
+            try:
+                self.ctx.services.save_settings()
+            except Exception:
+                log.warning("could not remember the segment", exc_info=True)
+        self._show_segment()
+
+    def _show_segment(self) -> None:
+        if self.segment is None:
+            self.segment_label.setText("No segment (accounts are only added)")
+        else:
+            self.segment_label.setText(f"<b>{html.escape(self.segment[1])}</b> "
+                                       f"<small>({html.escape(self.segment[0])})</small>")
+        self.no_segment_button.setEnabled(self.segment is not None)
+        self._refresh()
+
+    # ------------------------------------------------------------------ summary
+    def options(self) -> ImportOptions:
+        """The options chosen on this page (with the date order of the Check page)."""
+        upsert = self.show_upsert and self.upsert_check.isChecked()
+        return ImportOptions(
+            segment_id=self.segment[0] if self.segment else None,
+            segment_name=self.segment[1] if self.segment else None,
+            upsert=upsert,
+            concurrency=self.concurrency_spin.value(),
+            dry_run=self.dry_run_check.isChecked(),
+            date_order=self.ctx.date_order,
+        )
+
+    def initializePage(self) -> None:
+        self._refresh()
+
+    def _refresh(self) -> None:
+        plan = self.ctx.plan
+        profile = self.ctx.profile
+        if plan is None or profile is None:
+            return
+        options = self.options()
+        rows = plan.rows_to_send
+        kind = self.ctx.kind.title.lower()
+        rules = self.ctx.rules
+        verb = "Prepare (dry run)" if options.dry_run else "Send"
+        lines = [
+            f"<b>{verb} {rows:,} rows</b> as {plan.items:,} {kind} in "
+            f"<b>{plan.batches:,} request(s)</b> of up to {self.ctx.kind.batch_size} "
+            f"({options.concurrency} at a time)",
+            f"to the connection <b>{html.escape(profile.name)}</b> at "
+            f"<b>{html.escape(host_of(profile))}</b> ({html.escape(rules.title)})",
+            f"from <b>{html.escape(plan.job.path.name)}</b>",
+        ]
+        if self.ctx.kind.name == "accounts":
+            lines.append("into the segment <b>" + html.escape(self.segment[1]) + "</b>"
+                         if self.segment else "without a segment")
+            if options.upsert:
+                lines.append("updating accounts that already exist (upsert)")
+        if plan.invalid_rows:
+            lines.append(f"{plan.invalid_rows:,} invalid row(s) are left out (not sent)")
+        self.summary_label.setText("<br>".join(lines))
+        button = (f"&Dry run {rows:,} rows" if options.dry_run else f"&Send {rows:,} rows")
+        self.setButtonText(QWizard.WizardButton.CommitButton, button)
+        self.confirm_check.setText(
+            "I checked the summary: prepare the rows without sending (dry run)"
+            if options.dry_run else
+            f"I checked the summary: send these {rows:,} rows to {profile.name}")
+        problem = ""
+        if self.ctx.services.history is None:
+            problem = ("✖ The sync history cannot be used, so a run could not be resumed: "
+                       + (self.ctx.services.history_problem or ""))
+        elif self.ctx.connection_loading:
+            problem = "Getting the connection's API key…"
+        elif self.ctx.spec is None and self.ctx.connection_error:
+            problem = "✖ " + self.ctx.connection_error
+        self.problem_label.setText(problem)
+        self.problem_label.setVisible(bool(problem))
+        self.completeChanged.emit()
+
+    # ------------------------------------------------------------------ QWizardPage
+    def isComplete(self) -> bool:
+        return (self.confirm_check.isChecked() and self.ctx.plan is not None
+                and self.ctx.spec is not None and self.ctx.services.history is not None)
+
+    def validatePage(self) -> bool:
+        self.ctx.options = self.options()
+        services = self.ctx.services
+        services.settings.ui[UI_CONCURRENCY] = self.concurrency_spin.value()
+        try:
+            services.save_settings()
+        except Exception:
+            log.warning("could not remember the number of parallel requests", exc_info=True)
+        return True
+
+    def cleanupPage(self) -> None:
+        """Keep the choices when going back."""
