@@ -53,7 +53,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QFrame,
@@ -68,7 +67,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableView,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -110,6 +108,7 @@ from recotap_desktop.ui.backfill_model import (
     ReviewModel,
     badge_colors,
 )
+from recotap_desktop.ui.dialogs import help_window, present, stop_question
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import Column, RecordTableModel, make_proxy
 from recotap_desktop.ui.services import NoApiKey, Services, host_of
@@ -1368,24 +1367,11 @@ class BackfillDialog(QDialog):
     def show_help(self) -> QDialog:
         """F1 / Help: the matching rules, ambiguity, the overwrite warning."""
         if self.help_dialog is None:
-            dialog = QDialog(self)
-            dialog.setWindowTitle("Backfill external IDs — help")
-            dialog.resize(600, 560)
-            layout = QVBoxLayout(dialog)
-            browser = QTextBrowser()
-            browser.setObjectName("backfill-help")
-            browser.setHtml(backfill_help_html())
-            layout.addWidget(browser)
-            box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-            box.rejected.connect(dialog.reject)
-            layout.addWidget(box)
-            self.help_dialog = dialog
-        if self.help_dialog.isVisible():
-            self.help_dialog.raise_()
-            self.help_dialog.activateWindow()
-        else:
-            self.help_dialog.show()
-        return self.help_dialog
+            self.help_dialog = help_window(
+                self, "Backfill external IDs — help", backfill_help_html(),
+                object_name="backfill-help", size=(600, 560),
+            )
+        return present(self.help_dialog)
 
     def reject(self) -> None:
         """Esc / Close: closes, or while a job runs asks whether to stop it."""
@@ -1394,15 +1380,12 @@ class BackfillDialog(QDialog):
             return
         if self.confirm_box is not None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question, "Stop the backfill?",
+        box = stop_question(
+            self, "Stop the backfill?",
             "Stop now and close? A send finishes the batches already on their way; the rest "
             "stays unsent and the run can be resumed from the sync history.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.button(QMessageBox.StandardButton.Yes).setText("Stop and close")
-        box.button(QMessageBox.StandardButton.No).setText("Keep going")
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.setEscapeButton(QMessageBox.StandardButton.No)
+            "Stop and close",
+        )
         self.confirm_box = box
 
         def answered(button: int) -> None:

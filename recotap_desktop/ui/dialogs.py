@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
@@ -262,3 +263,41 @@ class CrashDialog(QDialog):
         """Put the details on the clipboard."""
         QGuiApplication.clipboard().setText(self.details)
         self.copy_button.setText("Copied")
+
+
+def help_window(parent: QWidget, title: str, html: str, *, object_name: str,
+                size: tuple[int, int] = (560, 520)) -> QDialog:
+    """A non-modal window showing ``html`` help text, with a Close button."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(title)
+    dialog.resize(*size)
+    layout = QVBoxLayout(dialog)
+    browser = QTextBrowser()
+    browser.setObjectName(object_name)
+    browser.setHtml(html)
+    layout.addWidget(browser)
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    box.rejected.connect(dialog.reject)
+    layout.addWidget(box)
+    return dialog
+
+
+def present(dialog: QDialog) -> QDialog:
+    """Show ``dialog``, or bring it to the front when it is already open."""
+    if dialog.isVisible():
+        dialog.raise_()
+        dialog.activateWindow()
+    else:
+        dialog.show()
+    return dialog
+
+
+def stop_question(parent: QWidget, title: str, text: str, stop_text: str) -> QMessageBox:
+    """"Stop the running job?" with "Keep going" as the default and Esc answer."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.button(QMessageBox.StandardButton.Yes).setText(stop_text)
+    box.button(QMessageBox.StandardButton.No).setText("Keep going")
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.setEscapeButton(QMessageBox.StandardButton.No)
+    return box

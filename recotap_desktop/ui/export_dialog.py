@@ -44,7 +44,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDateTimeEdit,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QFrame,
@@ -61,7 +60,6 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QStackedWidget,
     QStyle,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -84,6 +82,7 @@ from recotap_desktop.engine.export import (
 from recotap_desktop.engine.progress import ProgressSnapshot, format_duration
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile, SettingsError
+from recotap_desktop.ui.dialogs import help_window, present, stop_question
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.score_chart import ScoreChart
 from recotap_desktop.ui.services import NoApiKey, Services, host_of
@@ -911,24 +910,11 @@ class ExportDialog(QDialog):
     def show_help(self) -> QDialog:
         """F1 / Help: full vs delta, the sync time, unscored accounts."""
         if self.help_dialog is None:
-            dialog = QDialog(self)
-            dialog.setWindowTitle("Export scored accounts — help")
-            dialog.resize(560, 520)
-            layout = QVBoxLayout(dialog)
-            browser = QTextBrowser()
-            browser.setObjectName("export-help")
-            browser.setHtml(export_help_html())
-            layout.addWidget(browser)
-            box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-            box.rejected.connect(dialog.reject)
-            layout.addWidget(box)
-            self.help_dialog = dialog
-        if self.help_dialog.isVisible():
-            self.help_dialog.raise_()
-            self.help_dialog.activateWindow()
-        else:
-            self.help_dialog.show()
-        return self.help_dialog
+            self.help_dialog = help_window(
+                self, "Export scored accounts — help", export_help_html(),
+                object_name="export-help", size=(560, 520),
+            )
+        return present(self.help_dialog)
 
     def reject(self) -> None:
         """Esc / Close: closes, or while a pull runs asks whether to stop it."""
@@ -937,15 +923,12 @@ class ExportDialog(QDialog):
             return
         if self.confirm_box is not None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question, "Stop the export?",
+        box = stop_question(
+            self, "Stop the export?",
             "Stop the export after the page being received?\n\nNothing changes: no file is "
             "written and the last sync time stays as it was.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.button(QMessageBox.StandardButton.Yes).setText("Stop export")
-        box.button(QMessageBox.StandardButton.No).setText("Keep going")
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.setEscapeButton(QMessageBox.StandardButton.No)
+            "Stop export",
+        )
         self.confirm_box = box
 
         def answered(button: int) -> None:
