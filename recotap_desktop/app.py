@@ -89,8 +89,6 @@ def install_excepthook(log_file: Path | None, secret_filter: SecretFilter | None
     """
     from PySide6.QtCore import QObject, Signal
 
-    from recotap_desktop.ui.dialogs import CrashDialog
-
     class _Forwarder(QObject):
         crashed = Signal(str, str)
 
@@ -98,6 +96,9 @@ def install_excepthook(log_file: Path | None, secret_filter: SecretFilter | None
     dialogs: list[Any] = []
 
     def show(summary: str, details: str) -> None:
+        # Imported when needed: the dialogs module costs start-up time (bench_startup.py).
+        from recotap_desktop.ui.dialogs import CrashDialog
+
         dialog = CrashDialog(summary, details, log_file, parent())
         dialogs.append(dialog)
         dialog.finished.connect(lambda _r: dialogs.remove(dialog))

@@ -8,24 +8,56 @@
 
 from __future__ import annotations
 
-from recotap_desktop.store.history import (
-    History,
-    HistoryDiskError,
-    HistoryError,
-    NewerSchemaError,
-    RowOutcome,
-    RunInfo,
-    RunRecord,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from recotap_desktop.store.paths import AppPaths, app_paths
-from recotap_desktop.store.secrets import (
-    ENV_VAR,
-    SERVICE,
-    KeychainUnavailable,
-    KeyStore,
-    resolve_api_key,
-)
 from recotap_desktop.store.settings import Profile, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from recotap_desktop.store.history import (
+        History,
+        HistoryDiskError,
+        HistoryError,
+        NewerSchemaError,
+        RowOutcome,
+        RunInfo,
+        RunRecord,
+    )
+    from recotap_desktop.store.secrets import (
+        ENV_VAR,
+        SERVICE,
+        KeychainUnavailable,
+        KeyStore,
+        resolve_api_key,
+    )
+
+#: Names imported on first access (PEP 562), and the submodule each comes from: importing
+#: ``store.paths`` or ``store.settings`` does not load SQLite or the keychain code.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        ("History", "HistoryDiskError", "HistoryError", "NewerSchemaError", "RowOutcome",
+         "RunInfo", "RunRecord"),
+        "history",
+    ),
+    **dict.fromkeys(
+        ("ENV_VAR", "SERVICE", "KeychainUnavailable", "KeyStore", "resolve_api_key"), "secrets"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the history and keychain names on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ENV_VAR",

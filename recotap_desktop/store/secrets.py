@@ -10,17 +10,20 @@ says so and explains the ``RECOTAP_API_KEY`` environment variable alternative. T
 never a fallback to a file written by this app.
 
 The key itself is never logged, printed nor put in an exception message.
+
+``keyring`` (and its backend discovery) is imported on the first keychain operation,
+not with this module, so the app's start-up does not pay for it.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal
 
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 __all__ = [
     "ENV_VAR",
@@ -58,6 +61,15 @@ _FILE_BACKEND_MODULES = ("keyrings.alt.file", "keyrings.alt.Gnome", "keyrings.al
 _FILE_BACKEND_CLASSES = {"PlaintextKeyring", "EncryptedKeyring"}
 
 
+def _keyring() -> ModuleType:
+    """The ``keyring`` package, with ``keyring.errors`` and ``keyring.backend`` loaded."""
+    import keyring
+    import keyring.backend
+    import keyring.errors
+
+    return keyring
+
+
 class KeychainUnavailable(Exception):
     """No usable system keychain. ``message`` explains and names ``RECOTAP_API_KEY``.
 
@@ -78,7 +90,7 @@ def _class_path(backend: object) -> tuple[str, str]:
 
 
 def _is_locked_error(exc: BaseException) -> bool:
-    if isinstance(exc, keyring.errors.KeyringLocked):
+    if isinstance(exc, _keyring().errors.KeyringLocked):
         return True
     try:
         from secretstorage.exceptions import LockedException
@@ -88,7 +100,7 @@ def _is_locked_error(exc: BaseException) -> bool:
 
 
 def _keychain_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [keyring.errors.KeyringError, RuntimeError, OSError]
+    errors: list[type[BaseException]] = [_keyring().errors.KeyringError, RuntimeError, OSError]
     try:
         from secretstorage.exceptions import SecretStorageException
     except ImportError:  # pragma: no cover - secretstorage is absent off Linux
@@ -120,7 +132,10 @@ class KeyStore:
     @property
     def backend(self) -> KeyringBackend:
         """The keyring backend in use."""
-        return self._backend if self._backend is not None else keyring.get_keyring()
+        if self._backend is not None:
+            return self._backend
+        backend: KeyringBackend = _keyring().get_keyring()
+        return backend
 
     # ------------------------------------------------------------ description
     def backend_name(self) -> str:
@@ -173,9 +188,10 @@ class KeyStore:
         return backend
 
     def _call(self, backend: KeyringBackend, op: str, *args: str) -> Any:
+        errors = _keyring().errors
         try:
             return getattr(backend, op)(*args)
-        except keyring.errors.NoKeyringError as exc:
+        except errors.NoKeyringError as exc:
             self._raise_for("none", backend, exc)
         except _keychain_errors() as exc:
             self._raise_for("locked" if _is_locked_error(exc) else "error", backend, exc)
@@ -205,12 +221,13 @@ class KeyStore:
     def delete(self, profile: str) -> None:
         """Remove the key of ``profile``; a missing entry is not an error."""
         backend = self._usable_backend()
+        errors = _keyring().errors
         try:
             backend.delete_password(SERVICE, profile)
-        except keyring.errors.PasswordDeleteError:
+        except errors.PasswordDeleteError:
             # keyring's "no such password" (other failures are KeyringError/locked/...).
             return
-        except keyring.errors.NoKeyringError as exc:
+        except errors.NoKeyringError as exc:
             self._raise_for("none", backend, exc)
         except _keychain_errors() as exc:
             self._raise_for("locked" if _is_locked_error(exc) else "error", backend, exc)
@@ -221,7 +238,8 @@ def _flatten(backend: KeyringBackend) -> list[KeyringBackend]:
     inner = getattr(backend, "backends", None)
     if _class_path(backend)[0] == "keyring.backends.chainer" and isinstance(inner, list | tuple):
         # An empty chain silently does nothing: treated as "no keychain" by the callers.
-        return [b for b in inner if isinstance(b, KeyringBackend)]
+        base = _keyring().backend.KeyringBackend
+        return [b for b in inner if isinstance(b, base)]
     return [backend]
 
 

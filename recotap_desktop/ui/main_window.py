@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QKeySequence
@@ -38,12 +38,15 @@ from PySide6.QtWidgets import (
 from recotap_desktop import APP_DISPLAY_NAME
 from recotap_desktop.api.editions import rules_for
 from recotap_desktop.store.settings import UI_LAST_FOLDER, UI_WINDOW_GEOMETRY, Profile
-from recotap_desktop.ui.dialogs import HelpDialog, KindDialog, PreferencesDialog, about_text
 from recotap_desktop.ui.kinds import IMPORT_KINDS, OPENABLE_SUFFIXES, KindGuess, is_openable
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import format_counts, format_when, history_model, kind_title, run_id
 from recotap_desktop.ui.services import Services, host_of
 from recotap_desktop.ui.workers import SignalProgress, Worker
+
+if TYPE_CHECKING:
+    # Dialogs are imported when first opened (start-up time: bench/bench_startup.py).
+    from recotap_desktop.ui.dialogs import HelpDialog, KindDialog, PreferencesDialog
 
 log = logging.getLogger(__name__)
 
@@ -490,6 +493,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ misc dialogs
     def open_preferences(self) -> PreferencesDialog:
         """File → Preferences…"""
+        from recotap_desktop.ui.dialogs import PreferencesDialog
+
         dialog = PreferencesDialog(self.services, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._dialogs["preferences"] = dialog
@@ -498,6 +503,8 @@ class MainWindow(QMainWindow):
 
     def show_help(self) -> HelpDialog:
         """Help → Help (F1)."""
+        from recotap_desktop.ui.dialogs import HelpDialog
+
         dialog = HelpDialog(self.services, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._dialogs["help"] = dialog
@@ -506,6 +513,8 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> QMessageBox:
         """Help → About."""
+        from recotap_desktop.ui.dialogs import about_text
+
         box = QMessageBox(QMessageBox.Icon.NoIcon, f"About {APP_DISPLAY_NAME}", about_text(),
                           QMessageBox.StandardButton.Ok, self)
         box.setIconPixmap(self.windowIcon().pixmap(64, 64))
@@ -552,6 +561,8 @@ class MainWindow(QMainWindow):
     def ask_kind(self, path: Path, guessed: str | None, complete: Any = (),
                  problem: str = "") -> KindDialog:
         """Ask which kind of records ``path`` holds, then call :meth:`open_import_wizard`."""
+        from recotap_desktop.ui.dialogs import KindDialog
+
         dialog = KindDialog(path.name, guessed, complete=tuple(complete), parent=self)
         if problem:
             dialog.setToolTip(problem)
