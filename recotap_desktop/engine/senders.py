@@ -77,7 +77,19 @@ def send_accounts(
     result = client.create_accounts(
         list(items), segment_id=options.segment_id, upsert=options.upsert
     )
-    return _bulk_outcomes(result, repeated)
+    if client.rules.supports_upsert:
+        hint = " To update existing accounts, send again with upsert (update existing) switched on."
+    else:
+        hint = (
+            " The CRM API cannot update an existing account through an account import; "
+            "its custom-field values can be changed with an account field values import."
+        )
+    return [
+        ItemOutcome(o.state, o.message + hint, o.ids, o.reconciled)
+        if o.state is RowState.FAILED and _DUPLICATE_RE.search(o.message)
+        else o
+        for o in _bulk_outcomes(result, repeated)
+    ]
 
 
 def send_deals(

@@ -16,8 +16,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QKeySequence
+import shiboken6
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QFont,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -49,6 +58,8 @@ if TYPE_CHECKING:
     from recotap_desktop.ui.dialogs import HelpDialog, KindDialog, PreferencesDialog
 
 log = logging.getLogger(__name__)
+
+IMPORT_KIND_NAMES = frozenset(kind for kind, _title in IMPORT_KINDS)
 
 #: settings.ui key of the main window's geometry (base64 of saveGeometry()).
 UI_MAIN_GEOMETRY = UI_WINDOW_GEOMETRY
@@ -696,6 +707,10 @@ class MainWindow(QMainWindow):
             self._inform("Cannot resume", "Open a connection and the history first.",
                          QMessageBox.Icon.Warning)
             return None
+        if history.get_run(run_id).kind not in IMPORT_KIND_NAMES:
+            self._inform("Cannot resume", "Only imports can be resumed; start the export again "
+                         "(File → Export scored accounts…).")
+            return None
         services = self.services
 
         def work(progress: SignalProgress) -> object:
@@ -741,12 +756,36 @@ class MainWindow(QMainWindow):
         return job
 
     def open_run_results(self, run_id: int) -> QWidget:
-        """Show the results grid of run ``run_id`` (every row, its state and message)."""
+        """Show the results grid of run ``run_id`` (every row, its state and message).
+
+        An export run has no rows to show: it says where its file is instead.
+        """
+        history = self.services.history
+        run = history.get_run(run_id) if history is not None else None
+        if run is not None and run.kind not in IMPORT_KIND_NAMES:
+            return self._show_export_run(run)
         from recotap_desktop.ui.results import open_results
 
         window = open_results(self.services, run_id, self)
-        window.destroyed.connect(lambda *_: self.refresh_history())
+        window.destroyed.connect(self._results_closed)
         return window
+
+    def _results_closed(self, *_args: object) -> None:
+        # The main window may already be gone when the app quits with a results window open.
+        if shiboken6.isValid(self) and shiboken6.isValid(self.runs_model):
+            self.refresh_history()
+
+    def _show_export_run(self, run: Any) -> QMessageBox:
+        counts = format_counts(run.counts) or "no accounts"
+        path = Path(run.file_path or run.file_name or "")
+        text = (f"Run {run.id} exported scored accounts ({counts}) to:\n{path}\n\n"
+                f"{run.note or ''}").strip()
+        box = self._inform(f"Export run {run.id}", text)
+        if path.parent.is_dir():
+            folder = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
+            folder.clicked.connect(
+                lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent))))
+        return box
 
     def export_run_report(self, run_id: int) -> None:
         """Save the report (every input column, row, state, message, ids) of run ``run_id``.

@@ -113,3 +113,4 @@ def test_nothing_sent_means_real_duplicates_stay_failures(
     assert {o.state for o in outcomes.values()} == {"failed"}  # they existed before this run
     assert not any(o.reconciled for o in outcomes.values())
     assert all("already exists" in o.message for o in outcomes.values())
+    assert all("account field values import" in o.message for o in outcomes.values())

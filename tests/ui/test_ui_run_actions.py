@@ -69,3 +69,21 @@ def test_resume_from_the_main_window_then_results(qtbot, services, sandbox, tmp_
     assert len(created) == 600
     for w in window.findChildren(ResultsWindow):
         w.close()
+
+
+def test_export_run_shows_its_file_not_an_empty_grid(qtbot, services, sandbox, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    from recotap_desktop.engine.export import ExportOptions, export_accounts
+
+    spec = services.connection_spec(services.settings.get_profile(PROFILE))
+    out = tmp_path / "scored.csv"
+    result = export_accounts(spec, out, services.history, ExportOptions(mode="full"))
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    box = window.open_run_results(result.run_id)
+    assert isinstance(box, QMessageBox)
+    assert str(out) in box.text() or out.name in box.text()
+    assert window.findChild(ResultsWindow) is None
+    assert window.resume_run(result.run_id) is None
+    box.close()

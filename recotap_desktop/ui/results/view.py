@@ -461,8 +461,9 @@ class ResultsView(QWidget):
 
         def done(result: Any) -> None:
             if result is None:
-                self._status("No row of this run can be retried: rows rejected for their data "
-                             "need to be fixed in the file first (export the failures).")
+                self._status("No row of this run can be retried: the failed rows were rejected "
+                             "for their data or already exist in Recotap, so sending them again "
+                             "unchanged would fail the same way. Export the failures to see why.")
                 return
             self._status(f"Retry finished: run {result.run_id} ({result.state.value}).")
             job = self.load_run(result.run_id)
