@@ -189,6 +189,24 @@ accounts by your CRM's ID (<code>externalId</code>). <b>External API</b> identif
 accounts by their web domain and can update existing accounts ("upsert"). Choose the
 one your Recotap contact enabled for you; the app adapts the columns it asks for.</p>
 
+<h3>Importing a file</h3>
+<p>Choose an import (or drop a file on the window). The wizard reads the file, matches
+its columns to Recotap's fields (check them; templates can be saved), then checks
+<b>every</b> row before anything is sent: invalid rows are listed with their row,
+column and reason and are never sent. Options come next (segment, concurrency, a dry
+run that sends nothing), then the run with progress and Cancel, then the results.</p>
+<p>What a row's state means: <b>created</b>, <b>updated</b> or <b>upserted</b> — Recotap
+accepted it; <b>failed</b> — Recotap refused it, with its reason; <b>skipped</b> — Recotap
+ignored it (e.g. an activity that is neither a call nor an email); <b>invalid</b> — the
+app found a problem and did not send it; <b>not sent</b> — the run stopped first
+(resume it from History).</p>
+<p>With the CRM API, an account that already exists is <b>failed</b> on a second import:
+that API cannot update accounts through an account import. Change their custom-field
+values with <i>Import account field values</i>; the External API can update them
+("upsert").</p>
+<p>Interrupted runs (closed app, lost network) can be resumed from <i>View → History</i>:
+only rows without an answer are sent, none twice.</p>
+
 <h3>Several workspaces</h3>
 <p>Agencies can keep one connection per client workspace; the active one is shown at
 the top of the main window.</p>
