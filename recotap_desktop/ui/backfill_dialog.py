@@ -40,7 +40,6 @@ from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import (
-    QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
     QFont,
@@ -108,7 +107,7 @@ from recotap_desktop.ui.backfill_model import (
     ReviewModel,
     badge_colors,
 )
-from recotap_desktop.ui.dialogs import help_window, present, stop_question
+from recotap_desktop.ui.dialogs import JobDialog, help_window, present
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import Column, RecordTableModel, make_proxy
 from recotap_desktop.ui.services import NoApiKey, Services, host_of
@@ -166,10 +165,29 @@ def window_note() -> str:
 
 def backfill_help_html() -> str:
     """The help text of the assistant (F1): the matching rules and the overwrite warning."""
-    suffixes = ", ".join(sorted(s.upper() if len(s) <= 3 else s.capitalize()
-                                for s in LEGAL_SUFFIXES if s in {
-                                    "inc", "llc", "ltd", "limited", "gmbh", "ag", "sa",
-                                    "bv", "plc", "corp", "co", "pty", "ab", "oy"}))
+    suffixes = ", ".join(
+        sorted(
+            s.upper() if len(s) <= 3 else s.capitalize()
+            for s in LEGAL_SUFFIXES
+            if s
+            in {
+                "inc",
+                "llc",
+                "ltd",
+                "limited",
+                "gmbh",
+                "ag",
+                "sa",
+                "bv",
+                "plc",
+                "corp",
+                "co",
+                "pty",
+                "ab",
+                "oy",
+            }
+        )
+    )
     return f"""
 <h3>Backfill external IDs</h3>
 <p>Accounts created in Recotap by other means (tracking, enrichment, the web app) have no
@@ -180,20 +198,20 @@ export from your CRM and writes each row's ID onto its account.</p>
 <p>{html.escape(window_note())}</p>
 <h4>2. How accounts are matched</h4>
 <ul>
-<li><b>{KIND_SYMBOLS['domain']} Domain</b>: the account's domain equals the domain of a CRM
+<li><b>{KIND_SYMBOLS["domain"]} Domain</b>: the account's domain equals the domain of a CRM
 row once both are <i>normalised</i>: the scheme (<code>https://</code>), <code>www.</code>,
 paths, ports and capitals are ignored, so <code>https://www.Acme.com/about</code>,
 <code>ACME.COM</code> and <code>www.acme.com</code> are all <code>acme.com</code>. These are
 ticked to send.</li>
-<li><b>{KIND_SYMBOLS['name']} Name only</b>: no CRM row has the domain, but a row has the same
+<li><b>{KIND_SYMBOLS["name"]} Name only</b>: no CRM row has the domain, but a row has the same
 company name once case, accents, punctuation and legal suffixes ({html.escape(suffixes)} and
 the like) are ignored: <i>Acme, Inc.</i> = <i>ACME GmbH</i> = <i>acme</i>. Different companies
 can share a name, so these are <b>not</b> ticked: look at them and tick the right ones.</li>
-<li><b>{KIND_SYMBOLS['ambiguous']} Ambiguous</b>: several CRM rows with different IDs fit (the
+<li><b>{KIND_SYMBOLS["ambiguous"]} Ambiguous</b>: several CRM rows with different IDs fit (the
 same domain or name twice in your CRM), or one CRM row fits several accounts. The assistant
 never guesses: select the row and choose the right candidate in <i>Selected account</i>, or
 leave it skipped. An ID can go to one account only.</li>
-<li><b>{KIND_SYMBOLS['none']} No match</b>: no CRM row has the domain or the name. Nothing is
+<li><b>{KIND_SYMBOLS["none"]} No match</b>: no CRM row has the domain or the name. Nothing is
 sent for these accounts; an account without a domain cannot get an ID here at all, because
 IDs are written by domain.</li>
 </ul>
@@ -231,7 +249,7 @@ class SendOutcome:
     next_problem: str = ""
 
 
-class BackfillDialog(QDialog):
+class BackfillDialog(JobDialog):
     """The external-ID backfill assistant for the active connection of ``services``.
 
     ``client_kwargs`` go to the API client (tests pass a short
@@ -239,8 +257,20 @@ class BackfillDialog(QDialog):
     it fetches the unmapped accounts at once.
     """
 
-    def __init__(self, services: Services, parent: QWidget | None = None, *,
-                 client_kwargs: Mapping[str, Any] | None = None) -> None:
+    STOP_TITLE = "Stop the backfill?"
+    STOP_TEXT = (
+        "Stop now and close? A send finishes the batches already on their way; the rest "
+        "stays unsent and the run can be resumed from the sync history."
+    )
+    STOP_BUTTON = "Stop and close"
+
+    def __init__(
+        self,
+        services: Services,
+        parent: QWidget | None = None,
+        *,
+        client_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("backfill-dialog")
         self.setWindowTitle("Backfill external IDs")
@@ -311,7 +341,8 @@ class BackfillDialog(QDialog):
         layout.setContentsMargins(0, 0, 0, 0)
         intro = QLabel(
             "These accounts exist in Recotap but carry no external ID, so imports keyed by "
-            "your CRM's IDs cannot reach them. Next, match them with an export from your CRM.")
+            "your CRM's IDs cannot reach them. Next, match them with an export from your CRM."
+        )
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.list_count_label = QLabel("Asking Recotap…")
@@ -325,8 +356,12 @@ class BackfillDialog(QDialog):
         layout.addWidget(self.list_note)
 
         self.unmapped_model: RecordTableModel[Any] = RecordTableModel(
-            [Column("Company name", lambda a: str(a.name or "")),
-             Column("Domain", lambda a: str(a.domain or ""))], self)
+            [
+                Column("Company name", lambda a: str(a.name or "")),
+                Column("Domain", lambda a: str(a.domain or "")),
+            ],
+            self,
+        )
         self.unmapped_proxy = make_proxy(self.unmapped_model, self)
         self.unmapped_view = QTableView()
         self.unmapped_view.setObjectName("unmapped-view")
@@ -337,9 +372,11 @@ class BackfillDialog(QDialog):
         self.unmapped_view.setAlternatingRowColors(True)
         self.unmapped_view.verticalHeader().hide()
         self.unmapped_view.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.Stretch)
+            0, QHeaderView.ResizeMode.Stretch
+        )
         self.unmapped_view.horizontalHeader().setSectionResizeMode(
-            1, QHeaderView.ResizeMode.Stretch)
+            1, QHeaderView.ResizeMode.Stretch
+        )
         self.unmapped_view.setAccessibleName("Accounts without an external ID")
         layout.addWidget(self.unmapped_view, 1)
 
@@ -349,8 +386,10 @@ class BackfillDialog(QDialog):
         self.refresh_button.clicked.connect(lambda: self.refresh_list())
         self.find_all_button = QPushButton("Find &all (look through every account)")
         self.find_all_button.setAutoDefault(False)
-        self.find_all_button.setToolTip("Pages once through every account of the workspace "
-                                        "(one request per 100 accounts) to list them all.")
+        self.find_all_button.setToolTip(
+            "Pages once through every account of the workspace "
+            "(one request per 100 accounts) to list them all."
+        )
         self.find_all_button.clicked.connect(lambda: self.refresh_list(scan=True))
         self.export_list_button = QPushButton("&Export list…")
         self.export_list_button.setAutoDefault(False)
@@ -370,7 +409,8 @@ class BackfillDialog(QDialog):
         layout.setContentsMargins(0, 0, 0, 0)
         intro = QLabel(
             "Choose an export of your CRM's companies (CSV, TSV or Excel) with their IDs and "
-            "domains or names, or drop the file on this window. Nothing is sent in this step.")
+            "domains or names, or drop the file on this window. Nothing is sent in this step."
+        )
         intro.setWordWrap(True)
         layout.addWidget(intro)
 
@@ -421,15 +461,20 @@ class BackfillDialog(QDialog):
         self.crm_summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.crm_summary)
 
-        self.scan_check = QCheckBox("&Look through every account when Recotap's list is full "
-                                    f"({WINDOW} accounts)")
+        self.scan_check = QCheckBox(
+            f"&Look through every account when Recotap's list is full ({WINDOW} accounts)"
+        )
         self.scan_check.setChecked(True)
         self.scan_check.setToolTip(window_note())
         layout.addWidget(self.scan_check)
-        layout.addWidget(_hint("Matching: same domain first (www., https:// and capitals "
-                               "ignored), then same company name (legal suffixes such as "
-                               "Inc, Ltd or GmbH ignored). Ambiguous cases are never guessed. "
-                               "F1 explains the rules."))
+        layout.addWidget(
+            _hint(
+                "Matching: same domain first (www., https:// and capitals "
+                "ignored), then same company name (legal suffixes such as "
+                "Inc, Ltd or GmbH ignored). Ambiguous cases are never guessed. "
+                "F1 explains the rules."
+            )
+        )
         layout.addStretch(1)
         self._set_columns_enabled(False)
         return page
@@ -462,8 +507,11 @@ class BackfillDialog(QDialog):
         self.search_edit.setPlaceholderText("Search name, domain, CRM ID…")
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.setAccessibleName("Search")
-        QShortcut(QKeySequence(QKeySequence.StandardKey.Find), page,
-                  lambda: self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason))
+        QShortcut(
+            QKeySequence(QKeySequence.StandardKey.Find),
+            page,
+            lambda: self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason),
+        )
         filters.addWidget(kind_label)
         filters.addWidget(self.kind_filter)
         filters.addWidget(self.decision_filter)
@@ -474,9 +522,11 @@ class BackfillDialog(QDialog):
         self.review_proxy = ReviewFilterProxy(self)
         self.review_proxy.setSourceModel(self.review_model)
         self.kind_filter.currentIndexChanged.connect(
-            lambda i: self.review_proxy.set_kinds(_KIND_FILTERS[i][1]))
+            lambda i: self.review_proxy.set_kinds(_KIND_FILTERS[i][1])
+        )
         self.decision_filter.currentIndexChanged.connect(
-            lambda i: self.review_proxy.set_decision(_DECISION_FILTERS[i][1]))
+            lambda i: self.review_proxy.set_decision(_DECISION_FILTERS[i][1])
+        )
         self.search_edit.textChanged.connect(self.review_proxy.set_text)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -493,22 +543,24 @@ class BackfillDialog(QDialog):
         self.review_view.setAccessibleName("Proposed mappings")
         header = self.review_view.horizontalHeader()
         header.setStretchLastSection(True)
-        for col, mode in ((COL_SEND, QHeaderView.ResizeMode.ResizeToContents),
-                          (COL_MATCH, QHeaderView.ResizeMode.ResizeToContents),
-                          (COL_NAME, QHeaderView.ResizeMode.Interactive),
-                          (COL_DOMAIN, QHeaderView.ResizeMode.Interactive),
-                          (COL_ID, QHeaderView.ResizeMode.Interactive),
-                          (COL_CRM_NAME, QHeaderView.ResizeMode.Interactive),
-                          (COL_CRM, QHeaderView.ResizeMode.ResizeToContents)):
+        for col, mode in (
+            (COL_SEND, QHeaderView.ResizeMode.ResizeToContents),
+            (COL_MATCH, QHeaderView.ResizeMode.ResizeToContents),
+            (COL_NAME, QHeaderView.ResizeMode.Interactive),
+            (COL_DOMAIN, QHeaderView.ResizeMode.Interactive),
+            (COL_ID, QHeaderView.ResizeMode.Interactive),
+            (COL_CRM_NAME, QHeaderView.ResizeMode.Interactive),
+            (COL_CRM, QHeaderView.ResizeMode.ResizeToContents),
+        ):
             header.setSectionResizeMode(col, mode)
         header.resizeSection(COL_NAME, 200)
         header.resizeSection(COL_DOMAIN, 160)
         header.resizeSection(COL_ID, 110)
         header.resizeSection(COL_CRM_NAME, 250)
         self.review_view.verticalHeader().setDefaultSectionSize(
-            self.review_view.fontMetrics().height() + 10)
-        self.review_view.selectionModel().currentRowChanged.connect(
-            lambda *_: self._show_details())
+            self.review_view.fontMetrics().height() + 10
+        )
+        self.review_view.selectionModel().currentRowChanged.connect(lambda *_: self._show_details())
         self.review_model.dataChanged.connect(lambda *_: self._show_details(rebuild=False))
         self.review_model.modelReset.connect(lambda: self._show_details())
         self.review_model.decisionsChanged.connect(self._update_decision_summary)
@@ -523,14 +575,14 @@ class BackfillDialog(QDialog):
         self.details_reason = QLabel("")
         self.details_reason.setObjectName("details-reason")
         self.details_reason.setWordWrap(True)
-        self.details_reason.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         choice_row = QHBoxLayout()
         self.candidate_combo = QComboBox()
         self.candidate_combo.setObjectName("candidate-combo")
         self.candidate_combo.setAccessibleName("Candidate CRM row")
         self.candidate_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.candidate_combo.setMinimumContentsLength(40)
         self.candidate_combo.activated.connect(self._candidate_chosen)
         candidate_label = QLabel("&Candidate:")
@@ -549,19 +601,27 @@ class BackfillDialog(QDialog):
         bulk = QHBoxLayout()
         self.accept_domain_button = QPushButton("Tick all &domain matches")
         self.accept_domain_button.clicked.connect(
-            lambda: self.review_model.accept_kind(MatchKind.DOMAIN))
+            lambda: self.review_model.accept_kind(MatchKind.DOMAIN)
+        )
         self.accept_name_button = QPushButton("Tick all &name matches")
         self.accept_name_button.setToolTip("Name matches are a weaker guess: look at them first.")
         self.accept_name_button.clicked.connect(
-            lambda: self.review_model.accept_kind(MatchKind.NAME))
+            lambda: self.review_model.accept_kind(MatchKind.NAME)
+        )
         self.skip_all_button = QPushButton("S&kip all")
         self.skip_all_button.clicked.connect(self.review_model.skip_all)
         self.invert_button = QPushButton("In&vert")
-        self.invert_button.setToolTip("Ticked rows are skipped and skipped domain/name matches "
-                                      "ticked. Ambiguous accounts are never ticked by this.")
+        self.invert_button.setToolTip(
+            "Ticked rows are skipped and skipped domain/name matches "
+            "ticked. Ambiguous accounts are never ticked by this."
+        )
         self.invert_button.clicked.connect(self.review_model.invert)
-        self.bulk_buttons = (self.accept_domain_button, self.accept_name_button,
-                             self.skip_all_button, self.invert_button)
+        self.bulk_buttons = (
+            self.accept_domain_button,
+            self.accept_name_button,
+            self.skip_all_button,
+            self.invert_button,
+        )
         for button in self.bulk_buttons:
             button.setAutoDefault(False)
             bulk.addWidget(button)
@@ -604,8 +664,9 @@ class BackfillDialog(QDialog):
         row = QHBoxLayout()
         self.help_button = QPushButton("&Help")
         self.help_button.setAutoDefault(False)
-        self.help_button.setToolTip("How accounts are matched, and why ambiguous cases are "
-                                    "never guessed (F1)")
+        self.help_button.setToolTip(
+            "How accounts are matched, and why ambiguous cases are never guessed (F1)"
+        )
         self.help_button.clicked.connect(self.show_help)
         row.addWidget(self.help_button)
         row.addStretch(1)
@@ -628,8 +689,14 @@ class BackfillDialog(QDialog):
         self.close_button = QPushButton("Close")
         self.close_button.setAutoDefault(False)
         self.close_button.clicked.connect(self.reject)
-        for button in (self.report_button, self.next_round_button, self.back_button,
-                       self.next_button, self.match_button, self.send_button):
+        for button in (
+            self.report_button,
+            self.next_round_button,
+            self.back_button,
+            self.next_button,
+            self.match_button,
+            self.send_button,
+        ):
             button.setAutoDefault(False)
             row.addWidget(button)
         row.addWidget(self.close_button)
@@ -658,18 +725,23 @@ class BackfillDialog(QDialog):
     def _load_connection(self) -> None:
         profile = self.profile
         if profile is None:
-            self._problem = ("There is no connection yet. Open Connection → Connections… and "
-                             "add one, then start the backfill.")
+            self._problem = (
+                "There is no connection yet. Open Connection → Connections… and "
+                "add one, then start the backfill."
+            )
             self.connection_label.setText("No connection.")
         else:
             rules = rules_for(profile.edition)
             self.connection_label.setText(
                 f"Connection: <b>{html.escape(profile.name)}</b> · "
-                f"{html.escape(host_of(profile))} · {html.escape(rules.title)}")
+                f"{html.escape(host_of(profile))} · {html.escape(rules.title)}"
+            )
         if self._services.history is None:
-            self._problem = ("The sync history could not be opened, so IDs cannot be sent "
-                             "(every send is recorded there): "
-                             f"{self._services.history_problem or 'unknown problem'}")
+            self._problem = (
+                "The sync history could not be opened, so IDs cannot be sent "
+                "(every send is recorded there): "
+                f"{self._services.history_problem or 'unknown problem'}"
+            )
         if self._problem:
             self.show_banner(self._problem)
             self.list_count_label.setText("")
@@ -710,7 +782,8 @@ class BackfillDialog(QDialog):
         if self.pending:
             self.next_round_button.setText(
                 f"Next ro&und ({len(self.pending):,} more account"
-                f"{'s' if len(self.pending) != 1 else ''})")
+                f"{'s' if len(self.pending) != 1 else ''})"
+            )
         for button in (*self.bulk_buttons,):
             button.setEnabled(not busy)
         self.refresh_button.setEnabled(ok and not busy)
@@ -719,19 +792,32 @@ class BackfillDialog(QDialog):
         self.export_list_button.setEnabled(not busy and bool(self.unmapped_model.rows))
         self.crm_browse.setEnabled(not busy)
         self.crm_edit.setEnabled(not busy)
-        self._set_columns_enabled(not busy and self.crm_path is not None
-                                  and bool(self.column_combos["externalId"].count()))
+        self._set_columns_enabled(
+            not busy
+            and self.crm_path is not None
+            and bool(self.column_combos["externalId"].count())
+        )
         self.review_view.setEnabled(True)
         self.candidate_combo.setEnabled(not busy and self._candidate_row() is not None)
-        default = {_PAGE_LIST: self.next_button, _PAGE_MATCH: self.match_button,
-                   _PAGE_REVIEW: self.send_button}[page]
+        default = {
+            _PAGE_LIST: self.next_button,
+            _PAGE_MATCH: self.match_button,
+            _PAGE_REVIEW: self.send_button,
+        }[page]
         for button in (self.next_button, self.match_button, self.send_button):
             button.setDefault(button is default)
 
     # ================================================================== jobs
-    def _start(self, fn: Callable[[SignalProgress], Any], name: str, text: str,
-               on_ok: Callable[[Any], None], *, stop_text: str = "S&top",
-               on_error: Callable[[object], None] | None = None) -> Worker:
+    def _start(
+        self,
+        fn: Callable[[SignalProgress], Any],
+        name: str,
+        text: str,
+        on_ok: Callable[[Any], None],
+        *,
+        stop_text: str = "S&top",
+        on_error: Callable[[object], None] | None = None,
+    ) -> Worker:
         """Run ``fn`` on a worker with the progress row showing ``text``; failures go to
         ``on_error`` (default: the banner)."""
         assert not self.running, "one job at a time"
@@ -764,8 +850,9 @@ class BackfillDialog(QDialog):
             self.progress_bar.setRange(0, 0)
         if snapshot.phase is Phase.PULL:
             found = snapshot.counts.get("unmapped", 0)
-            text = (f"Looking through every account: {done:,} read, {found:,} without an "
-                    "external ID…")
+            text = (
+                f"Looking through every account: {done:,} read, {found:,} without an external ID…"
+            )
         elif snapshot.phase is Phase.SEND:
             counts = ", ".join(f"{n:,} {s}" for s, n in snapshot.counts.items() if n)
             text = f"Sending: {done:,} of {total or 0:,} mappings"
@@ -822,8 +909,11 @@ class BackfillDialog(QDialog):
                 return list_unmapped(client, scan=scan, progress=progress, cancel=progress.token)
 
         self.list_count_label.setText("Asking Recotap…")
-        text = ("Looking through every account…" if scan
-                else "Asking Recotap for accounts without an external ID…")
+        text = (
+            "Looking through every account…"
+            if scan
+            else "Asking Recotap for accounts without an external ID…"
+        )
         return self._start(fetch, "list-unmapped", text, self._on_listing)
 
     def _on_listing(self, listing: object) -> None:
@@ -834,13 +924,17 @@ class BackfillDialog(QDialog):
         if not n:
             text = "Every account in Recotap has an external ID: nothing to backfill."
         elif listing.scanned:
-            text = (f"{n:,} accounts have no external ID (found by looking through all "
-                    f"{listing.scanned_accounts:,} accounts).")
+            text = (
+                f"{n:,} accounts have no external ID (found by looking through all "
+                f"{listing.scanned_accounts:,} accounts)."
+            )
         elif listing.complete:
             text = f"{n:,} account{'s have' if n != 1 else ' has'} no external ID."
         else:
-            text = (f"At least {n:,} accounts have no external ID: Recotap shows {WINDOW} at "
-                    "a time, maybe more are waiting. Find all lists every one.")
+            text = (
+                f"At least {n:,} accounts have no external ID: Recotap shows {WINDOW} at "
+                "a time, maybe more are waiting. Find all lists every one."
+            )
         self.list_count_label.setText(text)
 
     def export_list(self, path: Path) -> Worker:
@@ -860,8 +954,9 @@ class BackfillDialog(QDialog):
 
     def choose_export_list(self) -> None:
         """Export list…: choose a CSV/XLSX file and write the list."""
-        path = self._save_path("Export the accounts without an external ID",
-                               "accounts-without-external-id.xlsx")
+        path = self._save_path(
+            "Export the accounts without an external ID", "accounts-without-external-id.xlsx"
+        )
         if path is not None:
             self.export_list(path)
 
@@ -869,8 +964,9 @@ class BackfillDialog(QDialog):
     def choose_crm_file(self) -> None:
         """Choose file…: pick the CRM export and read it."""
         start = str(self._services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
-        chosen, _ = QFileDialog.getOpenFileName(self, "CRM export with account IDs", start,
-                                                _CRM_FILTER)
+        chosen, _ = QFileDialog.getOpenFileName(
+            self, "CRM export with account IDs", start, _CRM_FILTER
+        )
         if chosen:
             self.load_crm(Path(chosen))
 
@@ -879,8 +975,9 @@ class BackfillDialog(QDialog):
         if text:
             self.load_crm(Path(text).expanduser())
 
-    def load_crm(self, path: Path, *, mapping: ColumnMapping | None = None,
-                 sheet: str | None = None) -> Worker | None:
+    def load_crm(
+        self, path: Path, *, mapping: ColumnMapping | None = None, sheet: str | None = None
+    ) -> Worker | None:
         """Read the CRM export ``path`` on a worker (columns detected unless ``mapping``)."""
         if self.running:
             return None
@@ -898,16 +995,23 @@ class BackfillDialog(QDialog):
             assert isinstance(crm, CrmFile)
             self.crm = crm
             self._remember_folder(path.parent)
-            self._fill_columns(crm.source.headers, crm.mapping, crm.source.sheets,
-                               crm.source.sheet)
-            how = ("detected automatically; change them if one is wrong" if crm.automapped
-                   else "as chosen")
+            self._fill_columns(crm.source.headers, crm.mapping, crm.source.sheets, crm.source.sheet)
+            how = (
+                "detected automatically; change them if one is wrong"
+                if crm.automapped
+                else "as chosen"
+            )
             self.columns_hint.setText(f"Columns {how}.")
             self.crm_summary.setText(f"{path.name}: {crm.summary()}.")
             self._update_buttons()
 
-        return self._start(read, "read-crm", f"Reading {path.name}…", done,
-                           on_error=lambda exc: self._crm_failed(exc, new_file))
+        return self._start(
+            read,
+            "read-crm",
+            f"Reading {path.name}…",
+            done,
+            on_error=lambda exc: self._crm_failed(exc, new_file),
+        )
 
     def _crm_failed(self, exc: object, new_file: bool) -> None:
         self.crm = None
@@ -915,8 +1019,13 @@ class BackfillDialog(QDialog):
         if new_file:
             self._fill_columns([], ColumnMapping(), [], None)
 
-    def _fill_columns(self, headers: Sequence[str], mapping: ColumnMapping,
-                      sheets: Sequence[str], sheet: str | None) -> None:
+    def _fill_columns(
+        self,
+        headers: Sequence[str],
+        mapping: ColumnMapping,
+        sheets: Sequence[str],
+        sheet: str | None,
+    ) -> None:
         for name, combo in self.column_combos.items():
             combo.blockSignals(True)
             combo.clear()
@@ -942,8 +1051,9 @@ class BackfillDialog(QDialog):
 
     def column_mapping(self) -> ColumnMapping:
         """The CRM columns chosen in the combo boxes."""
-        columns = {name: str(combo.currentData() or "")
-                   for name, combo in self.column_combos.items()}
+        columns = {
+            name: str(combo.currentData() or "") for name, combo in self.column_combos.items()
+        }
         return ColumnMapping(columns={k: v for k, v in columns.items() if v})
 
     def set_column(self, field_name: str, header: str) -> Worker | None:
@@ -971,13 +1081,21 @@ class BackfillDialog(QDialog):
 
         def start(progress: SignalProgress) -> tuple[BackfillSession, list[Proposal]]:
             spec = services.connection_spec(profile)
-            session = BackfillSession(spec, crm, history, data_dir, options=options,
-                                      progress=progress, cancel=progress.token,
-                                      client_kwargs=client_kwargs)
+            session = BackfillSession(
+                spec,
+                crm,
+                history,
+                data_dir,
+                options=options,
+                progress=progress,
+                cancel=progress.token,
+                client_kwargs=client_kwargs,
+            )
             return session, session.next_round()
 
-        return self._start(start, "backfill-match", "Listing accounts and matching them…",
-                           self._on_matched)
+        return self._start(
+            start, "backfill-match", "Listing accounts and matching them…", self._on_matched
+        )
 
     def _on_matched(self, payload: object) -> None:
         assert isinstance(payload, tuple)
@@ -990,8 +1108,9 @@ class BackfillDialog(QDialog):
         self.review_view.sortByColumn(COL_NAME, Qt.SortOrder.AscendingOrder)
         self._update_kinds()
         if not proposals:
-            self.result_label.setText("Every account in Recotap has an external ID: nothing "
-                                      "to backfill.")
+            self.result_label.setText(
+                "Every account in Recotap has an external ID: nothing to backfill."
+            )
             self.result_label.show()
         self._show_page(_PAGE_REVIEW)
         self._select_first()
@@ -1006,19 +1125,20 @@ class BackfillDialog(QDialog):
             parts.append(
                 f"<span style='background-color:{bg.name()}; color:{fg.name()};'>"
                 f"&nbsp;{KIND_SYMBOLS[kind.value]}&nbsp;{KIND_TITLES[kind.value]}&nbsp;</span>"
-                f"&nbsp;<b>{counts[kind.value]:,}</b>")
+                f"&nbsp;<b>{counts[kind.value]:,}</b>"
+            )
         session = self.session
         where = ""
         if session is not None:
             if session.scanned:
-                where = (f" (found by looking through all {session.scanned_accounts:,} "
-                         "accounts)")
+                where = f" (found by looking through all {session.scanned_accounts:,} accounts)"
             elif not session.listing_complete:
                 where = f" (Recotap lists {WINDOW} at a time: more may follow in later rounds)"
         total = sum(counts.values())
         self.kinds_label.setText(
             f"{total:,} accounts without an external ID{html.escape(where)}: "
-            + " &nbsp; ".join(parts))
+            + " &nbsp; ".join(parts)
+        )
 
     def _update_decision_summary(self) -> None:
         acc = self.review_model.accepted_counts()
@@ -1034,8 +1154,11 @@ class BackfillDialog(QDialog):
             text = f"Ticked to send: {n:,} IDs ({', '.join(parts)})."
             if self.session is not None and not self.running:
                 check = self.session.overwrite_check(self.review_model.decisions())
-                text += (f" {check.count:,} would overwrite an ID an earlier run wrote."
-                         if check.count else " None would overwrite an ID written earlier.")
+                text += (
+                    f" {check.count:,} would overwrite an ID an earlier run wrote."
+                    if check.count
+                    else " None would overwrite an ID written earlier."
+                )
             self.decision_label.setText(text)
         self._update_buttons()
 
@@ -1061,11 +1184,12 @@ class BackfillDialog(QDialog):
             self.kind_filter.setCurrentIndex(0)
             self.decision_filter.setCurrentIndex(0)
             self.search_edit.clear()
-            proxy_index = self.review_proxy.mapFromSource(
-                self.review_model.index(row, COL_SEND))
+            proxy_index = self.review_proxy.mapFromSource(self.review_model.index(row, COL_SEND))
         self.review_view.selectionModel().setCurrentIndex(
-            proxy_index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows)
+            proxy_index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
         self.review_view.scrollTo(proxy_index)
         return True
 
@@ -1091,11 +1215,14 @@ class BackfillDialog(QDialog):
         p = r.proposal
         self.details_title.setText(
             f"<b>{html.escape(p.name or '(no name)')}</b> · {html.escape(p.domain or 'no domain')}"
-            f" · {KIND_SYMBOLS[p.match.value]} {KIND_TITLES[p.match.value]}")
+            f" · {KIND_SYMBOLS[p.match.value]} {KIND_TITLES[p.match.value]}"
+        )
         reason = p.reason
         if p.previous_external_id:
-            reason += (f" An earlier run of this connection wrote the ID "
-                       f"{p.previous_external_id} onto this domain.")
+            reason += (
+                f" An earlier run of this connection wrote the ID "
+                f"{p.previous_external_id} onto this domain."
+            )
         if r.sent:
             reason += f" Sent: {r.state}" + (f" ({r.message})" if r.message else "") + "."
         self.details_reason.setText(reason)
@@ -1105,8 +1232,11 @@ class BackfillDialog(QDialog):
             if p.candidates:
                 combo.addItem("Skip: send nothing for this account", -1)
                 for i, c in enumerate(p.candidates):
-                    combo.addItem(f"Row {c.crm_row:,}: ID {c.external_id} · "
-                                  f"{c.name or '(no name)'} · {c.domain or 'no domain'}", i)
+                    combo.addItem(
+                        f"Row {c.crm_row:,}: ID {c.external_id} · "
+                        f"{c.name or '(no name)'} · {c.domain or 'no domain'}",
+                        i,
+                    )
             else:
                 combo.addItem("No CRM row to choose from", -1)
         if p.candidates:
@@ -1140,8 +1270,9 @@ class BackfillDialog(QDialog):
         # Ticking an ambiguous account: never guess, point at the candidates instead.
         domain = self.review_model.row(row).proposal.domain
         self.select_domain(domain)
-        self.details_reason.setText(self.details_reason.text() + " Choose the right CRM "
-                                    "row under Candidate to send it.")
+        self.details_reason.setText(
+            self.details_reason.text() + " Choose the right CRM row under Candidate to send it."
+        )
         self.candidate_combo.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def toggle_current(self) -> None:
@@ -1151,8 +1282,7 @@ class BackfillDialog(QDialog):
             return
         index = self.review_model.index(row, COL_SEND)
         checked = self.review_model.data(index, Qt.ItemDataRole.CheckStateRole)
-        new = (Qt.CheckState.Unchecked if checked == Qt.CheckState.Checked
-               else Qt.CheckState.Checked)
+        new = Qt.CheckState.Unchecked if checked == Qt.CheckState.Checked else Qt.CheckState.Checked
         self.review_model.setData(index, new, Qt.ItemDataRole.CheckStateRole)
 
     # ------------------------------------------------------------------ sending
@@ -1173,23 +1303,30 @@ class BackfillDialog(QDialog):
         kinds = Counter(d.match.value for d in decisions)
         host = host_of(self.profile) if self.profile else ""
         profile = self.profile.name if self.profile else ""
-        text = (f"Write {len(decisions):,} external IDs onto Recotap accounts at {host} "
-                f"({profile})?")
-        info = (f"{kinds.get('domain', 0):,} matched by domain, {kinds.get('name', 0):,} by "
-                f"name, {kinds.get('ambiguous', 0):,} chosen among candidates.\n\n"
-                f"{check.message()}")
-        box = QMessageBox(QMessageBox.Icon.Warning if check.count else QMessageBox.Icon.Question,
-                          "Send external IDs?", text,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        text = f"Write {len(decisions):,} external IDs onto Recotap accounts at {host} ({profile})?"
+        info = (
+            f"{kinds.get('domain', 0):,} matched by domain, {kinds.get('name', 0):,} by "
+            f"name, {kinds.get('ambiguous', 0):,} chosen among candidates.\n\n"
+            f"{check.message()}"
+        )
+        box = QMessageBox(
+            QMessageBox.Icon.Warning if check.count else QMessageBox.Icon.Question,
+            "Send external IDs?",
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
         box.setInformativeText(info)
         if check.count:
-            box.setDetailedText("\n".join(f"{dom}: {old} -> {new}"
-                                          for dom, old, new in check.overwrites))
+            box.setDetailedText(
+                "\n".join(f"{dom}: {old} -> {new}" for dom, old, new in check.overwrites)
+            )
         yes = box.button(QMessageBox.StandardButton.Yes)
         yes.setText(f"Send {len(decisions):,} IDs")
         box.button(QMessageBox.StandardButton.No).setText("Not now")
-        box.setDefaultButton(QMessageBox.StandardButton.No if check.count
-                             else QMessageBox.StandardButton.Yes)
+        box.setDefaultButton(
+            QMessageBox.StandardButton.No if check.count else QMessageBox.StandardButton.Yes
+        )
         box.setEscapeButton(QMessageBox.StandardButton.No)
         self.confirm_box = box
 
@@ -1219,22 +1356,31 @@ class BackfillDialog(QDialog):
                 state = str(row[_I["recotap_state"]])
                 if dom in domains and state != "skipped":
                     run_id = row[_I["recotap_run"]]
-                    out.results[dom] = (state, str(row[_I["recotap_message"]]),
-                                        int(run_id) if isinstance(run_id, int) else None)
+                    out.results[dom] = (
+                        state,
+                        str(row[_I["recotap_message"]]),
+                        int(run_id) if isinstance(run_id, int) else None,
+                    )
             if result is not None and result.state is RunState.FINISHED:
                 progress.note("Asking Recotap for accounts not seen yet…")
                 try:
                     out.more = session.next_round()
                 except Exception as exc:  # the send itself succeeded: keep its results
-                    out.next_problem = (exc.message if isinstance(exc, BackfillError)
-                                        else describe_error(exc, host))
+                    out.next_problem = (
+                        exc.message if isinstance(exc, BackfillError) else describe_error(exc, host)
+                    )
             out.round_no = session.rounds
             out.finished = session.finished
             out.blocked = session.blocked
             return out
 
-        return self._start(run, "backfill-send", f"Sending {len(decisions):,} mappings…",
-                           self._on_sent, stop_text="S&top sending")
+        return self._start(
+            run,
+            "backfill-send",
+            f"Sending {len(decisions):,} mappings…",
+            self._on_sent,
+            stop_text="S&top sending",
+        )
 
     def _on_sent(self, payload: object) -> None:
         assert isinstance(payload, SendOutcome)
@@ -1248,12 +1394,17 @@ class BackfillDialog(QDialog):
         lines = []
         if result is not None:
             counts = ", ".join(f"{n:,} {s}" for s, n in sorted(result.counts.items()) if n)
-            verb = {RunState.FINISHED: "finished", RunState.CANCELLED: "was cancelled",
-                    RunState.INTERRUPTED: "was interrupted",
-                    RunState.ABORTED: "stopped"}.get(result.state, str(result.state))
-            lines.append(f"Run {result.run_id} (ID mappings) {verb}: {counts or 'nothing sent'}."
-                         " It is in the sync history like any run: resume it or save its "
-                         "report from there.")
+            verb = {
+                RunState.FINISHED: "finished",
+                RunState.CANCELLED: "was cancelled",
+                RunState.INTERRUPTED: "was interrupted",
+                RunState.ABORTED: "stopped",
+            }.get(result.state, str(result.state))
+            lines.append(
+                f"Run {result.run_id} (ID mappings) {verb}: {counts or 'nothing sent'}."
+                " It is in the sync history like any run: resume it or save its "
+                "report from there."
+            )
             if result.state is not RunState.FINISHED and result.message:
                 lines.append(result.message)
             failed = sum(n for s, n in result.counts.items() if s == "failed")
@@ -1269,12 +1420,16 @@ class BackfillDialog(QDialog):
         if payload.next_problem:
             return f"Could not ask Recotap for more accounts: {payload.next_problem}"
         if payload.more:
-            return (f"Recotap now lists {len(payload.more):,} more accounts without an "
-                    "external ID: Next round adds them to the grid.")
+            return (
+                f"Recotap now lists {len(payload.more):,} more accounts without an "
+                "external ID: Next round adds them to the grid."
+            )
         if payload.blocked:
-            return (f"Finished, but more accounts may be hidden: Recotap lists {WINDOW} at a "
-                    "time and the first ones could not be matched. Go back and tick “Look "
-                    "through every account” to find them.")
+            return (
+                f"Finished, but more accounts may be hidden: Recotap lists {WINDOW} at a "
+                "time and the first ones could not be matched. Go back and tick “Look "
+                "through every account” to find them."
+            )
         if payload.finished:
             return "Finished: Recotap lists no account that was not reviewed here."
         return ""
@@ -1287,8 +1442,9 @@ class BackfillDialog(QDialog):
         n = len(self.pending)
         self.pending = []
         self._update_kinds()
-        self.result_label.setText(f"Round {self._pending_round}: {n:,} more accounts added "
-                                  "(domain matches ticked).")
+        self.result_label.setText(
+            f"Round {self._pending_round}: {n:,} more accounts added (domain matches ticked)."
+        )
         domain = self.review_model.row(first).proposal.domain
         if domain:
             self.select_domain(domain)
@@ -1305,8 +1461,10 @@ class BackfillDialog(QDialog):
             return session.write_report(path)
 
         def done(n: object) -> None:
-            self.result_label.setText((self.result_label.text() + "\n").lstrip()
-                                      + f"Report saved: {path} ({n:,} accounts).")
+            self.result_label.setText(
+                (self.result_label.text() + "\n").lstrip()
+                + f"Report saved: {path} ({n:,} accounts)."
+            )
             self.result_label.show()
 
         return self._start(write, "backfill-report", f"Writing {path.name}…", done)
@@ -1321,8 +1479,9 @@ class BackfillDialog(QDialog):
     def _save_path(self, title: str, name: str) -> Path | None:
         start = Path(str(self._services.settings.ui.get(UI_LAST_FOLDER) or Path.home()))
         xlsx, csv = "Excel workbook (*.xlsx)", "CSV, comma-separated (*.csv)"
-        chosen, selected = QFileDialog.getSaveFileName(self, title, str(start / name),
-                                                       f"{xlsx};;{csv}", xlsx)
+        chosen, selected = QFileDialog.getSaveFileName(
+            self, title, str(start / name), f"{xlsx};;{csv}", xlsx
+        )
         if not chosen:
             return None
         path = Path(chosen)
@@ -1368,48 +1527,13 @@ class BackfillDialog(QDialog):
         """F1 / Help: the matching rules, ambiguity, the overwrite warning."""
         if self.help_dialog is None:
             self.help_dialog = help_window(
-                self, "Backfill external IDs — help", backfill_help_html(),
-                object_name="backfill-help", size=(600, 560),
+                self,
+                "Backfill external IDs — help",
+                backfill_help_html(),
+                object_name="backfill-help",
+                size=(600, 560),
             )
         return present(self.help_dialog)
-
-    def reject(self) -> None:
-        """Esc / Close: closes, or while a job runs asks whether to stop it."""
-        if not self.running:
-            super().reject()
-            return
-        if self.confirm_box is not None:
-            return
-        box = stop_question(
-            self, "Stop the backfill?",
-            "Stop now and close? A send finishes the batches already on their way; the rest "
-            "stays unsent and the run can be resumed from the sync history.",
-            "Stop and close",
-        )
-        self.confirm_box = box
-
-        def answered(button: int) -> None:
-            self.confirm_box = None
-            if button == QMessageBox.StandardButton.Yes and self.running:
-                self._close_when_done = True
-                self.cancel()
-
-        box.finished.connect(answered)
-        box.open()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.matches(QKeySequence.StandardKey.HelpContents):
-            self.show_help()
-            event.accept()
-            return
-        super().keyPressEvent(event)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.running:
-            event.ignore()
-            self.reject()
-            return
-        super().closeEvent(event)
 
 
 class _ReviewView(QTableView):

@@ -32,10 +32,8 @@ from typing import Any
 
 from PySide6.QtCore import QDateTime, Qt, QTimeZone, QUrl
 from PySide6.QtGui import (
-    QCloseEvent,
     QDesktopServices,
     QFont,
-    QKeyEvent,
     QKeySequence,
     QShortcut,
 )
@@ -82,7 +80,7 @@ from recotap_desktop.engine.export import (
 from recotap_desktop.engine.progress import ProgressSnapshot, format_duration
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile, SettingsError
-from recotap_desktop.ui.dialogs import help_window, present, stop_question
+from recotap_desktop.ui.dialogs import JobDialog, help_window, present
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.score_chart import ScoreChart
 from recotap_desktop.ui.services import NoApiKey, Services, host_of
@@ -182,7 +180,7 @@ the summary and left out of the chart.</p>
 """
 
 
-class ExportDialog(QDialog):
+class ExportDialog(JobDialog):
     """The "Export scored accounts" dialog for the active connection of ``services``.
 
     ``client_kwargs`` go to the API client (tests pass a short
@@ -190,8 +188,20 @@ class ExportDialog(QDialog):
     it runs its own background job.
     """
 
-    def __init__(self, services: Services, parent: QWidget | None = None, *,
-                 client_kwargs: Mapping[str, Any] | None = None) -> None:
+    STOP_TITLE = "Stop the export?"
+    STOP_TEXT = (
+        "Stop the export after the page being received?\n\nNothing changes: no file is "
+        "written and the last sync time stays as it was."
+    )
+    STOP_BUTTON = "Stop export"
+
+    def __init__(
+        self,
+        services: Services,
+        parent: QWidget | None = None,
+        *,
+        client_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("export-dialog")
         self.setWindowTitle("Export scored accounts")
@@ -240,8 +250,7 @@ class ExportDialog(QDialog):
         self.banner_text_label = QLabel()
         self.banner_text_label.setWordWrap(True)
         self.banner_text_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.banner_text_label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner_text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         banner_layout.addWidget(self.banner_icon)
         banner_layout.addWidget(self.banner_text_label, 1)
         self.banner.hide()
@@ -256,12 +265,15 @@ class ExportDialog(QDialog):
         mode_layout = QGridLayout(mode_box)
         self.mode_group = QButtonGroup(self)
         self.full_radio = QRadioButton("&Everything (full pull)")
-        self.full_radio.setToolTip("Every account in Recotap. Also the only way to notice "
-                                   "accounts that were deleted.")
-        self.delta_radio = QRadioButton("&Only accounts changed since the last complete pull "
-                                        "of this connection")
-        self.delta_radio.setToolTip("Uses the sync time stored after the last complete pull; "
-                                    "much faster than a full pull.")
+        self.full_radio.setToolTip(
+            "Every account in Recotap. Also the only way to notice accounts that were deleted."
+        )
+        self.delta_radio = QRadioButton(
+            "&Only accounts changed since the last complete pull of this connection"
+        )
+        self.delta_radio.setToolTip(
+            "Uses the sync time stored after the last complete pull; much faster than a full pull."
+        )
         self.since_radio = QRadioButton("Accounts changed &since")
         for i, radio in enumerate((self.full_radio, self.delta_radio, self.since_radio)):
             self.mode_group.addButton(radio, i)
@@ -301,11 +313,11 @@ class ExportDialog(QDialog):
         self.domain_label = QLabel("All domains")
         self.domain_label.setObjectName("domain-filter")
         # one line that never widens the dialog; the whole text is in the tooltip
-        self.domain_label.setSizePolicy(QSizePolicy.Policy.Ignored,
-                                        QSizePolicy.Policy.Preferred)
+        self.domain_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.domain_button = QPushButton("Choose &file…")
-        self.domain_button.setToolTip("A text file with one domain per line, or a CSV/Excel "
-                                      "file with a domain column.")
+        self.domain_button.setToolTip(
+            "A text file with one domain per line, or a CSV/Excel file with a domain column."
+        )
         self.domain_button.clicked.connect(self.choose_domain_file)
         self.domain_clear = QPushButton("Clear")
         self.domain_clear.clicked.connect(self.clear_domains)
@@ -321,8 +333,9 @@ class ExportDialog(QDialog):
         self.min_score = QSpinBox()
         self.min_score.setRange(0, 1000)
         self.min_score.setSpecialValueText("Any score")
-        self.min_score.setToolTip("Only accounts whose account score is at least this. "
-                                  "Scores are usually 0–100.")
+        self.min_score.setToolTip(
+            "Only accounts whose account score is at least this. Scores are usually 0–100."
+        )
         self.min_score.setAccessibleName("Minimum account score")
         form.addRow("Minimum &score:", self.min_score)
 
@@ -341,8 +354,13 @@ class ExportDialog(QDialog):
         self.other_stages.setAccessibleName("Other journey stages")
         stage_layout.addWidget(self.other_stages, 2, 0, 1, 3)
         form.addRow("Journey &stages:", stages)
-        stage_layout.addWidget(_hint("Nothing ticked: every stage. A filtered pull does not "
-                                     "move the last sync time."), 3, 0, 1, 3)
+        stage_layout.addWidget(
+            _hint("Nothing ticked: every stage. A filtered pull does not move the last sync time."),
+            3,
+            0,
+            1,
+            3,
+        )
         layout.addWidget(filter_box)
 
         # -- output
@@ -364,8 +382,9 @@ class ExportDialog(QDialog):
         self.label_row.setToolTip(LABEL_ROW_HELP)
         self.label_row.clicked.connect(self._label_row_clicked)
         label_help = QLabel()
-        label_help.setPixmap(self.style().standardIcon(
-            QStyle.StandardPixmap.SP_MessageBoxQuestion).pixmap(16, 16))
+        label_help.setPixmap(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxQuestion).pixmap(16, 16)
+        )
         label_help.setToolTip(LABEL_ROW_HELP)
         label_row.addWidget(self.label_row)
         label_row.addWidget(label_help)
@@ -402,8 +421,10 @@ class ExportDialog(QDialog):
         for label in (self.received_label, self.rate_label, self.counts_label):
             label.setWordWrap(True)
             layout.addWidget(label)
-        note = QLabel("Cancel stops between pages. Nothing changes when you cancel: no file is "
-                      "written and the last sync time stays as it was.")
+        note = QLabel(
+            "Cancel stops between pages. Nothing changes when you cancel: no file is "
+            "written and the last sync time stays as it was."
+        )
         note.setWordWrap(True)
         note.setEnabled(False)
         layout.addSpacing(12)
@@ -430,8 +451,12 @@ class ExportDialog(QDialog):
         big = QFont(self.font())
         big.setBold(True)
         big.setPointSizeF(max(big.pointSizeF(), 1.0) * 1.6)
-        for key, caption in (("exported", "exported"), ("duplicates", "duplicates skipped"),
-                             ("filtered", "filtered out"), ("unscored", "not yet scored")):
+        for key, caption in (
+            ("exported", "exported"),
+            ("duplicates", "duplicates skipped"),
+            ("filtered", "filtered out"),
+            ("unscored", "not yet scored"),
+        ):
             tile = QFrame()
             tile.setFrameShape(QFrame.Shape.StyledPanel)
             tile_layout = QVBoxLayout(tile)
@@ -483,8 +508,13 @@ class ExportDialog(QDialog):
         self.start_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self._cancel_clicked)
-        for button in (self.open_button, self.folder_button, self.again_button,
-                       self.start_button, self.cancel_button):
+        for button in (
+            self.open_button,
+            self.folder_button,
+            self.again_button,
+            self.start_button,
+            self.cancel_button,
+        ):
             row.addWidget(button)
         return row
 
@@ -494,29 +524,39 @@ class ExportDialog(QDialog):
         history = self._services.history
         problem = ""
         if profile is None:
-            problem = ("There is no connection yet. Open Connection → Connections… and add "
-                       "one, then export.")
+            problem = (
+                "There is no connection yet. Open Connection → Connections… and add "
+                "one, then export."
+            )
             self.connection_label.setText("No connection.")
         else:
             rules = rules_for(profile.edition)
             self.connection_label.setText(
                 f"Connection: <b>{html.escape(profile.name)}</b> · "
-                f"{html.escape(host_of(profile))} · {html.escape(rules.title)}")
+                f"{html.escape(host_of(profile))} · {html.escape(rules.title)}"
+            )
             if rules.supports_domain_filter:
-                self.domain_note.setText("Recotap filters the domains on the server: only "
-                                         "matching accounts are downloaded.")
+                self.domain_note.setText(
+                    "Recotap filters the domains on the server: only "
+                    "matching accounts are downloaded."
+                )
             else:
-                self.domain_note.setText(f"The {rules.title} cannot filter by domain: every "
-                                         "account is downloaded and filtered after download.")
+                self.domain_note.setText(
+                    f"The {rules.title} cannot filter by domain: every "
+                    "account is downloaded and filtered after download."
+                )
         if history is None:
-            problem = (f"The sync history could not be opened, so the export cannot run: "
-                       f"{self._services.history_problem or 'unknown problem'}")
+            problem = (
+                f"The sync history could not be opened, so the export cannot run: "
+                f"{self._services.history_problem or 'unknown problem'}"
+            )
         last: str | None = None
         mode = "full"
         if profile is not None and history is not None:
             # no key needed to know where this profile's sync time is kept
-            where = ConnectionSpec(base_url=profile.base_url or None, edition=profile.edition,
-                                   profile=profile.name)
+            where = ConnectionSpec(
+                base_url=profile.base_url or None, edition=profile.edition, profile=profile.name
+            )
             last = history.last_sync(profile.name, SYNC_RESOURCE, host=where.host)
             mode = default_mode(history, where)
         self.last_sync = last
@@ -529,8 +569,9 @@ class ExportDialog(QDialog):
             if moment.isValid():
                 self.since_edit.setDateTime(moment.toUTC())
         else:
-            self.last_sync_label.setText("No complete pull of this connection yet: the first "
-                                         "pull is a full pull.")
+            self.last_sync_label.setText(
+                "No complete pull of this connection yet: the first pull is a full pull."
+            )
             self.delta_radio.setEnabled(False)
         (self.delta_radio if mode == "delta" else self.full_radio).setChecked(True)
         folder = Path(str(self._services.settings.ui.get(UI_LAST_FOLDER) or Path.home()))
@@ -559,30 +600,41 @@ class ExportDialog(QDialog):
 
     def _update_label_hint(self) -> None:
         if self.label_row.isChecked():
-            self.label_row_hint.setText("On: good for reading. Turn it off if the file goes "
-                                        "back into a CRM import.")
+            self.label_row_hint.setText(
+                "On: good for reading. Turn it off if the file goes back into a CRM import."
+            )
         else:
-            self.label_row_hint.setText("Off: one header row, ready for a CRM import or a "
-                                        "script.")
+            self.label_row_hint.setText("Off: one header row, ready for a CRM import or a script.")
 
     def _update_start(self) -> None:
         self.start_button.setEnabled(
-            getattr(self, "_can_run", False) and bool(self.path_edit.text().strip())
-            and self._domain_job is None)
+            getattr(self, "_can_run", False)
+            and bool(self.path_edit.text().strip())
+            and self._domain_job is None
+        )
 
     def _show_page(self, index: int) -> None:
         self.stack.setCurrentIndex(index)
-        options, running, summary = (index == _PAGE_OPTIONS, index == _PAGE_PROGRESS,
-                                     index == _PAGE_SUMMARY)
+        options, running, summary = (
+            index == _PAGE_OPTIONS,
+            index == _PAGE_PROGRESS,
+            index == _PAGE_SUMMARY,
+        )
         self.start_button.setVisible(options)
         self.open_button.setVisible(summary)
         self.folder_button.setVisible(summary)
         self.again_button.setVisible(summary)
-        self.cancel_button.setText("Cancel export" if running else
-                                   ("Close" if summary else "Cancel"))
+        self.cancel_button.setText(
+            "Cancel export" if running else ("Close" if summary else "Cancel")
+        )
         self.cancel_button.setEnabled(True)
-        for button in (self.open_button, self.folder_button, self.again_button,
-                       self.cancel_button, self.start_button):
+        for button in (
+            self.open_button,
+            self.folder_button,
+            self.again_button,
+            self.cancel_button,
+            self.start_button,
+        ):
             button.setDefault(False)
         if options:
             self.start_button.setDefault(True)
@@ -606,8 +658,11 @@ class ExportDialog(QDialog):
 
     def show_banner(self, text: str, *, warning: bool) -> None:
         """Show ``text`` at the top of the options page (an error or a note)."""
-        icon = QStyle.StandardPixmap.SP_MessageBoxWarning if warning else \
-            QStyle.StandardPixmap.SP_MessageBoxInformation
+        icon = (
+            QStyle.StandardPixmap.SP_MessageBoxWarning
+            if warning
+            else QStyle.StandardPixmap.SP_MessageBoxInformation
+        )
         size = self.style().pixelMetric(QStyle.PixelMetric.PM_LargeIconSize)
         self.banner.setProperty("warning", warning)
         self.banner_icon.setPixmap(self.style().standardIcon(icon).pixmap(size, size))
@@ -662,12 +717,19 @@ class ExportDialog(QDialog):
     def choose_output(self) -> None:
         """Browse… : pick the output file (CSV or XLSX); remembers the folder."""
         current = self.output_path()
-        start = str(current) if current else str(
-            self._services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
+        start = (
+            str(current)
+            if current
+            else str(self._services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
+        )
         xlsx, csv = "Excel workbook (*.xlsx)", "CSV, comma-separated (*.csv)"
         chosen, selected = QFileDialog.getSaveFileName(
-            self, "Export scored accounts to", start, f"{xlsx};;{csv}",
-            csv if current and current.suffix.lower() == ".csv" else xlsx)
+            self,
+            "Export scored accounts to",
+            start,
+            f"{xlsx};;{csv}",
+            csv if current and current.suffix.lower() == ".csv" else xlsx,
+        )
         if not chosen:
             return
         path = Path(chosen)
@@ -681,8 +743,11 @@ class ExportDialog(QDialog):
         """Choose a domain list file and read it in the background."""
         start = str(self._services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
         chosen, _ = QFileDialog.getOpenFileName(
-            self, "Only export these domains", start,
-            "Domain lists (*.txt *.csv *.tsv *.xlsx);;All files (*)")
+            self,
+            "Only export these domains",
+            start,
+            "Domain lists (*.txt *.csv *.tsv *.xlsx);;All files (*)",
+        )
         if chosen:
             self.load_domain_file(Path(chosen))
 
@@ -702,8 +767,9 @@ class ExportDialog(QDialog):
             if result.rejected:
                 shown = ", ".join(f"row {r}: {v!r}" for r, v in result.rejected[:3])
                 more = " …" if len(result.rejected) > 3 else ""
-                text += (f" ({len(result.rejected):,} values skipped, not domain names: "
-                         f"{shown}{more})")
+                text += (
+                    f" ({len(result.rejected):,} values skipped, not domain names: {shown}{more})"
+                )
             self.domain_label.setText(text)
             self.domain_label.setToolTip(text)
             self.domain_clear.setEnabled(True)
@@ -743,10 +809,13 @@ class ExportDialog(QDialog):
         if out is None:
             return None
         if out.exists() and out != self._confirmed_path:
-            box = QMessageBox(QMessageBox.Icon.Question, "Replace the file?",
-                              f"{out.name} already exists in {out.parent}. Replace it?",
-                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                              self)
+            box = QMessageBox(
+                QMessageBox.Icon.Question,
+                "Replace the file?",
+                f"{out.name} already exists in {out.parent}. Replace it?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                self,
+            )
             box.setDefaultButton(QMessageBox.StandardButton.No)
             self.confirm_box = box
 
@@ -774,11 +843,21 @@ class ExportDialog(QDialog):
 
         def pull(progress: SignalProgress) -> ExportResult:  # worker thread: no widgets here
             spec = services.connection_spec(profile)
-            return export_accounts(spec, out, history, options, progress=progress,
-                                   cancel=progress.token, client_kwargs=client_kwargs)
+            return export_accounts(
+                spec,
+                out,
+                history,
+                options,
+                progress=progress,
+                cancel=progress.token,
+                client_kwargs=client_kwargs,
+            )
 
-        what = {"full": "every account", "delta": "accounts changed since the last complete pull",
-                "since": "accounts changed since the chosen date"}[options.mode]
+        what = {
+            "full": "every account",
+            "delta": "accounts changed since the last complete pull",
+            "since": "accounts changed since the chosen date",
+        }[options.mode]
         self.progress_title.setText(f"Pulling {what} from {host_of(profile)} into {out.name}…")
         self.progress_bar.setRange(0, 0)
         self.received_label.setText("Connecting…")
@@ -804,8 +883,9 @@ class ExportDialog(QDialog):
             self.received_label.setText(f"Received {done:,} of about {total:,} accounts")
         else:
             self.progress_bar.setRange(0, 0)
-            self.received_label.setText(f"Received {done:,} accounts"
-                                        if done else (snapshot.message or "Connecting…"))
+            self.received_label.setText(
+                f"Received {done:,} accounts" if done else (snapshot.message or "Connecting…")
+            )
         parts = []
         if snapshot.rate:
             parts.append(f"{snapshot.rate:,.0f} accounts/s")
@@ -818,7 +898,8 @@ class ExportDialog(QDialog):
         if counts:
             self.counts_label.setText(
                 f"Written {counts.get('exported', 0):,} · duplicates skipped "
-                f"{counts.get('duplicates', 0):,} · filtered out {counts.get('filtered', 0):,}")
+                f"{counts.get('duplicates', 0):,} · filtered out {counts.get('filtered', 0):,}"
+            )
 
     def _on_result(self, result: object) -> None:
         assert isinstance(result, ExportResult)
@@ -839,13 +920,15 @@ class ExportDialog(QDialog):
         else:
             message = describe_error(exc, host_of(self.profile) if self.profile else "")
         self._show_page(_PAGE_OPTIONS)
-        self.show_banner(f"The export did not start: {message} Nothing was written.",
-                         warning=True)
+        self.show_banner(f"The export did not start: {message} Nothing was written.", warning=True)
 
     def _on_cancelled(self) -> None:
         self._show_page(_PAGE_OPTIONS)
-        self.show_banner("Cancelled before anything was pulled: no file was written and the "
-                         "last sync time is unchanged.", warning=False)
+        self.show_banner(
+            "Cancelled before anything was pulled: no file was written and the "
+            "last sync time is unchanged.",
+            warning=False,
+        )
 
     def _on_finished(self) -> None:
         if self._close_when_done:
@@ -869,18 +952,24 @@ class ExportDialog(QDialog):
     def _show_summary(self, result: ExportResult) -> None:
         name = result.path.name if result.path else "the file"
         self.summary_title.setText(f"Exported {result.exported:,} accounts to {name}")
-        values = {"exported": result.exported, "duplicates": result.duplicates,
-                  "filtered": result.filtered_out, "unscored": result.unscored}
+        values = {
+            "exported": result.exported,
+            "duplicates": result.duplicates,
+            "filtered": result.filtered_out,
+            "unscored": result.unscored,
+        }
         for key, value in values.items():
             self.count_labels[key].setText(f"{value:,}")
-        self.chart.set_data(result.histogram, result.stages, unscored=result.unscored,
-                            labels=HISTOGRAM_LABELS)
+        self.chart.set_data(
+            result.histogram, result.stages, unscored=result.unscored, labels=HISTOGRAM_LABELS
+        )
         if result.unscored:
             self.unscored_label.setText(
                 f"<b>{result.unscored:,} accounts are not scored yet</b>: all their scores "
                 f"are 0 and they have no journey stage. {html.escape(UNSCORED_EXPLANATION)} "
                 "They are in the file; the chart counts them apart (grey bar), not in the "
-                "score histogram.")
+                "score histogram."
+            )
             self.unscored_label.show()
         else:
             self.unscored_label.hide()
@@ -911,47 +1000,10 @@ class ExportDialog(QDialog):
         """F1 / Help: full vs delta, the sync time, unscored accounts."""
         if self.help_dialog is None:
             self.help_dialog = help_window(
-                self, "Export scored accounts — help", export_help_html(),
-                object_name="export-help", size=(560, 520),
+                self,
+                "Export scored accounts — help",
+                export_help_html(),
+                object_name="export-help",
+                size=(560, 520),
             )
         return present(self.help_dialog)
-
-    def reject(self) -> None:
-        """Esc / Close: closes, or while a pull runs asks whether to stop it."""
-        if not self.running:
-            super().reject()
-            return
-        if self.confirm_box is not None:
-            return
-        box = stop_question(
-            self, "Stop the export?",
-            "Stop the export after the page being received?\n\nNothing changes: no file is "
-            "written and the last sync time stays as it was.",
-            "Stop export",
-        )
-        self.confirm_box = box
-
-        def answered(button: int) -> None:
-            self.confirm_box = None
-            if button == QMessageBox.StandardButton.Yes and self.running:
-                self._close_when_done = True
-                self.cancel()
-
-        box.finished.connect(answered)
-        box.open()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        # The QShortcut handles F1 in a running app; this covers a focus widget that let
-        # the key through without a shortcut pass (synthetic key events, accessibility).
-        if event.matches(QKeySequence.StandardKey.HelpContents):
-            self.show_help()
-            event.accept()
-            return
-        super().keyPressEvent(event)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.running:
-            event.ignore()
-            self.reject()
-            return
-        super().closeEvent(event)
