@@ -11,7 +11,7 @@ formats, padding of short rows, formula safety).
 from __future__ import annotations
 
 from .problems import FileProblem, column_letter
-from .readers import FIELD_SIZE_LIMIT, SourceInfo, iter_rows, preview, sniff
+from .readers import FIELD_SIZE_LIMIT, SourceInfo, iter_row_blocks, iter_rows, preview, sniff
 from .writers import TableWriter, neutralise
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "SourceInfo",
     "TableWriter",
     "column_letter",
+    "iter_row_blocks",
     "iter_rows",
     "neutralise",
     "preview",

@@ -42,6 +42,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import operator
 import os
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ from .detect import (
 )
 from .problems import FileProblem, column_label, column_letter
 
-__all__ = ["FIELD_SIZE_LIMIT", "SourceInfo", "iter_rows", "preview", "sniff"]
+__all__ = ["FIELD_SIZE_LIMIT", "SourceInfo", "iter_row_blocks", "iter_rows", "preview", "sniff"]
 
 #: Longest single CSV value accepted, in characters (Excel's own cell limit is 32 767;
 #: CRM exports of notes can be longer). A longer "value" is nearly always a quote that
@@ -144,6 +145,21 @@ def iter_rows(info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
     if info.format == "xlsx":
         return _data_rows(info, _xlsx_records(info))
     return _csv_data_rows(info)
+
+
+def iter_row_blocks(
+    info: SourceInfo, size: int = 512
+) -> Iterator[tuple[Sequence[int], list[list[str]]]]:
+    """:func:`iter_rows` in blocks: ``(row numbers, values)`` of up to ``size`` data
+    rows read together, for callers that work a block at a time (the same rows, the
+    same values and the same problems, in the same order)."""
+    if info.format == "xlsx":
+        rows = _data_rows(info, _xlsx_records(info))
+        while block := list(itertools.islice(rows, size)):
+            numbers, values = zip(*block, strict=True)
+            yield numbers, list(values)
+        return
+    yield from _csv_row_blocks(info, size)
 
 
 def preview(info: SourceInfo, n: int = 20) -> list[list[str]]:
@@ -695,6 +711,117 @@ def _csv_data_rows(info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
         source.close()
     if count == 0:
         raise _no_data_rows(info, header_row)
+
+
+
+def _csv_row_blocks(
+    info: SourceInfo, size: int
+) -> Iterator[tuple[Sequence[int], list[list[str]]]]:
+    """:func:`iter_row_blocks` for CSV. A block of well-formed records costs a few C
+    loops; any other block is fitted record by record as :func:`_csv_data_rows` does.
+    Problems come in the order :func:`_csv_data_rows` raises them: the rows before a
+    read error or an unclosed quote at the end are yielded first."""
+    path = info.path
+    name = path.name
+    width = len(info.headers)
+    source = _CsvSource(info)
+    reader = source.reader
+    feeder = source.feeder
+    first_cell = operator.itemgetter(0)
+    strip = str.strip
+    row = 0
+    line = 0
+    count = 0
+
+    def fit(first: int, records: list[list[str]]) -> tuple[Sequence[int], list[list[str]]]:
+        if (
+            min(map(len, records)) == width == max(map(len, records))
+            and all(map(strip, map(first_cell, records)))
+        ):
+            return range(first, first + len(records)), records
+        numbers: list[int] = []
+        kept: list[list[str]] = []
+        for number, record in enumerate(records, first):
+            values = _fit_row(info, header_row, number, record, width)
+            if values is not None:
+                numbers.append(number)
+                kept.append(values)
+        return numbers, kept
+
+    try:
+        header_row = 0
+        try:
+            for record in reader:
+                row += 1
+                if feeder.exhausted:
+                    source.check_last(row, line)
+                line = reader.line_num
+                if not _is_blank(record):
+                    header_row = row
+                    if _clean_header(record)[:width] != info.headers:
+                        raise FileProblem(
+                            f"{name} changed since it was opened (its header row is different "
+                            "now). Open it again.",
+                            path=path,
+                        )
+                    break
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise source.read_error(exc, row + 1) from exc
+        if not header_row:
+            raise FileProblem(
+                f"{name} no longer has a header row; it changed since it was opened. "
+                "Open it again.",
+                path=path,
+            )
+        while True:
+            line = reader.line_num
+            records: list[list[str]] = []
+            error: Exception | None = None
+            try:
+                records.extend(itertools.islice(reader, size))  # keeps what it read
+            except (csv.Error, UnicodeDecodeError) as exc:
+                error = exc
+            first = row + 1
+            row += len(records)
+            last: list[str] | None = None
+            if feeder.exhausted and records and error is None:
+                # the last record may have been ended by the end of the file
+                last = records.pop()
+            if records:
+                numbers, values = fit(first, records)
+                if numbers:
+                    count += len(numbers)
+                    yield numbers, values
+            if error is not None:
+                raise source.read_error(error, row + 1) from error
+            if last is not None:
+                source.check_last(row, line + _last_record_line(source, line))
+                numbers, values = fit(row, [last])
+                if numbers:
+                    count += 1
+                    yield numbers, values
+            if last is not None or not records:
+                break
+    finally:
+        source.close()
+    if count == 0:
+        raise _no_data_rows(info, header_row)
+
+
+def _last_record_line(source: _CsvSource, line: int) -> int:
+    """Lines from 0-based line ``line`` (a record boundary) to the first line of the
+    last record of the file, found by reading that text again with the same reader."""
+    text = source.feeder.text_since(line)
+    if text is None:
+        text = source._lines_from(line)
+    again = csv.reader(
+        io.StringIO(text, newline=""), delimiter=source.delimiter, quotechar=source.quote,
+        doublequote=True,
+    )
+    start = previous = 0
+    for _record in again:
+        start, previous = previous, again.line_num
+    return start
 
 
 # ------------------------------------------------------------------------------ XLSX

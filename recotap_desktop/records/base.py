@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from itertools import repeat
 from typing import Any, Protocol
 
 from recotap_desktop.api.editions import EditionRules, rules_for
@@ -33,6 +34,7 @@ from .mapping import ColumnMapping
 __all__ = [
     "ERROR",
     "WARNING",
+    "BlockConverter",
     "Compiled",
     "ConvertContext",
     "Converter",
@@ -213,6 +215,11 @@ def custom_field_targets(ctx: ConvertContext) -> list[TargetField]:
 
 Converter = Callable[[str], Any]
 RowConverter = Callable[[int, Sequence[str]], tuple[dict[str, Any] | None, list[Problem]]]
+#: The items of a block of rows and their values by field (``None`` or "" where an
+#: item has no value for the field)
+BlockItems = tuple[list[dict[str, Any]], dict[str, list[Any]]]
+#: ``to_items(rows)``: see :meth:`RecordKind.compile_block`
+BlockConverter = Callable[[Sequence[Sequence[str]]], "BlockItems | None"]
 
 
 def converter_for(f: TargetField, ctx: ConvertContext, header: str = "") -> Converter | None:
@@ -305,6 +312,20 @@ class Compiled:
 
 _LIST_TYPES = frozenset({FieldType.LIST, FieldType.MULTI_CHOICE})
 _MEMO_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What :meth:`RecordKind.compile` works out from a mapping (see
+    :func:`_generate_to_item` for the parts)."""
+
+    cx: Compiled
+    specs: list[tuple[str, int, str, Converter | None]]
+    const_specs: list[tuple[str, str, str, Any, str | None]]
+    required: list[tuple[str, str, str]]
+    width: int
+    list_fields: frozenset[str]
+    plain: tuple[str, ...]
 
 
 class RecordKind(ABC):
@@ -401,6 +422,35 @@ class RecordKind(ABC):
         on the mapping is worked out here, once. Mapped columns missing from
         ``headers`` and unknown field names are ignored (see :meth:`check_mapping`).
         """
+        p = self._prepare(ctx, mapping, headers)
+        return _generate_to_item(
+            self.name, self.assemble, p.cx, p.specs, p.const_specs, p.required, p.width,
+            p.list_fields, p.plain,
+        )
+
+    def compile_block(
+        self, ctx: ConvertContext, mapping: ColumnMapping, headers: Sequence[str]
+    ) -> BlockConverter | None:
+        """Return ``to_items(rows) -> (items, values by field) | None`` for this file, or
+        ``None`` when the mapping has no block form.
+
+        ``to_items`` converts a block of raw rows column by column and returns their
+        items, exactly what :meth:`compile`'s ``to_item`` gives each row, when every row
+        of the block is valid with no Problem; otherwise ``None``, and the caller takes
+        the block row by row. The values by field are for
+        :meth:`DuplicateTracker.check_block`. Only :attr:`plain_payload` mappings without constants
+        have a block form (see :func:`_block_converter`).
+        """
+        p = self._prepare(ctx, mapping, headers)
+        if not p.plain or p.const_specs or not p.specs:
+            return None
+        if any(name not in p.cx.index for name, _c, _r in p.required):
+            return None  # a required field with no column: every row has a Problem
+        return _block_converter(p.specs, p.required, p.width, p.list_fields, p.plain)
+
+    def _prepare(
+        self, ctx: ConvertContext, mapping: ColumnMapping, headers: Sequence[str]
+    ) -> _Prepared:
         fields = {f.name: f for f in self.fields(ctx)}
         first_index: dict[str, int] = {}
         for i, h in enumerate(headers):
@@ -450,10 +500,8 @@ class RecordKind(ABC):
         width = max(index.values(), default=-1) + 1
         fed = {name for name, *_ in specs} | {name for name, *_ in const_specs}
         plain = self.plain_payload if fed <= set(self.plain_payload) else ()
-        return _generate_to_item(
-            self.name, self.assemble, cx, specs, const_specs, required, width,
-            frozenset(n for n, f in fields.items() if f.type in _LIST_TYPES), plain,
-        )
+        list_fields = frozenset(n for n, f in fields.items() if f.type in _LIST_TYPES)
+        return _Prepared(cx, specs, const_specs, required, width, list_fields, tuple(plain))
 
     def convert(
         self, row: int, values: Mapping[str, str], ctx: ConvertContext
@@ -723,6 +771,138 @@ def _to_item_source(
     return "\n".join(out), ns
 
 
+# ---------------------------------------------------------------- block converter
+#
+# Planning a large accounts file spends most of its time in per-row Python. For plain
+# mappings (see RecordKind.plain_payload) without constants, ``compile_block`` gives a
+# converter that works a block of rows a column at a time, in C loops: ``str.strip``
+# mapped over a column, one ``findall`` over the column's cells joined by newlines for
+# domains and LinkedIn URLs (convert.BLOCK_RULES), the per-column memo for other
+# converters, and one comprehension with constant keys that builds the items. It
+# answers only for blocks in which every row is valid with no Problem and would give
+# exactly the items ``to_item`` gives; any doubt (a short row, a cell the block rule
+# does not match, a conversion error, an empty required cell) returns ``None`` and the
+# caller converts that block row by row, where the Problems are made. Tests compare
+# the two on many generated rows.
+
+_TEXT, _LINES, _MEMO = range(3)
+
+
+def _block_converter(
+    specs: Sequence[tuple[str, int, str, Converter | None]],
+    required: Sequence[tuple[str, str, str]],
+    width: int,
+    list_fields: frozenset[str],
+    plain: tuple[str, ...],
+) -> BlockConverter:
+    """``to_items(rows)`` for a plain mapping (see the notes above)."""
+    required_names = {name for name, _c, _r in required}
+    by_name = {name: (i, conv) for name, i, _column, conv in specs}
+    keys = [name for name in plain if name in by_name]
+    steps: list[tuple[int, int, Any, dict[str, Any], bool, bool]] = []
+    for name in keys:
+        i, conv = by_name[name]
+        listy = name in list_fields
+        rule = cv.BLOCK_RULES.get(conv) if conv is not None else None
+        how: Any
+        if conv is None:
+            mode, how = _TEXT, None
+        elif rule is not None and not listy:
+            mode, how = _LINES, rule
+        else:
+            mode, how = _MEMO, conv
+        steps.append((i, mode, how, {}, name in required_names, listy))
+    # build(columns) -> [{"externalId": a0, "domain": a1, ...} for (a0, a1, ...) in zip(*columns)]
+    names = [f"a{k}" for k in range(len(keys))]
+    entries = ", ".join(f"{key!r}: {var}" for key, var in zip(keys, names, strict=True))
+    src = (
+        "def build(columns):\n"
+        f"    return [{{{entries}}} for ({', '.join(names)},) in zip(*columns, strict=True)]\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(src, "<recotap block items>", "exec"), namespace)  # our own code
+    build: Callable[[list[list[Any]]], list[dict[str, Any]]] = namespace["build"]
+    strip = str.strip
+
+    def to_items(rows: Sequence[Sequence[str]]) -> BlockItems | None:
+        n = len(rows)
+        if not n or min(map(len, rows)) < width:
+            return None
+        columns = list(zip(*rows, strict=False))  # every row has at least width cells
+        out: list[list[Any]] = []
+        gaps: list[tuple[str, list[Any], bool]] = []  # (key, values, absent means None)
+        for key, (i, mode, how, memo, needed, listy) in zip(keys, steps, strict=True):
+            cells = list(map(strip, columns[i]))
+            values: list[Any] | None
+            if mode == _TEXT:
+                values = cells
+            elif mode == _LINES:
+                pattern, group, longest = how
+                joined = "\n".join(cells)
+                if joined.count("\n") != n - 1:
+                    return None  # a cell with a line break
+                found = pattern.findall(joined)
+                if len(found) != n:
+                    return None  # a cell the rule does not vouch for
+                if longest is not None and max(map(len, found)) > longest:
+                    return None
+                values = found if group else cells
+            else:
+                values = _convert_cells(cells, how, memo, listy)
+                if values is None:
+                    return None
+            if mode == _MEMO:
+                if needed and None in values:
+                    return None
+                if listy:
+                    if not all(values):
+                        gaps.append((key, values, False))
+                elif None in values:
+                    gaps.append((key, values, True))
+            elif not all(values):
+                if needed:
+                    return None
+                gaps.append((key, values, False))
+            out.append(values)
+        items = build(out)
+        for key, values, is_none in gaps:
+            if is_none:
+                for k in [k for k, v in enumerate(values) if v is None]:
+                    del items[k][key]
+            else:
+                for k in [k for k, v in enumerate(values) if not v]:
+                    del items[k][key]
+        return items, dict(zip(keys, out, strict=True))
+
+    return to_items
+
+
+def _convert_cells(
+    cells: list[str], conv: Converter, memo: dict[str, Any], listy: bool
+) -> list[Any] | None:
+    """The converted values of one column (``None`` for an empty cell), with the
+    column's memo; ``None`` when a cell cannot be converted. List values come out as
+    fresh lists."""
+    values = list(map(memo.get, cells, repeat(_MISS)))
+    if _MISS in values:
+        for k in [k for k, v in enumerate(values) if v is _MISS]:
+            raw = cells[k]
+            value: Any = None
+            if raw:
+                try:
+                    value = conv(raw)
+                except cv.ConversionError:
+                    return None
+                if listy and type(value) is list:
+                    value = tuple(value)
+            values[k] = value
+            if len(memo) < _MEMO_SIZE:
+                memo[raw] = value
+    if listy:
+        return [list(v) if type(v) is tuple else v for v in values]
+    return values
+
+
 def merge_scalars(
     group: Group, item: Mapping[str, Any], row: int, skip: Iterable[str], what: str
 ) -> list[Problem]:
@@ -789,6 +969,9 @@ def _as_text(value: Any) -> str:
 # and a Problem for every other row of a held-back group.
 
 
+_is_str = isinstance
+
+
 def _resolver(mapping: ColumnMapping | None, fields: Iterable[TargetField]) -> dict[str, str]:
     columns = mapping.columns if mapping is not None else {}
     return {f.name: columns.get(f.name) or f.label for f in fields}
@@ -846,6 +1029,33 @@ class DuplicateTracker:
                 )
             )
         return problems
+
+    def check_block(self, rows: Sequence[int], columns: Mapping[str, Sequence[Any]]) -> bool:
+        """:meth:`check` for a block of items that all pass, given as their values by
+        field (``rows[k]`` has ``columns[name][k]``; a missing field has no values):
+        remember their keys and return True; or, when any key is already known or
+        repeats within the block, remember nothing and return False (check the block
+        row by row instead)."""
+        updates: list[tuple[dict[str, int], dict[str, int]]] = []
+        for name, seen in self._pairs:
+            values = columns.get(name)
+            if values is None:
+                continue
+            if all(values) and all(map(_is_str, values, repeat(str))):
+                count = len(values)
+                new = dict(zip(values, rows, strict=True))
+            else:
+                pairs = [
+                    (v, r) for v, r in zip(values, rows, strict=True) if v and isinstance(v, str)
+                ]
+                count = len(pairs)
+                new = dict(pairs)
+            if len(new) != count or not seen.keys().isdisjoint(new):
+                return False
+            updates.append((seen, new))
+        for seen, new in updates:
+            seen.update(new)
+        return True
 
     def first_row(self, name: str, value: str) -> int | None:
         """Row that first used ``value`` for key field ``name``."""

@@ -35,7 +35,7 @@ Decisions taken here (the API reference leaves them open):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
@@ -234,6 +234,19 @@ def _parse_domain_slow(raw: str) -> str | ConversionError:
     )
 
 
+# Block form of the fast path, for :func:`~.base.RecordKind.compile_block`: applied
+# with ``findall`` to the trimmed cells of a column joined by newlines, it yields one
+# group per line: the domain, or "" for an empty line; a line that parse_domain might
+# reject or normalise differently gives nothing. The look-ahead is one of the checks
+# parse_domain makes after _SHORT_URLISH_DOMAIN (no "www."); the other, at most 63
+# characters, is BLOCK_RULES' length limit.
+DOMAIN_LINES = re.compile(
+    r"^(?:(?:https?://)?+(?:www\.)?+"
+    r"((?!www\.)(?:[a-z0-9]++(?:-[a-z0-9]++)*+\.)++[a-z]{2,}+)/?)?$",
+    re.MULTILINE,
+)
+
+
 # ---------------------------------------------------------------- linkedin
 
 _LINKEDIN_HOST = re.compile(r"(?:[\w-]+\.)*linkedin\.(?:com|cn)", re.IGNORECASE)
@@ -247,6 +260,10 @@ _SPACE = re.compile(r"\s")
 
 # The commonest form, a subset of _LINKEDIN_FAST that matches without backtracking.
 _LINKEDIN_COMMON = re.compile(r"https://www\.linkedin\.com/[^\s/]\S*+")
+
+#: Block form of _LINKEDIN_COMMON (see DOMAIN_LINES): matches a line that
+#: parse_linkedin_url returns unchanged, or an empty line.
+LINKEDIN_LINES = re.compile(r"^(?:https://www\.linkedin\.com/[^\s/]\S*+)?$", re.MULTILINE)
 
 
 def parse_linkedin_url(raw: str) -> str:
@@ -627,3 +644,14 @@ def detect_date_order(values: Iterable[str]) -> str | None:
         return "MDY"
     return None
 
+
+#: Converters with a block form (see ``_block_converter`` in base.py): converter →
+#: (multi-line pattern, whether its group is the value, longest value vouched for).
+#: ``pattern.findall`` over trimmed cells joined by newlines yields one string per line
+#: it vouches for: a line for which the converter returns that string (the group, or
+#: the line itself) without an error, when that string is not longer than the limit;
+#: "" for an empty line; nothing for any other line.
+BLOCK_RULES: dict[Callable[[str], object], tuple[re.Pattern[str], bool, int | None]] = {
+    parse_domain: (DOMAIN_LINES, True, 63),
+    parse_linkedin_url: (LINKEDIN_LINES, False, None),
+}
