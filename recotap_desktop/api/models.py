@@ -101,10 +101,15 @@ def _error_text(value: object) -> str | None:
 def ids_of(item: Mapping[str, Any]) -> dict[str, str]:
     """The identity fields (:data:`ID_FIELDS`) present and non-empty in ``item``."""
     ids: dict[str, str] = {}
+    get = item.get
     for name in ID_FIELDS:
-        text = _opt_str(item.get(name))
-        if text:
-            ids[name] = text
+        value = get(name)
+        if value is None:
+            continue
+        if type(value) is not str:  # the common case first: one answer per row sent
+            value = _opt_str(value)
+        if value:
+            ids[name] = value
     return ids
 
 
@@ -245,11 +250,15 @@ class ItemResult:
     @classmethod
     def from_json(cls, index: int, data: object) -> ItemResult:
         """Parse one element of ``results`` (anything that is not an object fails)."""
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             return cls(index, "failed", f"The server's answer for this item was unreadable: "
                        f"{data!r:.200}", {}, {})
-        error = _error_text(data.get("error"))
-        status = _opt_str(data.get("status"))
+        error = data.get("error")
+        if error is not None:
+            error = _error_text(error)
+        status = data.get("status")
+        if type(status) is not str:
+            status = _opt_str(status)
         if status is None or not status.strip():
             status = "failed" if error else "unknown"
         return cls(index, status.strip().lower(), error, ids_of(data), dict(data))

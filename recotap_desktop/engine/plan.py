@@ -225,25 +225,10 @@ def iter_planned(
     convert = kind.compile(ctx, job.mapping, source.headers)
     exclude = job.options.exclude_rows
     try:
-        rows = iter_rows(source)
         if not kind.groups_rows:
-            tracker = DuplicateTracker(kind, ctx, job.mapping)
-            for n, (row_no, values) in enumerate(rows):
-                if cancel is not None and n % 512 == 0 and cancel.cancelled:
-                    raise PlanCancelled()
-                item, problems = convert(row_no, values)
-                if item is not None:
-                    dupes = tracker.check(row_no, item)
-                    if dupes:
-                        problems = [*problems, *dupes]
-                        item = None
-                if item is None:
-                    yield InvalidRow(row_no, tuple(problems))
-                elif row_no in exclude:
-                    yield ExcludedRow(row_no)
-                else:
-                    yield PlannedItem((row_no,), item, tuple(problems))
+            yield from _iter_planned_rows(job, source, kind, ctx, convert, cancel)
             return
+        rows = iter_rows(source)
         grouper = Grouper(kind, ctx, job.mapping)
         invalid: dict[int, list[Problem]] = {}
         warnings: dict[int, list[Problem]] = {}
@@ -279,6 +264,47 @@ def iter_planned(
         )
     ordered.sort(key=lambda pair: pair[0])
     yield from (entry for _, entry in ordered)
+
+
+def _iter_planned_rows(
+    job: ImportJob,
+    source: SourceInfo,
+    kind: RecordKind,
+    ctx: ConvertContext,
+    convert: Any,
+    cancel: CancelToken | None,
+) -> Iterator[PlannedItem | InvalidRow | ExcludedRow]:
+    """:func:`iter_planned` for non-grouping kinds, a block of rows at a time; a block
+    of clean rows takes the block converter as in :func:`_count_rows`."""
+    exclude = job.options.exclude_rows
+    convert_block = kind.compile_block(ctx, job.mapping, source.headers)
+    tracker = DuplicateTracker(kind, ctx, job.mapping)
+    check = tracker.check
+    for numbers, values_block in iter_row_blocks(source, _BLOCK):
+        if cancel is not None and cancel.cancelled:
+            raise PlanCancelled()
+        if convert_block is not None:
+            converted = convert_block(values_block)
+            if converted is not None and tracker.check_block(numbers, converted[1]):
+                for row_no, payload in zip(numbers, converted[0], strict=True):
+                    if exclude and row_no in exclude:
+                        yield ExcludedRow(row_no)
+                    else:
+                        yield PlannedItem((row_no,), payload)
+                continue
+        for row_no, values in zip(numbers, values_block, strict=True):
+            item, problems = convert(row_no, values)
+            if item is not None:
+                dupes = check(row_no, item)
+                if dupes:
+                    problems = [*problems, *dupes]
+                    item = None
+            if item is None:
+                yield InvalidRow(row_no, tuple(problems))
+            elif exclude and row_no in exclude:
+                yield ExcludedRow(row_no)
+            else:
+                yield PlannedItem((row_no,), item, tuple(problems))
 
 
 def build_plan(

@@ -972,6 +972,19 @@ def _as_text(value: Any) -> str:
 _is_str = isinstance
 
 
+class _BlockRows:
+    """The rows of keys that :meth:`DuplicateTracker.check_block` took together."""
+
+    __slots__ = ("rows", "values")
+
+    def __init__(self, rows: Sequence[int], values: Sequence[str]) -> None:
+        self.rows = rows
+        self.values = values
+
+    def row_of(self, value: str) -> int:
+        return self.rows[self.values.index(value)]
+
+
 def _resolver(mapping: ColumnMapping | None, fields: Iterable[TargetField]) -> dict[str, str]:
     columns = mapping.columns if mapping is not None else {}
     return {f.name: columns.get(f.name) or f.label for f in fields}
@@ -1001,7 +1014,8 @@ class DuplicateTracker:
         )
         self._columns = _resolver(mapping, field_list)
         self._labels = {f.name: f.label for f in field_list}
-        self._seen: dict[str, dict[str, int]] = {
+        #: key field → value → first row (or the _BlockRows it came in with)
+        self._seen: dict[str, dict[str, Any]] = {
             name: {} for name in kind.duplicate_fields(ctx)
         }
         self._pairs = tuple(self._seen.items())
@@ -1016,6 +1030,8 @@ class DuplicateTracker:
             first = seen.setdefault(value, row)
             if first == row:
                 continue
+            if type(first) is _BlockRows:
+                first = first.row_of(value)
             source = self._kind.source_field(name, self._ctx)
             label = self._labels.get(source, source)
             problems.append(
@@ -1035,22 +1051,24 @@ class DuplicateTracker:
         field (``rows[k]`` has ``columns[name][k]``; a missing field has no values):
         remember their keys and return True; or, when any key is already known or
         repeats within the block, remember nothing and return False (check the block
-        row by row instead)."""
-        updates: list[tuple[dict[str, int], dict[str, int]]] = []
+        row by row instead).
+
+        The keys of a block all point to one :class:`_BlockRows`, which finds a key's
+        row when a later duplicate needs it: no row number object per key."""
+        updates: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for name, seen in self._pairs:
             values = columns.get(name)
             if values is None:
                 continue
-            if all(values) and all(map(_is_str, values, repeat(str))):
-                count = len(values)
-                new = dict(zip(values, rows, strict=True))
-            else:
+            keyed = rows
+            if not all(values) or not all(map(_is_str, values, repeat(str))):
                 pairs = [
                     (v, r) for v, r in zip(values, rows, strict=True) if v and isinstance(v, str)
                 ]
-                count = len(pairs)
-                new = dict(pairs)
-            if len(new) != count or not seen.keys().isdisjoint(new):
+                values = [v for v, _r in pairs]
+                keyed = [r for _v, r in pairs]
+            new = dict.fromkeys(values, _BlockRows(keyed, values))
+            if len(new) != len(values) or not seen.keys().isdisjoint(new):
                 return False
             updates.append((seen, new))
         for seen, new in updates:
@@ -1059,7 +1077,10 @@ class DuplicateTracker:
 
     def first_row(self, name: str, value: str) -> int | None:
         """Row that first used ``value`` for key field ``name``."""
-        return self._seen.get(name, {}).get(value)
+        first = self._seen.get(name, {}).get(value)
+        if type(first) is _BlockRows:
+            return first.row_of(value)
+        return first
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._seen.values())

@@ -117,9 +117,12 @@ def test_block_plan_equals_row_plan(
     monkeypatch.setattr(AccountsKind, "compile_block", spy)
     sink = _Sink()
     by_blocks = build_plan(job, progress=sink)
+    stream_by_blocks = list(iter_planned(job, by_blocks.source))
     monkeypatch.setattr(AccountsKind, "compile_block", lambda self, *a: None)
     by_rows = build_plan(job)
     assert _plan_fields(by_blocks) == _plan_fields(by_rows)
+    # the run's stream too: the same entries, in the same order
+    assert stream_by_blocks == list(iter_planned(job, by_rows.source))
     assert by_rows.excluded_rows > 0
     if trouble == 0.0:
         assert all(taken) and by_rows.invalid_rows == 0
