@@ -35,11 +35,21 @@ log = logging.getLogger("recotap_desktop")
 LOG_FILE_NAME = "recotap-desktop.log"
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter at a fixed width: argparse makes one for every option it
+    adds, and the default asks for the terminal's width (importing shutil) each time,
+    which the GUI pays for at every start."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=88)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line options of the GUI."""
     parser = argparse.ArgumentParser(
         prog="recotap-desktop",
         description=f"{APP_DISPLAY_NAME}: move CRM files in and out of Recotap.",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--demo", action="store_true",
                         help="start a built-in demo server with sample data (no account needed)")
@@ -155,21 +165,25 @@ def create_application(argv: Sequence[str]) -> QApplication:
     return app
 
 
+#: Sizes of resources/icons/app-N.png put in the window icon. Window managers take
+#: 16 to 256 pixels (X11 receives every size as raw pixels when a window is shown, so
+#: 512 would cost a megabyte per window); the 512 PNG and the SVG are for installers.
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
+
+
 def app_icon() -> Any:
-    """The app icon (SVG plus the PNG sizes), from resources/icons."""
+    """The app icon (the PNG sizes of ICON_SIZES), from resources/icons."""
+    from PySide6.QtCore import QSize
     from PySide6.QtGui import QIcon
 
     from recotap_desktop.resources import resource_path
 
     icon = QIcon()
     icons = resource_path("icons")
-    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+    for size in ICON_SIZES:
         png = icons / f"app-{size}.png"
         if png.exists():
-            icon.addFile(str(png))
-    svg = icons / "app.svg"
-    if svg.exists():
-        icon.addFile(str(svg))
+            icon.addFile(str(png), QSize(size, size))
     return icon
 
 
@@ -196,9 +210,7 @@ def build_main_window(services: Services) -> MainWindow:
     """The main window for ``services`` (not shown yet)."""
     from recotap_desktop.ui.main_window import MainWindow
 
-    window = MainWindow(services)
-    window.setWindowIcon(app_icon())
-    return window
+    return MainWindow(services)  # its icon is the application's (create_application)
 
 
 #: Environment variable: exit as soon as the main window has painted once, printing

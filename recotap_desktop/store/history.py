@@ -38,7 +38,6 @@ import os
 import sqlite3
 import sys
 import threading
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -371,7 +370,7 @@ class _OwnerLock:
     """
 
     def __init__(self, directory: Path) -> None:
-        self.token = uuid.uuid4().hex
+        self.token = os.urandom(16).hex()  # (uuid4's randomness; importing uuid costs start-up)
         self.path = directory / f"{self.token}.lock"
         directory.mkdir(parents=True, exist_ok=True)
         self._handle: IO[bytes] | None = open(self.path, "a+b")  # noqa: SIM115 - held open

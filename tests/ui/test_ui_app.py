@@ -68,3 +68,21 @@ def test_unexpected_error_shows_dialog_with_log_and_copy(qtbot, tmp_path):
         del forwarder
     finally:
         sys.excepthook, threading.excepthook = old_hook, old_thread_hook
+
+
+def test_window_icon_has_the_sizes_window_managers_use(qapp):
+    from recotap_desktop.app import ICON_SIZES, app_icon
+
+    icon = app_icon()
+    sizes = sorted(s.width() for s in icon.availableSizes())
+    assert sizes == sorted(ICON_SIZES)
+    assert max(sizes) <= 256  # X11 gets every size as raw pixels when a window shows
+    assert not icon.pixmap(48, 48).isNull()
+
+
+def test_help_text_is_formatted(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    out = capsys.readouterr().out
+    assert "--data-dir DIR" in out and "--demo" in out
+    assert max(len(line) for line in out.splitlines()) <= 88
