@@ -16,7 +16,7 @@ from typing import Any
 from recotap_desktop.engine.states import SUCCESS_STATES
 from recotap_desktop.files import FileProblem, SourceInfo, iter_rows, sniff
 from recotap_desktop.files.writers import TableWriter
-from recotap_desktop.store.history import History, RowOutcome
+from recotap_desktop.store.history import History
 
 ROW_COLUMN = "recotap_row"
 STATE_COLUMN = "recotap_state"
@@ -56,14 +56,31 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _id_keys(outcomes: dict[int, RowOutcome]) -> list[str]:
+#: A run's outcomes by row, as tuples of strings: (state, message, ids as key/value
+#: pairs). The garbage collector stops tracking tuples that hold only strings, so a
+#: run of 100 000 rows costs its collections nothing while a results grid loads on a
+#: worker thread; RowOutcome objects and their ids dicts would be traversed by every
+#: collection, holding the GIL (and the window) for a tenth of a second each.
+_Compact = dict[int, tuple[str, str, tuple[tuple[str, Any], ...]]]
+
+
+def _compact_outcomes(history: History, run_id: int) -> _Compact:
+    return {
+        o.row: (o.state, o.message, tuple(o.ids.items()) if o.ids else ())
+        for o in history.iter_outcomes(run_id)
+    }
+
+
+def _id_keys(outcomes: _Compact) -> list[str]:
     keys: dict[str, None] = {}
-    for o in outcomes.values():
-        if o.ids:
-            for k in o.ids:
-                if k != "payload":
-                    keys.setdefault(k, None)
-    if any(o.ids and "payload" in o.ids for o in outcomes.values()):
+    has_payload = False
+    for _state, _message, ids in outcomes.values():
+        for k, _v in ids:
+            if k == "payload":
+                has_payload = True
+            else:
+                keys.setdefault(k, None)
+    if has_payload:
         keys.setdefault("payload", None)
     return list(keys)
 
@@ -72,7 +89,7 @@ def iter_report_rows(
     history: History, run_id: int, *, failures_only: bool = False
 ) -> tuple[list[str], Iterator[list[Any]]]:
     """Headers and rows of a run's results (input columns when the file is still there)."""
-    outcomes = history.outcomes(run_id)
+    outcomes = _compact_outcomes(history, run_id)
     id_keys = _id_keys(outcomes)
     source = open_run_source(history, run_id)
     input_headers = list(source.headers) if source is not None else []
@@ -83,13 +100,14 @@ def iter_report_rows(
         MESSAGE_COLUMN,
         *(ID_PREFIX + k for k in id_keys),
     ]
+    skip = _SUCCESS if failures_only else frozenset()
 
-    def keep(o: RowOutcome) -> bool:
-        return not failures_only or o.state not in _SUCCESS
-
-    def tail(o: RowOutcome) -> list[Any]:
-        ids = o.ids or {}
-        return [o.row, o.state, o.message, *(ids.get(k, "") for k in id_keys)]
+    def tail(row: int, outcome: tuple[str, str, tuple[tuple[str, Any], ...]]) -> list[Any]:
+        state, message, pairs = outcome
+        if not pairs:
+            return [row, state, message, *("" for _ in id_keys)]
+        ids = dict(pairs)
+        return [row, state, message, *(ids.get(k, "") for k in id_keys)]
 
     def rows() -> Iterator[list[Any]]:
         if source is not None:
@@ -99,17 +117,17 @@ def iter_report_rows(
                 if o is None:
                     continue
                 seen.add(row_no)
-                if keep(o):
-                    yield [*values, *tail(o)]
+                if o[0] not in skip:
+                    yield [*values, *tail(row_no, o)]
             for row_no in sorted(set(outcomes) - seen):
                 o = outcomes[row_no]
-                if keep(o):
-                    yield ["" for _ in input_headers] + tail(o)
+                if o[0] not in skip:
+                    yield ["" for _ in input_headers] + tail(row_no, o)
         else:
             for row_no in sorted(outcomes):
                 o = outcomes[row_no]
-                if keep(o):
-                    yield tail(o)
+                if o[0] not in skip:
+                    yield tail(row_no, o)
 
     return headers, rows()
 

@@ -33,7 +33,7 @@ from recotap_desktop.engine.report import ID_PREFIX, MESSAGE_COLUMN, ROW_COLUMN,
 from recotap_desktop.engine.states import SUCCESS_STATES, RowState
 
 #: Rows handed to the storage at a time while loading.
-CHUNK = 50_000
+CHUNK = 5_000
 #: Separator of cells in the joined search text (cannot be typed in a search box).
 _SEP = "\x1f"
 #: State names in their display order (codes are indexes into this tuple, then unknowns).
