@@ -20,7 +20,6 @@ import json
 import math
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -213,17 +212,9 @@ def bench_import(tmp: Path, n: int, latency: float) -> list[tuple[str, float, fl
 
 
 def peak_rss_mb() -> float:
-    """This process's peak RSS. On Linux from VmHWM: ``ru_maxrss`` keeps the peak of
-    the parent that started the process (the high-water mark survives exec)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale / 1024
+    from peak_rss import peak_rss_bytes  # bench/peak_rss.py
+
+    return peak_rss_bytes() / (1024 * 1024)
 
 
 def child_peak_plan(path: str) -> None:

@@ -27,7 +27,6 @@ import json
 import math
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -45,17 +44,9 @@ MB = 1024 * 1024
 
 
 def _maxrss_bytes() -> int:
-    """Peak RSS of this process. On Linux from VmHWM: ``ru_maxrss`` keeps the peak of
-    the parent that started the process (the high-water mark survives exec)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(rss if sys.platform == "darwin" else rss * 1024)
+    from peak_rss import peak_rss_bytes  # bench/peak_rss.py
+
+    return peak_rss_bytes()
 
 
 # ------------------------------------------------------------------------------ child

@@ -607,6 +607,37 @@ class _CsvSource:
             row=row,
         )
 
+    def read_header(self) -> int:
+        """Read up to the header row, check it is the one :func:`sniff` found and return
+        its spreadsheet row. Raises :class:`FileProblem` when the file changed since."""
+        info = self.info
+        name = info.path.name
+        width = len(info.headers)
+        reader = self.reader
+        row = 0
+        line = 0
+        try:
+            for record in reader:
+                row += 1
+                if self.feeder.exhausted:
+                    self.check_last(row, line)
+                line = reader.line_num
+                if not _is_blank(record):
+                    if _clean_header(record)[:width] != info.headers:
+                        raise FileProblem(
+                            f"{name} changed since it was opened (its header row is different "
+                            "now). Open it again.",
+                            path=info.path,
+                        )
+                    return row
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise self.read_error(exc, row + 1) from exc
+        raise FileProblem(
+            f"{name} no longer has a header row; it changed since it was opened. "
+            "Open it again.",
+            path=info.path,
+        )
+
     def check_last(self, row: int, first_line: int) -> None:
         """Record ``row`` (starting at 0-based line ``first_line``) ended with the
         file: raise if a quote opened in it is never closed."""
@@ -660,38 +691,15 @@ def _csv_records(info: SourceInfo) -> Generator[tuple[int, list[str]], None, Non
 def _csv_data_rows(info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
     """:func:`iter_rows` for CSV: :func:`_csv_records` and :func:`_data_rows` in one
     loop (the per-row work of a well-formed row is a length and a first-cell test)."""
-    path = info.path
-    name = path.name
     width = len(info.headers)
     source = _CsvSource(info)
     reader = source.reader
     feeder = source.feeder
-    row = 0
-    line = 0
     count = 0
     try:
+        header_row = row = source.read_header()
+        line = reader.line_num
         try:
-            header_row = 0
-            for record in reader:
-                row += 1
-                if feeder.exhausted:
-                    source.check_last(row, line)
-                line = reader.line_num
-                if not _is_blank(record):
-                    header_row = row
-                    if _clean_header(record)[:width] != info.headers:
-                        raise FileProblem(
-                            f"{name} changed since it was opened (its header row is different "
-                            "now). Open it again.",
-                            path=path,
-                        )
-                    break
-            if not header_row:
-                raise FileProblem(
-                    f"{name} no longer has a header row; it changed since it was opened. "
-                    "Open it again.",
-                    path=path,
-                )
             for record in reader:
                 row += 1
                 if feeder.exhausted:
@@ -713,7 +721,6 @@ def _csv_data_rows(info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
         raise _no_data_rows(info, header_row)
 
 
-
 def _csv_row_blocks(
     info: SourceInfo, size: int
 ) -> Iterator[tuple[Sequence[int], list[list[str]]]]:
@@ -721,16 +728,12 @@ def _csv_row_blocks(
     loops; any other block is fitted record by record as :func:`_csv_data_rows` does.
     Problems come in the order :func:`_csv_data_rows` raises them: the rows before a
     read error or an unclosed quote at the end are yielded first."""
-    path = info.path
-    name = path.name
     width = len(info.headers)
     source = _CsvSource(info)
     reader = source.reader
     feeder = source.feeder
     first_cell = operator.itemgetter(0)
     strip = str.strip
-    row = 0
-    line = 0
     count = 0
 
     def fit(first: int, records: list[list[str]]) -> tuple[Sequence[int], list[list[str]]]:
@@ -749,30 +752,7 @@ def _csv_row_blocks(
         return numbers, kept
 
     try:
-        header_row = 0
-        try:
-            for record in reader:
-                row += 1
-                if feeder.exhausted:
-                    source.check_last(row, line)
-                line = reader.line_num
-                if not _is_blank(record):
-                    header_row = row
-                    if _clean_header(record)[:width] != info.headers:
-                        raise FileProblem(
-                            f"{name} changed since it was opened (its header row is different "
-                            "now). Open it again.",
-                            path=path,
-                        )
-                    break
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise source.read_error(exc, row + 1) from exc
-        if not header_row:
-            raise FileProblem(
-                f"{name} no longer has a header row; it changed since it was opened. "
-                "Open it again.",
-                path=path,
-            )
+        header_row = row = source.read_header()
         while True:
             line = reader.line_num
             records: list[list[str]] = []
