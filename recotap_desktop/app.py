@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import logging.handlers
 import os
 import sys
 import threading
@@ -65,12 +64,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class RotatingLog(logging.FileHandler):
+    """A log file that rolls over like ``logging.handlers.RotatingFileHandler``: before a
+    record would take the file past ``max_bytes``, ``name.(N-1)`` becomes ``name.N`` …
+    ``name`` becomes ``name.1`` and a new file starts; ``backups`` old files are kept.
+
+    Written on ``logging.FileHandler`` because importing ``logging.handlers`` (socket,
+    pickle, queue) costs the GUI several milliseconds at every start (bench_startup.py).
+    """
+
+    def __init__(self, path: Path, *, max_bytes: int, backups: int) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.max_bytes = max_bytes
+        self.backups = backups
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self._should_roll(record):
+                self._roll()
+        except Exception:  # as logging does: report on stderr, never raise
+            self.handleError(record)
+            return
+        super().emit(record)
+
+    def _should_roll(self, record: logging.LogRecord) -> bool:
+        if self.max_bytes <= 0:
+            return False
+        if self.stream is None:
+            self.stream = self._open()
+        size = self.stream.tell()
+        return size > 0 and size + len(self.format(record)) + 1 >= self.max_bytes
+
+    def _roll(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        base = self.baseFilename
+        for i in range(self.backups - 1, 0, -1):
+            older = f"{base}.{i}"
+            if os.path.exists(older):
+                os.replace(older, f"{base}.{i + 1}")
+        if self.backups > 0:
+            os.replace(base, f"{base}.1")
+        else:
+            os.remove(base)
+        self.stream = self._open()
+
+
 def setup_logging(log_dir: Path, secret_filter: SecretFilter) -> Path:
     """Log to ``<log_dir>/recotap-desktop.log`` (rotating), API keys masked; return the path."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / LOG_FILE_NAME
-    handler = logging.handlers.RotatingFileHandler(
-        log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    handler = RotatingLog(log_file, max_bytes=2_000_000, backups=3)
     handler.setFormatter(logging.Formatter(
         "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
     handler.addFilter(secret_filter)

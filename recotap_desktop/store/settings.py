@@ -36,7 +36,6 @@ understood; unknown keys are kept and written back unchanged, and a warning says
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -146,6 +145,8 @@ def header_signature(kind: str, headers: Sequence[str]) -> str:
 
     Header order, case and surrounding spaces do not matter.
     """
+    import hashlib  # here, not at the top: loading OpenSSL would slow every start-up
+
     normalised = sorted(h.strip().casefold() for h in headers)
     digest = hashlib.sha256("\x1f".join([kind, *normalised]).encode("utf-8")).hexdigest()
     return f"{kind}:{digest[:32]}"

@@ -86,3 +86,29 @@ def test_help_text_is_formatted(capsys):
     out = capsys.readouterr().out
     assert "--data-dir DIR" in out and "--demo" in out
     assert max(len(line) for line in out.splitlines()) <= 88
+
+
+def test_log_file_rolls_over_and_keeps_three_old_files(tmp_path):
+    from recotap_desktop.app import RotatingLog
+
+    path = tmp_path / "app.log"
+    handler = RotatingLog(path, max_bytes=1_000, backups=3)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("test-rotating-log")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        for i in range(200):
+            logger.warning("line %03d %s", i, "x" * 40)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["app.log", "app.log.1", "app.log.2", "app.log.3"]
+    for p in tmp_path.iterdir():
+        assert 0 < p.stat().st_size < 1_000
+    newest = path.read_text(encoding="utf-8").splitlines()
+    assert newest[-1].startswith("line 199")
+    # the files hold consecutive lines: .1 ends just before the current file starts
+    previous = (tmp_path / "app.log.1").read_text(encoding="utf-8").splitlines()
+    assert int(previous[-1].split()[1]) + 1 == int(newest[0].split()[1])
