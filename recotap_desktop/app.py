@@ -90,6 +90,9 @@ class RotatingLog(logging.FileHandler):
     def _should_roll(self, record: logging.LogRecord) -> bool:
         if self.max_bytes <= 0:
             return False
+        base = self.baseFilename
+        if os.path.exists(base) and not os.path.isfile(base):
+            return False  # e.g. /dev/null: nothing to roll
         if self.stream is None:
             self.stream = self._open()
         size = self.stream.tell()
@@ -104,10 +107,11 @@ class RotatingLog(logging.FileHandler):
             older = f"{base}.{i}"
             if os.path.exists(older):
                 os.replace(older, f"{base}.{i + 1}")
-        if self.backups > 0:
-            os.replace(base, f"{base}.1")
-        else:
-            os.remove(base)
+        if os.path.exists(base):  # it may have been deleted while the app ran
+            if self.backups > 0:
+                os.replace(base, f"{base}.1")
+            else:
+                os.remove(base)
         self.stream = self._open()
 
 

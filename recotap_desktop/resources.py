@@ -19,7 +19,7 @@ def resource_path(*parts: str) -> Path:
         return Path(frozen_root, "resources", *parts)
     try:
         package = importlib.import_module("recotap_desktop._resources")
-    except ImportError:  # a source checkout that is not installed
+    except ModuleNotFoundError:  # a source checkout that is not installed
         base = Path(__file__).resolve().parent.parent / "resources"
     else:
         base = Path(next(iter(package.__path__)))

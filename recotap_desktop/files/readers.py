@@ -155,10 +155,20 @@ def iter_row_blocks(
     same values and the same problems, in the same order)."""
     if info.format == "xlsx":
         rows = _data_rows(info, _xlsx_records(info))
-        while block := list(itertools.islice(rows, size)):
-            numbers, values = zip(*block, strict=True)
-            yield numbers, list(values)
-        return
+        while True:
+            block: list[tuple[int, list[str]]] = []
+            problem: FileProblem | None = None
+            try:
+                block.extend(itertools.islice(rows, size))  # keeps the rows before a problem
+            except FileProblem as exc:
+                problem = exc
+            if block:
+                numbers, values = zip(*block, strict=True)
+                yield numbers, list(values)
+            if problem is not None:
+                raise problem
+            if not block:
+                return
     yield from _csv_row_blocks(info, size)
 
 
@@ -726,8 +736,8 @@ def _csv_row_blocks(
 ) -> Iterator[tuple[Sequence[int], list[list[str]]]]:
     """:func:`iter_row_blocks` for CSV. A block of well-formed records costs a few C
     loops; any other block is fitted record by record as :func:`_csv_data_rows` does.
-    Problems come in the order :func:`_csv_data_rows` raises them: the rows before a
-    read error or an unclosed quote at the end are yielded first."""
+    Problems come where :func:`_csv_data_rows` raises them: the rows before a malformed
+    record, a read error or an unclosed quote at the end are yielded first."""
     width = len(info.headers)
     source = _CsvSource(info)
     reader = source.reader
@@ -736,20 +746,38 @@ def _csv_row_blocks(
     strip = str.strip
     count = 0
 
-    def fit(first: int, records: list[list[str]]) -> tuple[Sequence[int], list[list[str]]]:
+    def fit(
+        first: int, records: list[list[str]]
+    ) -> tuple[Sequence[int], list[list[str]], FileProblem | None]:
+        """The data rows of ``records`` (blank ones dropped, short ones padded), and the
+        problem of the first malformed record: the rows before it are still returned."""
         if (
             min(map(len, records)) == width == max(map(len, records))
             and all(map(strip, map(first_cell, records)))
         ):
-            return range(first, first + len(records)), records
+            return range(first, first + len(records)), records, None
         numbers: list[int] = []
         kept: list[list[str]] = []
         for number, record in enumerate(records, first):
-            values = _fit_row(info, header_row, number, record, width)
+            try:
+                values = _fit_row(info, header_row, number, record, width)
+            except FileProblem as problem:
+                return numbers, kept, problem
             if values is not None:
                 numbers.append(number)
                 kept.append(values)
-        return numbers, kept
+        return numbers, kept, None
+
+    def fitted(
+        first: int, records: list[list[str]]
+    ) -> Iterator[tuple[Sequence[int], list[list[str]]]]:
+        nonlocal count
+        numbers, values, problem = fit(first, records)
+        if numbers:
+            count += len(numbers)
+            yield numbers, values
+        if problem is not None:
+            raise problem
 
     try:
         header_row = row = source.read_header()
@@ -768,18 +796,12 @@ def _csv_row_blocks(
                 # the last record may have been ended by the end of the file
                 last = records.pop()
             if records:
-                numbers, values = fit(first, records)
-                if numbers:
-                    count += len(numbers)
-                    yield numbers, values
+                yield from fitted(first, records)
             if error is not None:
                 raise source.read_error(error, row + 1) from error
             if last is not None:
                 source.check_last(row, line + _last_record_line(source, line))
-                numbers, values = fit(row, [last])
-                if numbers:
-                    count += 1
-                    yield numbers, values
+                yield from fitted(row, [last])
             if last is not None or not records:
                 break
     finally:

@@ -47,10 +47,7 @@ def _same(path: Path, sizes: tuple[int, ...] = (1, 2, 3, 512)) -> None:
     for size in sizes:
         got_rows, got_problem = _outcome_blocks(info, size)
         assert got_problem == want_problem, (path.name, size)
-        if want_problem is None:
-            assert got_rows == want_rows, (path.name, size)
-        else:  # rows before the problem: a block may stop at the start of its block
-            assert want_rows[: len(got_rows)] == got_rows, (path.name, size)
+        assert got_rows == want_rows, (path.name, size)  # every row before a problem too
 
 
 @pytest.mark.parametrize(
@@ -96,3 +93,33 @@ def test_random_awkward_files_read_alike(tmp_path: Path) -> None:
         path = tmp_path / f"f{k}.csv"
         path.write_text("Name,Domain,Note\n" + body, newline="")
         _same(path, (1, 7, 512))
+
+
+@pytest.mark.parametrize("rows", [3, 511, 1501])
+def test_rows_before_a_late_malformed_row_are_all_given(tmp_path: Path, rows: int) -> None:
+    """sniff checks the first rows only: a row with a value beyond the last header further
+    down is found while streaming, after every row before it (CSV and XLSX)."""
+    good = [[f"Company {i}", f"c{i}.example.com"] for i in range(rows)]
+    bad = ["Extra", "extra.example.com", "a value without a header"]
+    csv_path = tmp_path / "late.csv"
+    csv_path.write_text(
+        "Name,Domain\n" + "".join(f"{a},{b}\n" for a, b in good) + ",".join(bad) + "\n"
+    )
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Domain"])
+    for row in [*good, bad]:
+        sheet.append(row)
+    xlsx_path = tmp_path / "late.xlsx"
+    book.save(xlsx_path)
+    for path in (csv_path, xlsx_path):
+        try:
+            info = sniff(path)
+        except FileProblem:
+            assert rows <= 1000  # sniff found it (it checks the first rows itself)
+            continue
+        want_rows, want_problem = _outcome_rows(info)
+        assert want_problem is not None and len(want_rows) == rows
+        _same(path, (4, 512))

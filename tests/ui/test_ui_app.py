@@ -112,3 +112,25 @@ def test_log_file_rolls_over_and_keeps_three_old_files(tmp_path):
     # the files hold consecutive lines: .1 ends just before the current file starts
     previous = (tmp_path / "app.log.1").read_text(encoding="utf-8").splitlines()
     assert int(previous[-1].split()[1]) + 1 == int(newest[0].split()[1])
+
+
+def test_log_file_deleted_while_running_starts_again(tmp_path):
+    from recotap_desktop.app import RotatingLog
+
+    path = tmp_path / "app.log"
+    handler = RotatingLog(path, max_bytes=200, backups=2)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("test-rotating-log-deleted")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.warning("first %s", "x" * 150)
+        path.unlink()
+        for i in range(5):
+            logger.warning("msg%d %s", i, "y" * 60)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    kept = "".join(p.read_text(encoding="utf-8") for p in tmp_path.iterdir())
+    for i in range(5):
+        assert f"msg{i}" in kept  # no record lost to the deleted file
