@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -88,21 +89,28 @@ def test_help_text_is_formatted(capsys):
     assert max(len(line) for line in out.splitlines()) <= 88
 
 
-def test_log_file_rolls_over_and_keeps_three_old_files(tmp_path):
+@contextlib.contextmanager
+def _rotating_logger(path, name, max_bytes, backups):
+    """A logger writing bare messages to a RotatingLog at ``path`` (closed afterwards)."""
     from recotap_desktop.app import RotatingLog
 
-    path = tmp_path / "app.log"
-    handler = RotatingLog(path, max_bytes=1_000, backups=3)
+    handler = RotatingLog(path, max_bytes=max_bytes, backups=backups)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("test-rotating-log")
+    logger = logging.getLogger(name)
     logger.propagate = False
     logger.addHandler(handler)
     try:
-        for i in range(200):
-            logger.warning("line %03d %s", i, "x" * 40)
+        yield logger
     finally:
         logger.removeHandler(handler)
         handler.close()
+
+
+def test_log_file_rolls_over_and_keeps_three_old_files(tmp_path):
+    path = tmp_path / "app.log"
+    with _rotating_logger(path, "test-rotating-log", 1_000, 3) as logger:
+        for i in range(200):
+            logger.warning("line %03d %s", i, "x" * 40)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["app.log", "app.log.1", "app.log.2", "app.log.3"]
     for p in tmp_path.iterdir():
@@ -115,22 +123,12 @@ def test_log_file_rolls_over_and_keeps_three_old_files(tmp_path):
 
 
 def test_log_file_deleted_while_running_starts_again(tmp_path):
-    from recotap_desktop.app import RotatingLog
-
     path = tmp_path / "app.log"
-    handler = RotatingLog(path, max_bytes=200, backups=2)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("test-rotating-log-deleted")
-    logger.propagate = False
-    logger.addHandler(handler)
-    try:
+    with _rotating_logger(path, "test-rotating-log-deleted", 200, 2) as logger:
         logger.warning("first %s", "x" * 150)
         path.unlink()
         for i in range(5):
             logger.warning("msg%d %s", i, "y" * 60)
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
     kept = "".join(p.read_text(encoding="utf-8") for p in tmp_path.iterdir())
     for i in range(5):
         assert f"msg{i}" in kept  # no record lost to the deleted file
