@@ -639,6 +639,18 @@ class History:
         )
         return [_run_from_row(r) for r in rows]
 
+    def runs_of_file(
+        self, file_sha256: str, *, kind: str, profile: str | None = None, limit: int = 20
+    ) -> list[RunRecord]:
+        """Runs of this kind made from a file with exactly this content, most recent first
+        (optionally only those to one connection profile)."""
+        where, params = _filters(file_sha256=file_sha256, kind=kind, profile=profile)
+        rows = self._read(
+            f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_run_from_row(r) for r in rows]
+
     def run_chain(self, run_id: int) -> list[RunRecord]:
         """The run and the runs it retries/resumes, oldest first."""
         rows = self._read(

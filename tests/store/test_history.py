@@ -492,3 +492,20 @@ def test_api_key_is_never_written_to_the_database(
     written = b"".join(p.read_bytes() for p in db_path.parent.rglob("*") if p.is_file())
     assert key.encode() not in written
     assert store.get("Production") == key
+
+
+def test_runs_of_file_by_content_kind_and_profile(history: History) -> None:
+    def run(kind: str, sha: str, profile: str) -> int:
+        return history.create_run(
+            RunInfo(kind=kind, file_name="a.csv", file_sha256=sha, profile=profile)
+        )
+
+    a1 = run("accounts", "aaa", "Main")
+    run("deals", "aaa", "Main")
+    run("accounts", "bbb", "Main")
+    a2 = run("accounts", "aaa", "Main")
+    other = run("accounts", "aaa", "Agency")
+    assert [r.id for r in history.runs_of_file("aaa", kind="accounts")] == [other, a2, a1]
+    found = history.runs_of_file("aaa", kind="accounts", profile="Main")
+    assert [r.id for r in found] == [a2, a1]
+    assert history.runs_of_file("zzz", kind="accounts") == []

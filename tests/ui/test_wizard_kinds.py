@@ -368,3 +368,48 @@ def test_unreadable_file_shows_the_readers_message_and_blocks_next(qtbot, servic
     assert "PNG" in page.problem_label.text()
     assert page.problem_label.isVisible()
     assert not wizard.button(NEXT).isEnabled()
+
+
+# ---------------------------------------------------------------------- the same file again
+def test_sending_the_same_file_again_warns_on_the_options_page(qtbot, services, sandbox,
+                                                                tmp_path):
+    path = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADERS, account_rows(12, prefix="ag"))
+    first = open_wizard(qtbot, services, "accounts", path)
+    to_check(qtbot, first)
+    click(qtbot, first)
+    qtbot.waitUntil(lambda: first.ctx.spec is not None, timeout=WAIT)
+    label = first.options_page.earlier_label
+    assert label.isHidden() and label.text() == ""  # never sent: no warning
+    first.options_page.dry_run_check.setChecked(True)  # a dry run sends nothing ...
+    first.options_page.confirm_check.setChecked(True)
+    click(qtbot, first, COMMIT)
+    qtbot.waitUntil(first.run_page.isComplete, timeout=WAIT)
+    first.close()
+
+    second = open_wizard(qtbot, services, "accounts", path)
+    to_check(qtbot, second)
+    click(qtbot, second)
+    qtbot.waitUntil(lambda: second.ctx.spec is not None, timeout=WAIT)
+    assert second.options_page.earlier_label.isHidden()  # ... so it does not count
+    second.options_page.confirm_check.setChecked(True)
+    click(qtbot, second, COMMIT)
+    qtbot.waitUntil(second.run_page.isComplete, timeout=WAIT)
+    run_id = second.ctx.run_id
+    second.close()
+
+    third = open_wizard(qtbot, services, "accounts", path)
+    to_check(qtbot, third)
+    click(qtbot, third)
+    qtbot.waitUntil(lambda: third.ctx.spec is not None, timeout=WAIT)
+    label = third.options_page.earlier_label
+    assert label.isVisible()
+    text = label.text()
+    assert f"already sent to {services.active_profile.name}: run {run_id} " in text
+    assert "12 created" in text and "already exists" in text
+    # another file (one more row) is not the same file
+    other = write_csv(tmp_path / "other.csv", ACCOUNT_HEADERS, account_rows(13, prefix="ag"))
+    fourth = open_wizard(qtbot, services, "accounts", other)
+    to_check(qtbot, fourth)
+    click(qtbot, fourth)
+    qtbot.waitUntil(lambda: fourth.ctx.spec is not None, timeout=WAIT)
+    assert fourth.options_page.earlier_label.isHidden()

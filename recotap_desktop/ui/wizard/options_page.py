@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from recotap_desktop.engine.plan import ImportOptions
 from recotap_desktop.engine.runner import MAX_CONCURRENCY
+from recotap_desktop.engine.states import SUCCESS_STATES
 from recotap_desktop.store.settings import UI_CONCURRENCY
 from recotap_desktop.ui.dialogs import concurrency_setting
 from recotap_desktop.ui.services import host_of
@@ -120,6 +121,11 @@ class OptionsPage(QWizardPage):
         self.summary_label.setTextFormat(Qt.TextFormat.RichText)
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         summary_layout.addWidget(self.summary_label)
+        self.earlier_label = QLabel()
+        self.earlier_label.setObjectName("earlierRunLabel")
+        self.earlier_label.setWordWrap(True)
+        self.earlier_label.setVisible(False)
+        summary_layout.addWidget(self.earlier_label)
         layout.addWidget(summary_box)
 
         self.problem_label = QLabel()
@@ -222,6 +228,9 @@ class OptionsPage(QWizardPage):
         if plan.invalid_rows:
             lines.append(f"{plan.invalid_rows:,} invalid row(s) are left out (not sent)")
         self.summary_label.setText("<br>".join(lines))
+        earlier = self._earlier_run_text()
+        self.earlier_label.setText(earlier)
+        self.earlier_label.setVisible(bool(earlier))
         button = (f"&Dry run {rows:,} rows" if options.dry_run else f"&Send {rows:,} rows")
         self.setButtonText(QWizard.WizardButton.CommitButton, button)
         self.confirm_check.setText(
@@ -240,6 +249,35 @@ class OptionsPage(QWizardPage):
         self.problem_label.setVisible(bool(problem))
         self.completeChanged.emit()
 
+    def _earlier_run_text(self) -> str:
+        """A warning when this very file (same content) was already sent to this
+        connection: sending it again sends the same rows again."""
+        plan, profile, history = self.ctx.plan, self.ctx.profile, self.ctx.services.history
+        if plan is None or profile is None or history is None:
+            return ""
+        try:
+            runs = history.runs_of_file(plan.file_sha256, kind=self.ctx.kind.name,
+                                        profile=profile.name)
+        except Exception:  # the warning is a courtesy: never block the import over it
+            log.warning("could not look for earlier runs of this file", exc_info=True)
+            return ""
+        host = host_of(profile)
+        sent = [r for r in runs if r.host in (None, host) and _sent_rows(r.counts)]
+        if not sent:
+            return ""
+        last = sent[0]
+        when = last.started_at[:16].replace("T", " ")
+        counts = ", ".join(f"{n:,} {state}" for state, n in sorted(last.counts.items()) if n)
+        again = (
+            "Rows that were created then come back as “already exists” (the CRM API "
+            "creates accounts, it does not update them; see Help)."
+            if self.ctx.kind.name == "accounts" and not self.options().upsert else
+            "Its rows are sent again."
+        )
+        more = f" It was sent {len(sent)} times in all." if len(sent) > 1 else ""
+        return (f"⚠ This exact file was already sent to {profile.name}: run {last.id} on "
+                f"{when} UTC ({counts}).{more} {again}")
+
     # ------------------------------------------------------------------ QWizardPage
     def isComplete(self) -> bool:
         return (self.confirm_check.isChecked() and self.ctx.plan is not None
@@ -257,3 +295,11 @@ class OptionsPage(QWizardPage):
 
     def cleanupPage(self) -> None:
         """Keep the choices when going back."""
+
+
+def _sent_rows(counts: dict[str, int]) -> int:
+    """Rows of a run that reached Recotap (created, updated or upserted)."""
+    return sum(n for state, n in counts.items() if state in _SENT_STATES)
+
+
+_SENT_STATES = frozenset(s.value for s in SUCCESS_STATES)
