@@ -38,6 +38,7 @@ one row at a time.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -144,7 +145,16 @@ def iter_rows(info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
     and at the end if the file had no data rows at all."""
     if info.format == "xlsx":
         return _data_rows(info, _xlsx_records(info))
-    return _csv_data_rows(info)
+    return _rows_of(_csv_row_blocks(info, 512))
+
+
+def _rows_of(
+    blocks: Generator[tuple[Sequence[int], list[list[str]]], None, None],
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows of :func:`_csv_row_blocks` one by one (closing it when closed)."""
+    with contextlib.closing(blocks):
+        for numbers, values in blocks:
+            yield from zip(numbers, values, strict=True)
 
 
 def iter_row_blocks(
@@ -698,46 +708,13 @@ def _csv_records(info: SourceInfo) -> Generator[tuple[int, list[str]], None, Non
         source.close()
 
 
-def _csv_data_rows(info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
-    """:func:`iter_rows` for CSV: :func:`_csv_records` and :func:`_data_rows` in one
-    loop (the per-row work of a well-formed row is a length and a first-cell test)."""
-    width = len(info.headers)
-    source = _CsvSource(info)
-    reader = source.reader
-    feeder = source.feeder
-    count = 0
-    try:
-        header_row = row = source.read_header()
-        line = reader.line_num
-        try:
-            for record in reader:
-                row += 1
-                if feeder.exhausted:
-                    source.check_last(row, line)
-                line = reader.line_num
-                if len(record) == width and record[0].strip():
-                    count += 1
-                    yield row, record
-                    continue
-                values = _fit_row(info, header_row, row, record, width)
-                if values is not None:
-                    count += 1
-                    yield row, values
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise source.read_error(exc, row + 1) from exc
-    finally:
-        source.close()
-    if count == 0:
-        raise _no_data_rows(info, header_row)
-
-
 def _csv_row_blocks(
     info: SourceInfo, size: int
-) -> Iterator[tuple[Sequence[int], list[list[str]]]]:
-    """:func:`iter_row_blocks` for CSV. A block of well-formed records costs a few C
-    loops; any other block is fitted record by record as :func:`_csv_data_rows` does.
-    Problems come where :func:`_csv_data_rows` raises them: the rows before a malformed
-    record, a read error or an unclosed quote at the end are yielded first."""
+) -> Generator[tuple[Sequence[int], list[list[str]]], None, None]:
+    """:func:`iter_row_blocks` for CSV (and, one row at a time, :func:`iter_rows`). A
+    block of well-formed records costs a few C loops; any other block is fitted record
+    by record. Problems come in file order: the rows before a malformed record, a read
+    error or an unclosed quote at the end are yielded first."""
     width = len(info.headers)
     source = _CsvSource(info)
     reader = source.reader
