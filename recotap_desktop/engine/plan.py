@@ -25,12 +25,17 @@ from recotap_desktop.engine.progress import (
 )
 from recotap_desktop.files import FileProblem, SourceInfo, iter_row_blocks, iter_rows, sniff
 from recotap_desktop.records import ColumnMapping, ConvertContext, Problem, get_kind
-from recotap_desktop.records.base import DuplicateTracker, Grouper, RecordKind
+from recotap_desktop.records.base import (
+    BlockConverter,
+    DuplicateTracker,
+    Grouper,
+    RecordKind,
+    RowConverter,
+)
 
 #: Problems kept in memory for display; the count goes on beyond this.
 MAX_PROBLEMS = 100_000
 _PROGRESS_EVERY = 2_000
-_EVERY = _PROGRESS_EVERY
 #: Rows read and counted together (and how often the cancel token is read).
 _BLOCK = 512
 
@@ -266,16 +271,32 @@ def iter_planned(
     yield from (entry for _, entry in ordered)
 
 
+def _clean_items(
+    convert_block: BlockConverter | None,
+    tracker: DuplicateTracker,
+    numbers: Sequence[int],
+    values_block: Sequence[Sequence[str]],
+) -> list[dict[str, Any]] | None:
+    """The payload items of a block whose rows are all valid, new and free of Problems
+    (its keys are then remembered by ``tracker``); ``None`` for any other block, which
+    the caller converts row by row."""
+    if convert_block is None:
+        return None
+    converted = convert_block(values_block)
+    if converted is None or not tracker.check_block(numbers, converted[1]):
+        return None
+    return converted[0]
+
+
 def _iter_planned_rows(
     job: ImportJob,
     source: SourceInfo,
     kind: RecordKind,
     ctx: ConvertContext,
-    convert: Any,
+    convert: RowConverter,
     cancel: CancelToken | None,
 ) -> Iterator[PlannedItem | InvalidRow | ExcludedRow]:
-    """:func:`iter_planned` for non-grouping kinds, a block of rows at a time; a block
-    of clean rows takes the block converter as in :func:`_count_rows`."""
+    """:func:`iter_planned` for non-grouping kinds, a block of rows at a time."""
     exclude = job.options.exclude_rows
     convert_block = kind.compile_block(ctx, job.mapping, source.headers)
     tracker = DuplicateTracker(kind, ctx, job.mapping)
@@ -283,15 +304,14 @@ def _iter_planned_rows(
     for numbers, values_block in iter_row_blocks(source, _BLOCK):
         if cancel is not None and cancel.cancelled:
             raise PlanCancelled()
-        if convert_block is not None:
-            converted = convert_block(values_block)
-            if converted is not None and tracker.check_block(numbers, converted[1]):
-                for row_no, payload in zip(numbers, converted[0], strict=True):
-                    if exclude and row_no in exclude:
-                        yield ExcludedRow(row_no)
-                    else:
-                        yield PlannedItem((row_no,), payload)
-                continue
+        items = _clean_items(convert_block, tracker, numbers, values_block)
+        if items is not None:
+            for row_no, payload in zip(numbers, items, strict=True):
+                if exclude and row_no in exclude:
+                    yield ExcludedRow(row_no)
+                else:
+                    yield PlannedItem((row_no,), payload)
+            continue
         for row_no, values in zip(numbers, values_block, strict=True):
             item, problems = convert(row_no, values)
             if item is not None:
@@ -373,48 +393,36 @@ def _count_rows(
     try:
         tracker = DuplicateTracker(kind, ctx, job.mapping)
         check = tracker.check
-        check_block = tracker.check_block
-        blocks = iter_row_blocks(source, _BLOCK)
-        while True:
-            # the cancel token is read before about every 512th row
+        for numbers, values_block in iter_row_blocks(source, _BLOCK):
             if cancel is not None and cancel.cancelled:
                 raise PlanCancelled()
-            block = next(blocks, None)
-            if block is None:
-                break
-            numbers, values_block = block
             before = total
-            if convert_block is not None:
-                converted = convert_block(values_block)
-                if converted is not None and check_block(numbers, converted[1]):
-                    total += len(numbers)
-                    skipped = len(exclude.intersection(numbers)) if exclude else 0
-                    excluded += skipped
-                    items += len(numbers) - skipped
-                    if progress is not None and total // _EVERY > before // _EVERY:
-                        _report(progress, meter, total)
-                    continue
-            for row_no, values in zip(numbers, values_block, strict=True):
-                total += 1
-                item, problems = convert(row_no, values)
-                if item is not None:
-                    dupes = check(row_no, item)
-                    if not dupes:
-                        if exclude and row_no in exclude:
-                            excluded += 1
-                        else:
-                            items += 1
-                            if problems:
-                                warning_count += len(problems)
-                                kept.extend(problems[: max(0, MAX_PROBLEMS - len(kept))])
-                        continue
-                    problems = [*problems, *dupes]
-                invalid += 1
-                if any(_is_duplicate(p) for p in problems):
-                    duplicates += 1
-                problem_count += len(problems)
-                kept.extend(problems[: max(0, MAX_PROBLEMS - len(kept))])
-            if progress is not None and total // _EVERY > before // _EVERY:
+            total += len(numbers)
+            if _clean_items(convert_block, tracker, numbers, values_block) is not None:
+                skipped = len(exclude.intersection(numbers)) if exclude else 0
+                excluded += skipped
+                items += len(numbers) - skipped
+            else:
+                for row_no, values in zip(numbers, values_block, strict=True):
+                    item, problems = convert(row_no, values)
+                    if item is not None:
+                        dupes = check(row_no, item)
+                        if not dupes:
+                            if exclude and row_no in exclude:
+                                excluded += 1
+                            else:
+                                items += 1
+                                if problems:
+                                    warning_count += len(problems)
+                                    kept.extend(problems[: max(0, MAX_PROBLEMS - len(kept))])
+                            continue
+                        problems = [*problems, *dupes]
+                    invalid += 1
+                    if any(_is_duplicate(p) for p in problems):
+                        duplicates += 1
+                    problem_count += len(problems)
+                    kept.extend(problems[: max(0, MAX_PROBLEMS - len(kept))])
+            if progress is not None and total // _PROGRESS_EVERY > before // _PROGRESS_EVERY:
                 _report(progress, meter, total)
     except FileProblem as exc:
         raise PlanError(exc.message) from exc

@@ -969,9 +969,6 @@ def _as_text(value: Any) -> str:
 # and a Problem for every other row of a held-back group.
 
 
-_is_str = isinstance
-
-
 class _BlockRows:
     """The rows of keys that :meth:`DuplicateTracker.check_block` took together."""
 
@@ -1061,7 +1058,7 @@ class DuplicateTracker:
             if values is None:
                 continue
             keyed = rows
-            if not all(values) or not all(map(_is_str, values, repeat(str))):
+            if not all(values) or not all(map(isinstance, values, repeat(str))):
                 pairs = [
                     (v, r) for v, r in zip(values, rows, strict=True) if v and isinstance(v, str)
                 ]

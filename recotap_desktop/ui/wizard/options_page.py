@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
 
 from recotap_desktop.engine.plan import ImportOptions
 from recotap_desktop.engine.runner import MAX_CONCURRENCY
-from recotap_desktop.engine.states import SUCCESS_STATES
 from recotap_desktop.store.settings import UI_CONCURRENCY
 from recotap_desktop.ui.dialogs import concurrency_setting
+from recotap_desktop.ui.models import format_when
+from recotap_desktop.ui.results.data import SUCCESS_NAMES
 from recotap_desktop.ui.services import host_of
 
 if TYPE_CHECKING:
@@ -262,11 +263,11 @@ class OptionsPage(QWizardPage):
             log.warning("could not look for earlier runs of this file", exc_info=True)
             return ""
         host = host_of(profile)
-        sent = [r for r in runs if r.host in (None, host) and _sent_rows(r.counts)]
+        sent = [r for r in runs if r.host in (None, host)
+                and any(n for state, n in r.counts.items() if state in SUCCESS_NAMES)]
         if not sent:
             return ""
         last = sent[0]
-        when = last.started_at[:16].replace("T", " ")
         counts = ", ".join(f"{n:,} {state}" for state, n in sorted(last.counts.items()) if n)
         again = (
             "Rows that were created then come back as “already exists” (the CRM API "
@@ -276,7 +277,7 @@ class OptionsPage(QWizardPage):
         )
         more = f" It was sent {len(sent)} times in all." if len(sent) > 1 else ""
         return (f"⚠ This exact file was already sent to {profile.name}: run {last.id} on "
-                f"{when} UTC ({counts}).{more} {again}")
+                f"{format_when(last)} ({counts}).{more} {again}")
 
     # ------------------------------------------------------------------ QWizardPage
     def isComplete(self) -> bool:
@@ -296,10 +297,3 @@ class OptionsPage(QWizardPage):
     def cleanupPage(self) -> None:
         """Keep the choices when going back."""
 
-
-def _sent_rows(counts: dict[str, int]) -> int:
-    """Rows of a run that reached Recotap (created, updated or upserted)."""
-    return sum(n for state, n in counts.items() if state in _SENT_STATES)
-
-
-_SENT_STATES = frozenset(s.value for s in SUCCESS_STATES)
