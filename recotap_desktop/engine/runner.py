@@ -4,9 +4,11 @@ Guarantees:
 
 * every input row ends in exactly one final state (:class:`RowState`), written to the
   history database; rows that were never sent are ``not sent``;
-* each batch is journaled before it is sent and answered in one transaction after,
-  so that :func:`resume` re-sends exactly the rows that have no final answer, with
-  reconciliation for batches that may have reached the server;
+* each batch is on disk in the journal before it is sent, and its answer is recorded in
+  one transaction after (:class:`_Journal`: one writer thread, group commits, the next
+  batch journaled while the dispatcher waits for a free slot), so that :func:`resume`
+  re-sends exactly the rows that have no final answer, with reconciliation for batches
+  that may have reached the server;
 * a whole-batch validation 400 is isolated by bisection: only the offending rows fail,
   with the server's message, at a cost of about 2*log2(batch) extra requests each;
 * a whole-request error that is not about items (auth, a bad segment, a wrong path)
@@ -132,6 +134,106 @@ class _Throttle:
         with self._cond:
             while self.in_flight:
                 self._cond.wait(0.1)
+
+
+class _Journal:
+    """The batch journal, written by one thread with group commits.
+
+    Every call returns at once; what it queues goes to disk with the next commit, together
+    with everything else queued by then (about one disk sync per round trip instead of two
+    per batch). :meth:`started` returns a ticket, and :meth:`wait` for it returns once the
+    entry is on disk: a batch is never sent before its journal entry is committed. The
+    dispatcher journals the next batch while it waits for a free slot, so that sync is off
+    the critical path; a batch journaled but then not sent is closed as ``not sent``.
+    If the app dies before an answer is committed, its batch is still open in the journal
+    and resume reconciles it, exactly as for an answer lost on the network. The first
+    write error stops the journal: every later call, and :meth:`close`, raise it.
+    """
+
+    def __init__(self, history: History, run_id: int) -> None:
+        self._history = history
+        self._run_id = run_id
+        self._cond = threading.Condition()
+        self._started: list[tuple[int, list[int]]] = []
+        self._answered: list[tuple[int, list[RowOutcome]]] = []
+        self._outcomes: list[RowOutcome] = []
+        self._next_commit = 1  # the commit that will carry what is queued now
+        self._committed = 0
+        self._error: BaseException | None = None
+        self._closing = False
+        self._thread = threading.Thread(target=self._write_loop, name="recotap-journal")
+        self._thread.start()
+
+    def started(self, batch_no: int, rows: list[int]) -> int:
+        """Queue "about to send" for a batch; :meth:`wait` for the ticket before sending."""
+        with self._cond:
+            self._raise_error()
+            self._started.append((batch_no, rows))
+            self._cond.notify_all()
+            return self._next_commit
+
+    def wait(self, ticket: int) -> None:
+        """Return once the commit that carries ``ticket`` is on disk."""
+        with self._cond:
+            while self._committed < ticket and self._error is None:
+                self._cond.wait()
+            self._raise_error()
+
+    def answered(self, batch_no: int, outcomes: list[RowOutcome]) -> None:
+        with self._cond:
+            self._raise_error()
+            self._answered.append((batch_no, outcomes))
+            self._cond.notify_all()
+
+    def outcomes(self, outcomes: Iterable[RowOutcome]) -> None:
+        with self._cond:
+            self._raise_error()
+            self._outcomes.extend(outcomes)
+            self._cond.notify_all()
+
+    def close(self, *, raise_error: bool = True) -> None:
+        """Write everything queued and stop the writer; raise its error, if any."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join()
+        if raise_error:
+            with self._cond:
+                self._raise_error()
+
+    def __enter__(self) -> _Journal:
+        return self
+
+    def __exit__(self, exc_type: object, *_exc: object) -> None:
+        self.close(raise_error=exc_type is None)  # never hide the error already raised
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not (self._started or self._answered or self._outcomes or self._closing):
+                    self._cond.wait()
+                started, answered, outcomes = self._started, self._answered, self._outcomes
+                if not (started or answered or outcomes):
+                    return  # closing, and everything is written
+                self._started, self._answered, self._outcomes = [], [], []
+                commit = self._next_commit
+                self._next_commit += 1
+            try:
+                self._history.write_journal(
+                    self._run_id, started=started, answered=answered, outcomes=outcomes
+                )
+            except BaseException as exc:
+                with self._cond:
+                    self._error = exc
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self._committed = commit
+                self._cond.notify_all()
 
 
 class _Abort(Exception):
@@ -331,12 +433,12 @@ class ImportRunner:
 
         def flush() -> None:
             if pending_outcomes:
-                self.history.set_outcomes(run_id, pending_outcomes)
-                for o in pending_outcomes:
-                    self._count(o.state, 1)
+                journal.outcomes(pending_outcomes)
+                self._count_outcomes(pending_outcomes)
                 pending_outcomes.clear()
 
         with (
+            _Journal(self.history, run_id) as journal,
             self.connection.open(
                 on_retry=self._throttle.on_retry,
                 cancel_event=self.cancel.stop_event,
@@ -348,20 +450,21 @@ class ImportRunner:
         ):
 
             def submit(items: list[PlannedItem], reconcile: bool) -> None:
-                if self._stopping() or not self._throttle.acquire(self._abort_event):
-                    for item in items:
-                        for r in item.rows:
-                            pending_outcomes.append(self._not_sent(r))
-                    return
                 if self._stopping():
-                    self._throttle.release(True)
-                    for item in items:
-                        for r in item.rows:
-                            pending_outcomes.append(self._not_sent(r))
+                    pending_outcomes.extend(self._not_sent(r) for i in items for r in i.rows)
                     return
                 self._batch_no += 1
                 batch = _Batch(self._batch_no, items, reconcile)
-                futures.append(pool.submit(self._run_batch, client, run_id, batch))
+                # Journal it while waiting for a free slot: usually on disk before one frees.
+                ticket = journal.started(batch.no, batch.rows)
+                if not self._throttle.acquire(self._abort_event):
+                    self._finish_unsent(journal, batch)
+                    return
+                if self._stopping():
+                    self._throttle.release(True)
+                    self._finish_unsent(journal, batch)
+                    return
+                futures.append(pool.submit(self._run_batch, client, journal, batch, ticket))
 
             for entry in iter_planned(self.job, self.plan.source):
                 if isinstance(entry, PlannedItem):
@@ -423,10 +526,11 @@ class ImportRunner:
                 message = "Not sent: the run was cancelled before this row was sent."
         return RowOutcome(row, RowState.NOT_SENT.value, message)
 
-    def _count(self, state: str, rows: int) -> None:
+    def _count_outcomes(self, outcomes: list[RowOutcome]) -> None:
+        counts = Counter(o.state for o in outcomes)
         with self._lock:
-            self._counts[state] += rows
-            self._done_rows += rows
+            self._counts.update(counts)
+            self._done_rows += len(outcomes)
 
     def _report(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -449,13 +553,15 @@ class ImportRunner:
         )
 
     # ------------------------------------------------------------ per batch
-    def _run_batch(self, client: RecotapClient, run_id: int, batch: _Batch) -> None:
+    def _run_batch(
+        self, client: RecotapClient, journal: _Journal, batch: _Batch, ticket: int
+    ) -> None:
         ok = False
         try:
+            journal.wait(ticket)
             if self._stopping():
-                self._finish_unsent(run_id, batch, journal=True)
+                self._finish_unsent(journal, batch)
                 return
-            self.history.batch_started(run_id, batch.no, batch.rows)
             state = _BatchState()
             outcomes = self._send_isolating(client, batch.items, batch.reconcile, state, top=True)
             unanswered = any(o is None for o in outcomes)
@@ -492,25 +598,20 @@ class ImportRunner:
             if unanswered and state.processed_maybe:
                 # Part of the batch may have reached the server: keep its journal entry open so
                 # that resume re-sends the unanswered rows with reconciliation.
-                self.history.set_outcomes(run_id, row_outcomes)
+                journal.outcomes(row_outcomes)
             else:
-                self.history.batch_done(run_id, batch.no, row_outcomes)
-            for o in row_outcomes:
-                self._count(o.state, 1)
+                journal.answered(batch.no, row_outcomes)
+            self._count_outcomes(row_outcomes)
             ok = not unanswered
         finally:
             self._throttle.release(ok)
             self._report()
 
-    def _finish_unsent(self, run_id: int, batch: _Batch, *, journal: bool) -> None:
+    def _finish_unsent(self, journal: _Journal, batch: _Batch) -> None:
         outcomes = [self._not_sent(r) for r in batch.rows]
-        if journal:
-            # Nothing reached the server: close the journal entry so resume sends it fresh.
-            self.history.batch_done(run_id, batch.no, outcomes)
-        else:
-            self.history.set_outcomes(run_id, outcomes)
-        for o in outcomes:
-            self._count(o.state, 1)
+        # Nothing reached the server: close the journal entry so resume sends it fresh.
+        journal.answered(batch.no, outcomes)
+        self._count_outcomes(outcomes)
 
     def _set_abort(self, abort: _Abort) -> None:
         with self._lock:

@@ -718,29 +718,52 @@ class History:
     # ------------------------------------------------------------------ journal
     def batch_started(self, run_id: int, batch_no: int, rows: Sequence[int]) -> None:
         """Journal a batch *before* sending it: ``rows`` are its spreadsheet rows."""
-        with self._write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO batches (run_id, batch_no, rows_json, started_at, "
-                "answered_at) VALUES (?, ?, ?, ?, NULL)",
-                (run_id, batch_no, json.dumps(list(rows)), _now()),
-            )
+        self.write_journal(run_id, started=[(batch_no, rows)])
 
     def batch_done(self, run_id: int, batch_no: int, outcomes: Sequence[RowOutcome]) -> None:
         """Record the answer of a batch: its outcomes and "answered", in ONE transaction."""
+        self.write_journal(run_id, answered=[(batch_no, outcomes)])
+
+    def write_journal(
+        self,
+        run_id: int,
+        *,
+        started: Sequence[tuple[int, Sequence[int]]] = (),
+        answered: Sequence[tuple[int, Sequence[RowOutcome]]] = (),
+        outcomes: Sequence[RowOutcome] = (),
+    ) -> None:
+        """Several journal writes in ONE transaction (one disk sync: a group commit).
+
+        ``started``: ``(batch_no, rows)`` of batches about to be sent; ``answered``:
+        ``(batch_no, outcomes)`` of answered batches (a batch not journaled first is recorded
+        as started and answered); ``outcomes``: row outcomes outside any closed batch (for
+        example, the answered rows of a batch that stays open for reconciliation).
+        All or nothing: an invalid outcome or a database error writes none of them.
+        """
         params = list(_outcome_params(run_id, outcomes))
+        for _no, batch_outcomes in answered:
+            params.extend(_outcome_params(run_id, batch_outcomes))
         now = _now()
         with self._write() as conn:
-            conn.executemany(_UPSERT_OUTCOME, params)
-            cur = conn.execute(
-                "UPDATE batches SET answered_at = ? WHERE run_id = ? AND batch_no = ?",
-                (now, run_id, batch_no),
-            )
-            if cur.rowcount == 0:  # not journaled first: record it as started and answered
-                conn.execute(
-                    "INSERT INTO batches (run_id, batch_no, rows_json, started_at, answered_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (run_id, batch_no, json.dumps([o.row for o in outcomes]), now, now),
+            if started:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO batches (run_id, batch_no, rows_json, started_at, "
+                    "answered_at) VALUES (?, ?, ?, ?, NULL)",
+                    [(run_id, no, json.dumps(list(rows)), now) for no, rows in started],
                 )
+            if params:
+                conn.executemany(_UPSERT_OUTCOME, params)
+            for batch_no, batch_outcomes in answered:
+                cur = conn.execute(
+                    "UPDATE batches SET answered_at = ? WHERE run_id = ? AND batch_no = ?",
+                    (now, run_id, batch_no),
+                )
+                if cur.rowcount == 0:  # not journaled first: record it as started and answered
+                    conn.execute(
+                        "INSERT INTO batches (run_id, batch_no, rows_json, started_at, "
+                        "answered_at) VALUES (?, ?, ?, ?, ?)",
+                        (run_id, batch_no, json.dumps([o.row for o in batch_outcomes]), now, now),
+                    )
 
     def unanswered_batches(self, run_id: int) -> list[tuple[int, list[int]]]:
         """Batches journaled as started but never answered: ``(batch_no, rows)``."""

@@ -195,6 +195,30 @@ def test_batch_done_is_all_or_nothing(history: History) -> None:
     assert history.unanswered_batches(run_id) == [(1, [2, 3, 4])]
 
 
+def test_write_journal_groups_several_entries_in_one_all_or_nothing_commit(
+    history: History,
+) -> None:
+    run_id = history.create_run(_info())
+    history.batch_started(run_id, 1, [2, 3])
+    history.write_journal(
+        run_id,
+        started=[(2, [4, 5]), (3, [6])],
+        answered=[(1, [RowOutcome(2, "created"), RowOutcome(3, "failed", "bad")])],
+        outcomes=[RowOutcome(7, "invalid", "no name")],
+    )
+    assert history.unanswered_batches(run_id) == [(2, [4, 5]), (3, [6])]
+    assert history.counts(run_id) == {"created": 1, "failed": 1, "invalid": 1}
+    with pytest.raises(ValueError):
+        history.write_journal(
+            run_id,
+            started=[(4, [8])],
+            answered=[(2, [RowOutcome(4, "created"), RowOutcome(5, "created")])],
+            outcomes=[RowOutcome(6, "exploded")],
+        )
+    assert history.unanswered_batches(run_id) == [(2, [4, 5]), (3, [6])]  # none of it
+    assert history.counts(run_id) == {"created": 1, "failed": 1, "invalid": 1}
+
+
 def test_batch_done_rolls_back_on_a_database_error(db_path: Path, monkeypatch) -> None:
     with History(db_path) as h:
         run_id = h.create_run(_info())

@@ -1,0 +1,146 @@
+"""The batch journal is written by one thread with group commits, ahead of the sends.
+
+What must hold whatever the timing: a batch is on disk as "about to send" before its
+request leaves; a batch journaled but never sent is closed as ``not sent``; a journal
+that cannot be written stops the run with the disk's error.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from recotap_desktop.engine.plan import build_plan
+from recotap_desktop.engine.progress import CancelToken
+from recotap_desktop.engine.runner import ImportRunner
+from recotap_desktop.engine.senders import send_accounts
+from recotap_desktop.engine.states import RunState
+from recotap_desktop.sandbox import SandboxServer
+from recotap_desktop.store.history import History, HistoryDiskError
+from tests.engine.test_runner_sandbox import _conn, _job, _states
+from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
+
+
+@pytest.fixture
+def history(tmp_path: Path):
+    h = History(tmp_path / "history.sqlite3")
+    yield h
+    h.close()
+
+
+def _slow_journal(monkeypatch: pytest.MonkeyPatch, delay: float) -> list[int]:
+    """Make every journal commit take ``delay`` longer; returns the batches per commit."""
+    original = History.write_journal
+    sizes: list[int] = []
+
+    def slow(self, run_id, *, started=(), answered=(), outcomes=()):  # type: ignore[no-untyped-def]
+        time.sleep(delay)
+        sizes.append(len(started) + len(answered))
+        return original(self, run_id, started=started, answered=answered, outcomes=outcomes)
+
+    monkeypatch.setattr(History, "write_journal", slow)
+    return sizes
+
+
+def test_every_batch_is_on_disk_before_its_request_leaves(
+    small_sandbox: SandboxServer, history: History, tmp_path: Path, monkeypatch
+) -> None:
+    sizes = _slow_journal(monkeypatch, 0.03)
+    path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(1_200, prefix="jrn"))
+    runner = ImportRunner(build_plan(_job("accounts", path, concurrency=4)), _conn(small_sandbox),
+                          history)
+    unjournaled: list[list[int]] = []
+    lock = threading.Lock()
+
+    def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
+        # What another process would find on disk now: committed data only.
+        other = sqlite3.connect(history.path)
+        try:
+            entries = other.execute("SELECT rows_json FROM batches WHERE answered_at IS NULL")
+            journaled = {row for (rows_json,) in entries for row in json.loads(rows_json)}
+        finally:
+            other.close()
+        sent_rows = {int(i["externalId"].rsplit("-", 1)[1]) + 2 for i in items}  # row = i + 2
+        with lock:
+            unjournaled.extend(sorted(sent_rows - journaled))
+        return send_accounts(client, items, options, repeated)
+
+    runner._sender = sender
+    result = runner.run()
+    assert result.state is RunState.FINISHED
+    assert unjournaled == []
+    assert set(_states(history, result.run_id).values()) == {"created"}
+    assert history.unanswered_batches(result.run_id) == []
+    # 12 batches, 24 journal entries: queued together while a slow commit runs, they share
+    # commits (a group commit), and every one of them was written.
+    assert sum(sizes) == 24
+    assert len(sizes) < 24
+
+
+def test_a_batch_journaled_but_never_sent_is_closed_as_not_sent(
+    small_sandbox: SandboxServer, history: History, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(300, prefix="cls"))
+    cancel = CancelToken()
+    runner = ImportRunner(
+        build_plan(_job("accounts", path, concurrency=1)),
+        _conn(small_sandbox),
+        history,
+        cancel=cancel,
+    )
+    calls = 0
+
+    def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        # The dispatcher has journaled batch 2 and waits for this batch's slot.
+        time.sleep(0.2)
+        cancel.cancel()
+        return send_accounts(client, items, options, repeated)
+
+    runner._sender = sender
+    result = runner.run()
+    assert result.state is RunState.CANCELLED
+    assert calls == 1
+    states = _states(history, result.run_id)
+    assert [states[r] for r in range(2, 102)] == ["created"] * 100
+    assert {states[r] for r in range(102, 302)} == {"not sent"}
+    assert history.unanswered_batches(result.run_id) == []  # nothing to reconcile
+    assert history.max_batch_no(result.run_id) == 2  # batch 2 was journaled, then closed
+
+
+def test_a_journal_that_cannot_be_written_stops_the_run_with_the_disk_error(
+    small_sandbox: SandboxServer, history: History, tmp_path: Path, monkeypatch
+) -> None:
+    original = History.write_journal
+    commits = 0
+
+    def failing(self, run_id, **parts):  # type: ignore[no-untyped-def]
+        nonlocal commits
+        commits += 1
+        if commits == 3:
+            raise HistoryDiskError("The disk is full.", path=self.path, reason="full")
+        return original(self, run_id, **parts)
+
+    monkeypatch.setattr(History, "write_journal", failing)
+    path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(2_000, prefix="dsk"))
+    runner = ImportRunner(build_plan(_job("accounts", path, concurrency=2)), _conn(small_sandbox),
+                          history)
+    sent = 0
+
+    def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
+        nonlocal sent
+        sent += 1
+        return send_accounts(client, items, options, repeated)
+
+    runner._sender = sender
+    with pytest.raises(HistoryDiskError, match="disk is full"):
+        runner.run()
+    assert sent < 20  # the run stopped; it did not go on sending without a journal
+    # The writer and the workers are gone (the sandbox's own threads may linger).
+    assert [t.name for t in threading.enumerate() if t.name.startswith("recotap-")] == []
