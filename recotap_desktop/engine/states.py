@@ -49,12 +49,10 @@ class ItemOutcome:
     reconciled: bool = False
 
 
+#: The per-item statuses a server may give, by name (``invalid`` and ``not sent`` are ours).
+_SERVER_STATES = {s.value: s for s in RowState if s not in (RowState.INVALID, RowState.NOT_SENT)}
+
+
 def state_from_server(status: str) -> RowState | None:
     """Map a per-item status string from the server to a row state (None if unknown)."""
-    try:
-        state = RowState(status.strip().lower())
-    except ValueError:
-        return None
-    if state in (RowState.INVALID, RowState.NOT_SENT):
-        return None
-    return state
+    return _SERVER_STATES.get(status.strip().lower())
