@@ -123,6 +123,36 @@ def serial_loop(base_url: str, key: str, n: int, prefix: str) -> float:
     return time.perf_counter() - t
 
 
+def threaded_loop(base_url: str, key: str, n: int, prefix: str, threads: int) -> float:
+    """The same payloads from ``threads`` plain httpx loops: what the machine allows before
+    any engine work (no file, no journal, no per-row results)."""
+    import queue
+    import threading
+
+    import httpx
+
+    todo: queue.SimpleQueue[list[dict[str, str]]] = queue.SimpleQueue()
+    for batch in _payloads(n, prefix):
+        todo.put(batch)
+
+    def work() -> None:
+        with httpx.Client(base_url=base_url, headers={"X-Api-Key": key}) as client:
+            while True:
+                try:
+                    batch = todo.get_nowait()
+                except queue.Empty:
+                    return
+                client.post("accounts", json={"accounts": batch}).raise_for_status()
+
+    t = time.perf_counter()
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return time.perf_counter() - t
+
+
 def engine_import(
     tmp: Path, base_url: str, key: str, n: int, concurrency: int, prefix: str
 ) -> float:
@@ -193,6 +223,15 @@ def bench_import(tmp: Path, n: int, latency: float) -> list[tuple[str, float, fl
         serial = serial_loop(base, DEMO_API_KEY, n, "serial")
         rows = [("plain serial httpx loop (baseline)", serial, 1.0, "")]
         batches = math.ceil(n / 100)
+        threaded = threaded_loop(base, DEMO_API_KEY, n, "threaded", 4)
+        rows.append(
+            (
+                "4 plain httpx loops in threads (reference)",
+                threaded,
+                threaded / (batches * latency / 4),
+                "x floor: what is left for the engine's own work",
+            )
+        )
         for c in (1, 4, 8):
             t = engine_import(tmp, base, DEMO_API_KEY, n, c, f"c{c}")
             floor = batches * latency / c

@@ -4,11 +4,14 @@ Guarantees:
 
 * every input row ends in exactly one final state (:class:`RowState`), written to the
   history database; rows that were never sent are ``not sent``;
-* each batch is on disk in the journal before it is sent, and its answer is recorded in
-  one transaction after (:class:`_Journal`: one writer thread, group commits, the next
-  batch journaled while the dispatcher waits for a free slot), so that :func:`resume`
-  re-sends exactly the rows that have no final answer, with reconciliation for batches
-  that may have reached the server;
+* each batch is on disk in the journal before it is sent (and not earlier: a batch
+  journaled but never sent would be reconciled on resume, turning real duplicates into
+  "created"), and its answer is recorded in one transaction after (:class:`_Journal`:
+  answers are committed in groups, in the background or with the next journal entry),
+  so that :func:`resume` re-sends exactly the rows that have no final answer, with
+  reconciliation for batches that may have reached the server;
+* batches wait for a worker in memory, a few ahead, so a worker that is done takes the
+  next one at once;
 * a whole-batch validation 400 is isolated by bisection: only the offending rows fail,
   with the server's message, at a cost of about 2*log2(batch) extra requests each;
 * a whole-request error that is not about items (auth, a bad segment, a wrong path)
@@ -137,55 +140,50 @@ class _Throttle:
 
 
 class _Journal:
-    """The batch journal, written by one thread with group commits.
+    """The batch journal of one run: "about to send" now, answers in the background.
 
-    Every call returns at once; what it queues goes to disk with the next commit, together
-    with everything else queued by then (about one disk sync per round trip instead of two
-    per batch). :meth:`started` returns a ticket, and :meth:`wait` for it returns once the
-    entry is on disk: a batch is never sent before its journal entry is committed. The
-    dispatcher journals the next batch while it waits for a free slot, so that sync is off
-    the critical path; a batch journaled but then not sent is closed as ``not sent``.
-    If the app dies before an answer is committed, its batch is still open in the journal
-    and resume reconciles it, exactly as for an answer lost on the network. The first
-    write error stops the journal: every later call, and :meth:`close`, raise it.
+    :meth:`started` writes in the calling thread and returns once the entry is on disk: a
+    batch is never sent before that. :meth:`answered` and :meth:`outcomes` only queue:
+    everything queued so far goes to disk in one transaction (a group commit) with the next
+    :meth:`started`, or from a writer thread, so a worker goes on to its next batch at once
+    instead of waiting for the disk. If the app dies before an answer is committed, its
+    batch is still open in the journal and resume reconciles it, exactly as for an answer
+    lost on the network (the request was sent, so that is right). A write error stops the
+    journal; every later call, and :meth:`close`, raise it (the entries of the failed commit
+    stay open, and resume reconciles them).
     """
 
     def __init__(self, history: History, run_id: int) -> None:
         self._history = history
         self._run_id = run_id
         self._cond = threading.Condition()
-        self._started: list[tuple[int, list[int]]] = []
         self._answered: list[tuple[int, list[RowOutcome]]] = []
         self._outcomes: list[RowOutcome] = []
-        self._next_commit = 1  # the commit that will carry what is queued now
-        self._committed = 0
         self._error: BaseException | None = None
         self._closing = False
         self._thread = threading.Thread(target=self._write_loop, name="recotap-journal")
         self._thread.start()
 
-    def started(self, batch_no: int, rows: list[int]) -> int:
-        """Queue "about to send" for a batch; :meth:`wait` for the ticket before sending."""
-        with self._cond:
-            self._raise_error()
-            self._started.append((batch_no, rows))
-            self._cond.notify_all()
-            return self._next_commit
+    def started(self, batch_no: int, rows: list[int]) -> None:
+        """Journal a batch as about to be sent; returns once that is on disk.
 
-    def wait(self, ticket: int) -> None:
-        """Return once the commit that carries ``ticket`` is on disk."""
+        The answers queued so far go in the same commit (one disk sync for all of them).
+        """
         with self._cond:
-            while self._committed < ticket and self._error is None:
-                self._cond.wait()
             self._raise_error()
+            answered, outcomes = self._answered, self._outcomes
+            self._answered, self._outcomes = [], []
+        self._commit(started=[(batch_no, rows)], answered=answered, outcomes=outcomes)
 
     def answered(self, batch_no: int, outcomes: list[RowOutcome]) -> None:
+        """Queue the answer of a batch: its outcomes, and its journal entry closed."""
         with self._cond:
             self._raise_error()
             self._answered.append((batch_no, outcomes))
             self._cond.notify_all()
 
-    def outcomes(self, outcomes: Iterable[RowOutcome]) -> None:
+    def outcomes(self, outcomes: list[RowOutcome]) -> None:
+        """Queue outcomes that close no journal entry."""
         with self._cond:
             self._raise_error()
             self._outcomes.extend(outcomes)
@@ -198,8 +196,7 @@ class _Journal:
             self._cond.notify_all()
         self._thread.join()
         if raise_error:
-            with self._cond:
-                self._raise_error()
+            self._raise_error()
 
     def __enter__(self) -> _Journal:
         return self
@@ -209,31 +206,38 @@ class _Journal:
 
     def _raise_error(self) -> None:
         if self._error is not None:
-            raise self._error
+            raise self._error  # the store's own error, with its message for the user
 
     def _write_loop(self) -> None:
         while True:
             with self._cond:
-                while not (self._started or self._answered or self._outcomes or self._closing):
+                while not (self._answered or self._outcomes or self._closing):
                     self._cond.wait()
-                started, answered, outcomes = self._started, self._answered, self._outcomes
-                if not (started or answered or outcomes):
+                answered, outcomes = self._answered, self._outcomes
+                if not (answered or outcomes):
                     return  # closing, and everything is written
-                self._started, self._answered, self._outcomes = [], [], []
-                commit = self._next_commit
-                self._next_commit += 1
+                self._answered, self._outcomes = [], []
             try:
-                self._history.write_journal(
-                    self._run_id, started=started, answered=answered, outcomes=outcomes
-                )
-            except BaseException as exc:
-                with self._cond:
-                    self._error = exc
-                    self._cond.notify_all()
+                self._commit(answered=answered, outcomes=outcomes)
+            except BaseException:
                 return
+
+    def _commit(
+        self,
+        *,
+        started: Sequence[tuple[int, list[int]]] = (),
+        answered: list[tuple[int, list[RowOutcome]]],
+        outcomes: list[RowOutcome],
+    ) -> None:
+        try:
+            self._history.write_journal(
+                self._run_id, started=started, answered=answered, outcomes=outcomes
+            )
+        except BaseException as exc:
             with self._cond:
-                self._committed = commit
-                self._cond.notify_all()
+                if self._error is None:
+                    self._error = exc
+            raise
 
 
 class _Abort(Exception):
@@ -433,7 +437,7 @@ class ImportRunner:
 
         def flush() -> None:
             if pending_outcomes:
-                journal.outcomes(pending_outcomes)
+                self.history.set_outcomes(run_id, pending_outcomes)
                 self._count_outcomes(pending_outcomes)
                 pending_outcomes.clear()
 
@@ -449,22 +453,19 @@ class ImportRunner:
             ) as pool,
         ):
 
+            # Batches wait in memory (never in the journal) for a worker, a few ahead, so a
+            # worker that is done takes its next batch at once, without a thread hand-off.
+            ahead = threading.Semaphore(2 * self._throttle.max)
+
             def submit(items: list[PlannedItem], reconcile: bool) -> None:
+                while not self._stopping() and not ahead.acquire(timeout=0.1):
+                    pass
                 if self._stopping():
                     pending_outcomes.extend(self._not_sent(r) for i in items for r in i.rows)
                     return
                 self._batch_no += 1
                 batch = _Batch(self._batch_no, items, reconcile)
-                # Journal it while waiting for a free slot: usually on disk before one frees.
-                ticket = journal.started(batch.no, batch.rows)
-                if not self._throttle.acquire(self._abort_event):
-                    self._finish_unsent(journal, batch)
-                    return
-                if self._stopping():
-                    self._throttle.release(True)
-                    self._finish_unsent(journal, batch)
-                    return
-                futures.append(pool.submit(self._run_batch, client, journal, batch, ticket))
+                futures.append(pool.submit(self._run_batch, client, journal, batch, ahead))
 
             for entry in iter_planned(self.job, self.plan.source):
                 if isinstance(entry, PlannedItem):
@@ -554,14 +555,20 @@ class ImportRunner:
 
     # ------------------------------------------------------------ per batch
     def _run_batch(
-        self, client: RecotapClient, journal: _Journal, batch: _Batch, ticket: int
+        self, client: RecotapClient, journal: _Journal, batch: _Batch, ahead: threading.Semaphore
     ) -> None:
+        ahead.release()
         ok = False
+        holding_slot = False
         try:
-            journal.wait(ticket)
+            if self._stopping() or not self._throttle.acquire(self._abort_event):
+                self._finish_unsent(journal, batch)
+                return
+            holding_slot = True
             if self._stopping():
                 self._finish_unsent(journal, batch)
                 return
+            journal.started(batch.no, batch.rows)
             state = _BatchState()
             outcomes = self._send_isolating(client, batch.items, batch.reconcile, state, top=True)
             unanswered = any(o is None for o in outcomes)
@@ -604,7 +611,8 @@ class ImportRunner:
             self._count_outcomes(row_outcomes)
             ok = not unanswered
         finally:
-            self._throttle.release(ok)
+            if holding_slot:
+                self._throttle.release(ok)
             self._report()
 
     def _finish_unsent(self, journal: _Journal, batch: _Batch) -> None:

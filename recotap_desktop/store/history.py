@@ -22,9 +22,10 @@ Errors, all subclasses of :class:`HistoryError` (``.message`` is for the user)::
     └─ NewerSchemaError     the file was written by a newer version of the app
 
 Thread-safety: one connection (``check_same_thread=False``) guarded by a lock; engine
-worker threads may call :meth:`History.batch_started`/:meth:`History.batch_done`
-concurrently. WAL mode with ``synchronous=FULL``: a committed batch survives a crash
-or a power cut, and a crash never leaves half a batch.
+worker threads and the runner's journal writer may call :meth:`History.write_journal`
+(or :meth:`History.batch_started`/:meth:`History.batch_done`) concurrently. WAL mode
+with ``synchronous=FULL``: a committed batch survives a crash or a power cut, and a
+crash never leaves half a batch.
 
 The API key is never stored: no column holds it and ``mapping_json``/``options_json``
 with secret-looking keys are refused.

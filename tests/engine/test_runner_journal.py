@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from recotap_desktop.engine.jobs import resume
 from recotap_desktop.engine.plan import build_plan
 from recotap_desktop.engine.progress import CancelToken
 from recotap_desktop.engine.runner import ImportRunner
@@ -82,10 +83,10 @@ def test_every_batch_is_on_disk_before_its_request_leaves(
     assert len(sizes) < 24
 
 
-def test_a_batch_journaled_but_never_sent_is_closed_as_not_sent(
+def test_batches_waiting_for_a_worker_are_not_sent_after_a_cancel(
     small_sandbox: SandboxServer, history: History, tmp_path: Path
 ) -> None:
-    path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(300, prefix="cls"))
+    path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(600, prefix="cls"))
     cancel = CancelToken()
     runner = ImportRunner(
         build_plan(_job("accounts", path, concurrency=1)),
@@ -98,8 +99,7 @@ def test_a_batch_journaled_but_never_sent_is_closed_as_not_sent(
     def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
         nonlocal calls
         calls += 1
-        # The dispatcher has journaled batch 2 and waits for this batch's slot.
-        time.sleep(0.2)
+        time.sleep(0.2)  # meanwhile the next batches wait in memory for the worker
         cancel.cancel()
         return send_accounts(client, items, options, repeated)
 
@@ -109,9 +109,61 @@ def test_a_batch_journaled_but_never_sent_is_closed_as_not_sent(
     assert calls == 1
     states = _states(history, result.run_id)
     assert [states[r] for r in range(2, 102)] == ["created"] * 100
-    assert {states[r] for r in range(102, 302)} == {"not sent"}
+    assert {states[r] for r in range(102, 602)} == {"not sent"}
     assert history.unanswered_batches(result.run_id) == []  # nothing to reconcile
-    assert history.max_batch_no(result.run_id) == 2  # batch 2 was journaled, then closed
+    again = resume(history, result.run_id, _conn(small_sandbox))
+    assert again.state is RunState.FINISHED
+    assert set(_states(history, result.run_id).values()) == {"created"}
+    assert not any(o.reconciled for o in history.outcomes(result.run_id).values())
+
+
+def test_after_a_kill_rows_never_sent_are_not_reconciled(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """What is on disk while a batch's answer is in hand is what a SIGKILL leaves; resume
+    must reconcile only batches whose request may have left (review finding: batches
+    journaled ahead of sending were reconciled, so real duplicates became "created")."""
+    # Rows 102..201 (batch 2) already exist on the server, created earlier by someone else.
+    earlier = write_csv(
+        tmp_path / "earlier.csv", ACCOUNT_HEADERS, account_rows(100, prefix="kil", start=100)
+    )
+    with History(tmp_path / "other.sqlite3") as other:
+        ImportRunner(build_plan(_job("accounts", earlier)), _conn(small_sandbox), other).run()
+
+    path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(200, prefix="kil"))
+    history = History(tmp_path / "h.sqlite3")
+    killed = tmp_path / "killed.sqlite3"
+    runner = ImportRunner(
+        build_plan(_job("accounts", path, concurrency=1)), _conn(small_sandbox), history
+    )
+    calls = 0
+
+    def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        answer = send_accounts(client, items, options, repeated)
+        if calls == 1:
+            time.sleep(0.3)  # the dispatcher has batch 2 ready and waits
+            source, copy = sqlite3.connect(history.path), sqlite3.connect(killed)
+            try:
+                source.backup(copy)
+            finally:
+                source.close()
+                copy.close()
+        return answer
+
+    runner._sender = sender
+    run_id = runner.run().run_id
+    history.close()
+
+    with History(killed) as after_kill:
+        assert [no for no, _rows in after_kill.unanswered_batches(run_id)] == [1]
+        resume(after_kill, run_id, _conn(small_sandbox))
+        outcomes = after_kill.outcomes(run_id)
+        assert all(outcomes[r].state == "created" for r in range(2, 102))  # batch 1: reconciled
+        second = [outcomes[r] for r in range(102, 202)]
+        assert {o.state for o in second} == {"failed"}  # real duplicates stay failures
+        assert not any(o.reconciled for o in second)
 
 
 def test_a_journal_that_cannot_be_written_stops_the_run_with_the_disk_error(
