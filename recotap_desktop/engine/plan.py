@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -338,15 +339,18 @@ def build_plan(
     source = _open_source(job)
     _check_mapping(job, source)
     size, mtime = _file_identity(job.path)
-    plan = Plan(
-        job=job, source=source, file_sha256=_sha256(job.path), file_size=size, file_mtime_ns=mtime
-    )
+    plan = Plan(job=job, source=source, file_sha256="", file_size=size, file_mtime_ns=mtime)
     kind = job.record_kind()
     meter = RateMeter()
-    if kind.groups_rows:
-        _count_entries(plan, iter_planned(job, source, cancel), progress, meter)
-    else:
-        _count_rows(plan, job, source, kind, progress, cancel, meter)
+    # The file's fingerprint is computed on another thread while the rows are checked
+    # (hashlib works without the GIL): planning a big file does not wait for it.
+    with ThreadPoolExecutor(1, thread_name_prefix="recotap-sha256") as hasher:
+        sha256 = hasher.submit(_sha256, job.path)
+        if kind.groups_rows:
+            _count_entries(plan, iter_planned(job, source, cancel), progress, meter)
+        else:
+            _count_rows(plan, job, source, kind, progress, cancel, meter)
+        plan.file_sha256 = sha256.result()
     plan.batches = -(-plan.items // kind.batch_size) if plan.items else 0
     if plan.total_rows == 0:
         raise PlanError(

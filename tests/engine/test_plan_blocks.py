@@ -6,7 +6,9 @@ blocks with invalid, duplicate, blank and excluded rows."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import random
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -169,3 +171,16 @@ def test_plan_job_options_do_not_matter_for_the_block_path(tmp_path: Path) -> No
     plain = build_plan(job)
     dry = build_plan(replace(job, options=ImportOptions(dry_run=True, concurrency=8)))
     assert _plan_fields(plain) == _plan_fields(dry)
+
+
+def test_the_plan_carries_the_files_sha256(tmp_path: Path) -> None:
+    """Computed on another thread while the rows are checked; it names the file in the
+    history (the options page warns when this exact file was sent before)."""
+    path = _write(tmp_path / "a.csv", _awkward_rows(random.Random(4), 2500, 0.0))
+    plan = build_plan(_job(path, "crm"))
+    assert plan.file_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(PlanCancelled):  # a cancelled plan leaves no thread behind
+        token = CancelToken()
+        token.cancel()
+        build_plan(_job(path, "crm"), cancel=token)
+    assert not [t for t in threading.enumerate() if t.name.startswith("recotap-sha256")]
