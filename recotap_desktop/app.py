@@ -268,6 +268,15 @@ def create_services(args: argparse.Namespace, secret_filter: SecretFilter | None
     return services
 
 
+def preload_qt_free_modules() -> None:
+    """Import the Qt-free modules the main window uses, before PySide6 (see :func:`main`)."""
+    import recotap_desktop.engine.progress
+    import recotap_desktop.resources
+    import recotap_desktop.ui.kinds
+    import recotap_desktop.ui.messages
+    import recotap_desktop.ui.run_format  # noqa: F401
+
+
 def build_main_window(services: Services) -> MainWindow:
     """The main window for ``services`` (not shown yet)."""
     from recotap_desktop.ui.main_window import MainWindow
@@ -299,25 +308,6 @@ def use_offscreen_without_display(env: MutableMapping[str, str] | None = None) -
         return False
     env["QT_QPA_PLATFORM"] = "offscreen"
     return True
-
-
-def when_first_painted(window: Any, callback: Callable[[], None]) -> Any:
-    """Call ``callback`` (from the event loop) after ``window`` has painted for the first time.
-
-    Returns the event filter object; keep a reference to it while waiting.
-    """
-    from PySide6.QtCore import QEvent, QObject, QTimer
-
-    class _FirstPaint(QObject):
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint:
-                window.removeEventFilter(self)
-                QTimer.singleShot(0, callback)
-            return False
-
-    watcher = _FirstPaint(window)
-    window.installEventFilter(watcher)
-    return watcher
 
 
 class SelfTestReport:
@@ -359,6 +349,8 @@ def _check_window(app: QApplication, window: MainWindow) -> str:
     def done() -> None:
         painted.append(window.isVisible() and bool(window.card.name_label.text()))
         app.quit()
+
+    from recotap_desktop.ui.main_window import when_first_painted
 
     watcher = when_first_painted(window, done)
     QTimer.singleShot(SELF_TEST_WINDOW_TIMEOUT_MS, app.quit)
@@ -554,6 +546,8 @@ def exit_after_first_paint(app: QApplication, window: MainWindow, out: TextIO | 
             print(FIRST_PAINT_MARKER, file=out, flush=True)
         app.quit()
 
+    from recotap_desktop.ui.main_window import when_first_painted
+
     return when_first_painted(window, done)
 
 
@@ -579,19 +573,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.self_test and use_offscreen_without_display():
         print(f"{APP_NAME}: no display found; the self-test uses Qt's offscreen platform",
               flush=True)
+    # The Qt-free part first (settings, history, the modules the window needs): PySide6
+    # inspects the source of every module imported after it (for its __feature__ imports),
+    # 4-8 ms at start-up that these modules do not need.
+    services: Services | None = None
+    problem = ""
+    try:
+        services = create_services(args, secret_filter)
+    except Exception as exc:  # settings unreadable, folder not writable, port unavailable ...
+        problem = getattr(exc, "message", None) or str(exc)
+        log.error("cannot start: %s", problem, exc_info=True)
+    preload_qt_free_modules()
     app = create_application([sys.argv[0]] if sys.argv else [APP_NAME])
     window_ref: list[Any] = []
     forwarder = install_excepthook(log_file, secret_filter,
                                    parent=lambda: window_ref[0] if window_ref else None)
-    try:
-        services = create_services(args, secret_filter)
-    except Exception as exc:  # settings unreadable, folder not writable, port unavailable ...
+    if services is None:
         from PySide6.QtWidgets import QMessageBox
 
-        message = getattr(exc, "message", None) or str(exc)
-        log.error("cannot start: %s", message, exc_info=True)
         QMessageBox.critical(None, APP_DISPLAY_NAME,
-                             f"{APP_DISPLAY_NAME} cannot start:\n\n{message}"
+                             f"{APP_DISPLAY_NAME} cannot start:\n\n{problem}"
                              + (f"\n\nLog file: {log_file}" if log_file else ""))
         return 2
     app.aboutToQuit.connect(services.close)

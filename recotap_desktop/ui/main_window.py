@@ -12,24 +12,17 @@ the window keeps painting and tests can drive them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QDesktopServices,
-    QDragEnterEvent,
-    QDropEvent,
-    QFont,
-    QKeySequence,
-)
+from PySide6.QtCore import QByteArray, QEvent, QObject, QTimer, Signal
+from PySide6.QtGui import QAction, QFont, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
+    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -37,7 +30,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressDialog,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -49,12 +41,22 @@ from recotap_desktop.api.editions import rules_for
 from recotap_desktop.store.settings import UI_LAST_FOLDER, UI_WINDOW_GEOMETRY, Profile
 from recotap_desktop.ui.kinds import IMPORT_KINDS, OPENABLE_SUFFIXES, KindGuess, is_openable
 from recotap_desktop.ui.messages import describe_error
-from recotap_desktop.ui.models import format_counts, format_when, history_model, kind_title, run_id
+from recotap_desktop.ui.qt_compat import Qt
+from recotap_desktop.ui.run_format import (
+    HISTORY_COLUMNS,
+    format_counts,
+    format_when,
+    kind_title,
+    run_id,
+)
 from recotap_desktop.ui.services import Services, host_of
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 if TYPE_CHECKING:
-    # Dialogs are imported when first opened (start-up time: bench/bench_startup.py).
+    from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+
+    # Dialogs are imported when first opened (start-up time: bench/bench_startup.py); so
+    # are the Qt classes only they and later actions use (each costs PySide 0.5-2 ms).
     from recotap_desktop.ui.dialogs import HelpDialog, KindDialog, PreferencesDialog
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,24 @@ def format_verified(value: str | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M")
 
 
+def when_first_painted(window: QWidget, callback: Callable[[], None]) -> QObject:
+    """Call ``callback`` (from the event loop) after ``window`` has painted for the first time.
+
+    Returns the event filter object; keep a reference to it while waiting.
+    """
+
+    class _FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                window.removeEventFilter(self)
+                QTimer.singleShot(0, callback)
+            return False
+
+    watcher = _FirstPaint(window)
+    window.installEventFilter(watcher)
+    return watcher
+
+
 class ConnectionCard(QGroupBox):
     """The active connection: name, edition, host, key, last verified; change and test."""
 
@@ -105,23 +125,23 @@ class ConnectionCard(QGroupBox):
         self.verified_label = QLabel()
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
-        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.change_button = QPushButton("Connections…")
         self.test_button = QPushButton("Test connection")
-        grid.addWidget(self.name_label, 0, 0, 1, 2)
-        for row, (title, label) in enumerate(
-            (("Edition:", self.edition_label), ("Server:", self.host_label),
-             ("API key:", self.key_label), ("Last verified:", self.verified_label)), start=1):
-            caption = QLabel(title)
-            grid.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(label, row, 1)
-        grid.addWidget(self.result_label, 5, 0, 1, 2)
+        grid.addWidget(self.name_label, 0, 0)
+        # A form layout puts each caption beside the first line of a value that wraps.
+        form = QFormLayout()
+        form.addRow("Edition:", self.edition_label)
+        form.addRow("Server:", self.host_label)
+        form.addRow("API key:", self.key_label)
+        form.addRow("Last verified:", self.verified_label)
+        grid.addLayout(form, 1, 0)
+        grid.addWidget(self.result_label, 2, 0)
         buttons = QVBoxLayout()
         buttons.addWidget(self.change_button)
         buttons.addWidget(self.test_button)
         buttons.addStretch(1)
-        grid.addLayout(buttons, 0, 2, 6, 1)
-        grid.setColumnStretch(1, 1)
+        grid.addLayout(buttons, 0, 1, 3, 1)
+        grid.setColumnStretch(0, 1)
 
     def show_profile(self, profile: Profile | None) -> None:
         """Fill the labels for ``profile`` (None: no connection yet)."""
@@ -142,6 +162,8 @@ class ConnectionCard(QGroupBox):
     def show_result(self, text: str, ok: bool | None) -> None:
         """Show the outcome of a test (``ok`` None: in progress)."""
         prefix = {True: "✔ ", False: "✖ ", None: ""}[ok]
+        # Selectable, so an error can be copied; set here, not at start-up (qt_compat.Qt).
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.result_label.setText(prefix + text)
 
 
@@ -160,6 +182,11 @@ class MainWindow(QMainWindow):
         self._dialogs: dict[str, QWidget] = {}
         self.setWindowTitle(APP_DISPLAY_NAME + (" — Demo" if services.demo_key else ""))
         self.setAcceptDrops(True)
+        # Background jobs start once the first frame is on screen: creating a Worker loads
+        # the Qt namespace (~20 ms, see qt_compat.Qt) and nothing they show is needed sooner.
+        self._painted = False
+        self._key_lookup_pending = False
+        self._paint_watch: QObject | None = when_first_painted(self, self._first_frame_shown)
         self._build_ui()
         self._build_menus()
         self.refresh_connection()
@@ -224,7 +251,11 @@ class MainWindow(QMainWindow):
         self.history_problem_label.setWordWrap(True)
         self.history_problem_label.setVisible(False)
         runs_layout.addWidget(self.history_problem_label)
-        self.runs_model = history_model(self)
+        # The recent runs, newest first. A C++ item model: the window's first frame needs no
+        # Python model (its headerData() would load the Qt namespace; see qt_compat.Qt).
+        self.runs_model = QStandardItemModel(0, len(HISTORY_COLUMNS), self)
+        self.runs_model.setHorizontalHeaderLabels([c.title for c in HISTORY_COLUMNS])
+        self._recent_runs: list[Any] = []
         self.runs_view = QTableView()
         self.runs_view.setObjectName("recentRuns")
         self.runs_view.setModel(self.runs_model)
@@ -237,7 +268,7 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.runs_view.doubleClicked.connect(
-            lambda index: self.open_run_results(run_id(self.runs_model.row_object(index.row()))))
+            lambda index: self.open_run_results(run_id(self._recent_runs[index.row()])))
         self.runs_empty_label = QLabel("No runs yet. Your imports and exports will be listed here.")
         self.runs_empty_label.setEnabled(False)
         runs_layout.addWidget(self.runs_empty_label)
@@ -255,10 +286,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready")
         self.resize(960, 680)
 
-    def _action(self, text: str, slot: Any, shortcut: Any = None, name: str = "") -> QAction:
+    def _action(self, text: str, slot: Any, shortcut: str | None = None,
+                name: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
+            # setShortcuts([...]), not setShortcut(): resolving that overload loads the Qt
+            # namespace (see qt_compat.Qt), ~20 ms before the first frame.
+            action.setShortcuts([QKeySequence.fromString(shortcut)])
         action.triggered.connect(lambda _=False: slot())
         if name:
             action.setObjectName(name)
@@ -267,9 +301,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self.open_action = self._action("&Open…", self.open_file, QKeySequence.StandardKey.Open,
-                                        "actionOpen")
-        self.open_action.setShortcut(QKeySequence("Ctrl+O"))
+        self.open_action = self._action("&Open…", self.open_file, "Ctrl+O", "actionOpen")
         file_menu.addAction(self.open_action)
         file_menu.addSeparator()
         imports = file_menu.addMenu("&Import")
@@ -282,9 +314,8 @@ class MainWindow(QMainWindow):
                                          name="actionBackfill"))
         file_menu.addSeparator()
         self.preferences_action = self._action("&Preferences…", self.open_preferences,
-                                               QKeySequence.StandardKey.Preferences,
-                                               "actionPreferences")
-        self.preferences_action.setShortcuts([QKeySequence("Ctrl+,"),
+                                               name="actionPreferences")
+        self.preferences_action.setShortcuts([QKeySequence.fromString("Ctrl+,"),
                                               *QKeySequence.keyBindings(
                                                   QKeySequence.StandardKey.Preferences)])
         self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
@@ -365,6 +396,23 @@ class MainWindow(QMainWindow):
         if profile is None:
             return
         self.card.key_label.setText("checking…")
+        if self._painted:
+            self._look_up_key_origin()
+        else:
+            self._key_lookup_pending = True
+
+    def _first_frame_shown(self) -> None:
+        self._painted = True
+        self._paint_watch = None
+        if self._key_lookup_pending:
+            self._key_lookup_pending = False
+            self._look_up_key_origin()
+
+    def _look_up_key_origin(self) -> None:
+        """Fill the key label with where the active connection's key is (on a worker)."""
+        profile = self.services.active_profile
+        if profile is None:
+            return
         services = self.services
 
         def key_origin(progress: SignalProgress) -> str:
@@ -471,10 +519,10 @@ class MainWindow(QMainWindow):
             self.history_problem_label.setText(
                 "The sync history cannot be used: " + (self.services.history_problem or ""))
             self.history_problem_label.setVisible(True)
-            self.runs_model.clear()
+            self._show_recent_runs([])
         else:
             try:
-                self.runs_model.set_rows(history.list_runs(limit=RECENT_RUNS))
+                self._show_recent_runs(history.list_runs(limit=RECENT_RUNS))
             except Exception as exc:
                 self.history_problem_label.setText(
                     "The sync history could not be read: " + describe_error(exc))
@@ -482,6 +530,20 @@ class MainWindow(QMainWindow):
         empty = self.runs_model.rowCount() == 0
         self.runs_empty_label.setVisible(empty and history is not None)
         self.runs_view.setVisible(not empty)
+
+    def _show_recent_runs(self, runs: list[Any]) -> None:
+        model = self.runs_model
+        model.setRowCount(0)
+        for run in runs:
+            row = []
+            for column in HISTORY_COLUMNS:
+                item = QStandardItem(column.text(run))
+                item.setEditable(False)
+                if column.tooltip is not None:
+                    item.setToolTip(column.tooltip(run))
+                row.append(item)
+            model.appendRow(row)
+        self._recent_runs = list(runs)
 
     def open_history(self) -> Any:
         """View → History…"""
@@ -538,6 +600,8 @@ class MainWindow(QMainWindow):
     def open_file(self, path: Path | str | None = None) -> Worker | None:
         """File → Open…: choose a file, guess its kind from the headers, ask, open the wizard."""
         if path is None:
+            from PySide6.QtWidgets import QFileDialog
+
             start = str(self.services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
             patterns = " ".join(f"*{s}" for s in OPENABLE_SUFFIXES)
             chosen, _filter = QFileDialog.getOpenFileName(
@@ -722,6 +786,8 @@ class MainWindow(QMainWindow):
             return resume(history, run_id, spec, custom_fields=fields, progress=progress,
                           cancel=progress.token)
 
+        from PySide6.QtWidgets import QProgressDialog
+
         dialog = QProgressDialog(f"Resuming run {run_id}…", "Stop", 0, 0, self)
         dialog.setWindowTitle("Resume run")
         dialog.setMinimumDuration(0)
@@ -782,6 +848,9 @@ class MainWindow(QMainWindow):
                 f"{run.note or ''}").strip()
         box = self._inform(f"Export run {run.id}", text)
         if path.parent.is_dir():
+            from PySide6.QtCore import QUrl
+            from PySide6.QtGui import QDesktopServices
+
             folder = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
             folder.clicked.connect(
                 lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent))))
@@ -799,6 +868,8 @@ class MainWindow(QMainWindow):
             return
         folder = str(self.services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
         suggested = str(Path(folder) / f"recotap-run-{run_id}-results.csv")
+        from PySide6.QtWidgets import QFileDialog
+
         path_text, chosen_filter = QFileDialog.getSaveFileName(
             self, f"Save the results of run {run_id}", suggested,
             "CSV file (*.csv);;Excel workbook (*.xlsx);;Failures only, CSV (*.csv);;"

@@ -8,9 +8,7 @@ hold data and must pass pytest-qt's ``qtmodeltester``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import (
@@ -22,6 +20,20 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from recotap_desktop.ui.run_format import (  # noqa: F401 - re-exported
+    HISTORY_COLUMNS,
+    KIND_TITLES,
+    Column,
+    format_counts,
+    format_duration,
+    format_when,
+    kind_title,
+    run_counts,
+    run_duration,
+    run_id,
+    run_started,
+)
+
 T = TypeVar("T")
 
 #: Role that returns the underlying object of a row.
@@ -30,16 +42,6 @@ ObjectRole = Qt.ItemDataRole.UserRole + 1
 SortRole = Qt.ItemDataRole.UserRole + 2
 
 _Index = QModelIndex | QPersistentModelIndex
-
-
-@dataclass(frozen=True)
-class Column(Generic[T]):
-    """One column: header title, the displayed text and, optionally, a sort key and tooltip."""
-
-    title: str
-    text: Callable[[T], str]
-    sort_key: Callable[[T], Any] | None = None
-    tooltip: Callable[[T], str] | None = None
 
 
 class RecordTableModel(QAbstractTableModel, Generic[T]):
@@ -174,117 +176,6 @@ def custom_field_model(parent: QObject | None = None) -> RecordTableModel[Any]:
     )
 
 
-# ---------------------------------------------------------------------- history
-KIND_TITLES: dict[str, str] = {
-    "accounts": "Accounts",
-    "deals": "Deals",
-    "pipelines": "Pipelines",
-    "activities": "Sales activities",
-    "id-mappings": "ID mappings",
-    "account-fields": "Account field values",
-    "export": "Export scored accounts",
-    "export-accounts": "Export scored accounts",
-}
-
-
-def kind_title(kind: str) -> str:
-    """Plain words for a run/record kind."""
-    return KIND_TITLES.get(kind, kind.replace("-", " ").capitalize())
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value).astimezone()
-    if isinstance(value, str) and value:
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return None
-
-
-def run_started(run: Any) -> datetime | None:
-    """When a run started (local time aware datetime), if known."""
-    return _parse_time(getattr(run, "started_at", None) or getattr(run, "created_at", None))
-
-
-def format_when(run: Any) -> str:
-    """Start time of a run in local time, ``YYYY-MM-DD HH:MM``."""
-    started = run_started(run)
-    if started is None:
-        return ""
-    if started.tzinfo is not None:
-        started = started.astimezone()
-    return started.strftime("%Y-%m-%d %H:%M")
-
-
-def run_duration(run: Any) -> float | None:
-    """Seconds between start and end of a run, if both are known."""
-    start = run_started(run)
-    end = _parse_time(getattr(run, "ended_at", None))
-    if start is None or end is None:
-        return None
-    if (start.tzinfo is None) != (end.tzinfo is None):
-        return None
-    return max(0.0, (end - start).total_seconds())
-
-
-def format_duration(seconds: float | None) -> str:
-    """``75`` -> ``"1 min 15 s"``; ``None`` -> ``""``."""
-    if seconds is None:
-        return ""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
-
-
-def run_counts(run: Any) -> dict[str, int]:
-    """Row counts by state of a run (empty when none are known)."""
-    counts = getattr(run, "counts", None) or {}
-    return {str(k): int(v) for k, v in dict(counts).items() if v}
-
-
-def format_counts(run: Any) -> str:
-    """``"12 created · 3 failed"``."""
-    counts = run_counts(run)
-    if not counts:
-        total = getattr(run, "total_rows", None)
-        return f"{total} rows" if total else ""
-    text = " · ".join(f"{n} {state}" for state, n in counts.items())
-    total = int(getattr(run, "total_rows", 0) or 0)
-    return f"{text} (of {total})" if total > sum(counts.values()) else text
-
-
-def run_id(run: Any) -> int:
-    """The id of a run record."""
-    value: Any = getattr(run, "id", None)
-    if value is None:
-        value = getattr(run, "run_id", 0)
-    return int(value or 0)
-
-
 def history_model(parent: QObject | None = None) -> RecordTableModel[Any]:
     """Sync runs (``store.history.RunRecord``), newest first as given."""
-    return RecordTableModel(
-        [
-            Column("When", format_when, sort_key=run_id),  # ids grow with start time
-            Column("Kind", lambda r: kind_title(str(getattr(r, "kind", "")))),
-            Column("File", lambda r: str(getattr(r, "file_name", "") or ""),
-                   tooltip=lambda r: str(getattr(r, "file_path", "") or "")),
-            Column("Connection", lambda r: str(getattr(r, "profile", "") or ""),
-                   tooltip=lambda r: f"{getattr(r, 'host', '')} ({getattr(r, 'edition', '')})"),
-            Column("Rows", format_counts,
-                   sort_key=lambda r: int(getattr(r, "total_rows", 0) or 0)),
-            Column("Duration", lambda r: format_duration(run_duration(r)),
-                   sort_key=lambda r: run_duration(r) or 0.0),
-            Column("State", lambda r: str(getattr(r, "state", "") or "")),
-        ],
-        parent,
-    )
+    return RecordTableModel(HISTORY_COLUMNS, parent)

@@ -33,10 +33,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from recotap_desktop.engine.progress import CancelMode, CancelToken
-from recotap_desktop.ui.qt_compat import protect_bools
+from recotap_desktop.ui.qt_compat import Qt, protect_bools
 
 log = logging.getLogger(__name__)
 

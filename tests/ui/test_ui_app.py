@@ -132,3 +132,38 @@ def test_log_file_deleted_while_running_starts_again(tmp_path):
     kept = "".join(p.read_text(encoding="utf-8") for p in tmp_path.iterdir())
     for i in range(5):
         assert f"msg{i}" in kept  # no record lost to the deleted file
+
+
+# The probe runs main() in a fresh interpreter and reports, at the window's first paint,
+# whether PySide6's Qt namespace exists yet (building it costs ~20 ms; see qt_compat.Qt).
+_FIRST_FRAME_PROBE = """
+import sys
+from recotap_desktop import app
+
+def report(qapp, window, out):
+    from PySide6 import QtCore
+    from recotap_desktop.ui.main_window import when_first_painted
+
+    def done():
+        print("qt-namespace-at-first-paint", "Qt" in vars(QtCore), flush=True)
+        qapp.quit()
+
+    return when_first_painted(window, done)
+
+app.exit_after_first_paint = report
+sys.exit(app.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("extra", [[], ["--demo"]], ids=["first-start", "with-a-connection"])
+def test_first_frame_does_not_build_the_qt_namespace(tmp_path, extra):
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "RECOTAP_API_KEY"}
+    env["RECOTAP_EXIT_AFTER_SHOW"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_FRAME_PROBE, "--data-dir", str(tmp_path / "data"), *extra],
+        capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert "qt-namespace-at-first-paint False" in done.stdout, done.stdout + done.stderr

@@ -89,8 +89,17 @@ def test_first_start_opens_connection_dialog(qtbot, bare_services):
 def test_recent_runs_history_dialog_and_hooks(qtbot, services):
     done, broken = _runs(services)
     window = _window(qtbot, services, RecordingWindow)
-    assert window.runs_model.rowCount() == 2
+    model = window.runs_model
+    assert model.rowCount() == 2
     assert not window.runs_empty_label.isVisible()
+    assert [model.horizontalHeaderItem(c).text() for c in range(model.columnCount())] == [
+        "When", "Kind", "File", "Connection", "Rows", "Duration", "State"]
+    newest = [model.item(0, c).text() for c in range(1, model.columnCount())]
+    assert newest[:2] == ["Deals", "deals.xlsx"] and newest[-1] == "interrupted"
+    assert model.item(1, 4).text() == "2 created · 1 failed"
+    assert model.item(1, 3).toolTip() == "127.0.0.1 (crm)"
+    window.runs_view.doubleClicked.emit(model.index(1, 2))
+    assert window.calls.pop() == ("results", done)
     dialog = window.open_history()
     assert isinstance(dialog, HistoryDialog)
     assert dialog.model.rowCount() == 2
