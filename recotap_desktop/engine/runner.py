@@ -7,7 +7,7 @@ Guarantees:
 * each batch is on disk in the journal before it is sent (and not earlier: a batch
   journaled but never sent would be reconciled on resume, turning real duplicates into
   "created"), and its answer is recorded in one transaction after (:class:`_Journal`:
-  answers are committed in groups, in the background or with the next journal entry),
+  answers are committed in groups by a writer thread, off the workers' path),
   so that :func:`resume` re-sends exactly the rows that have no final answer, with
   reconciliation for batches that may have reached the server;
 * batches wait for a worker in memory, a few ahead, so a worker that is done takes the
@@ -143,10 +143,11 @@ class _Journal:
     """The batch journal of one run: "about to send" now, answers in the background.
 
     :meth:`started` writes in the calling thread and returns once the entry is on disk: a
-    batch is never sent before that. :meth:`answered` and :meth:`outcomes` only queue:
-    everything queued so far goes to disk in one transaction (a group commit) with the next
-    :meth:`started`, or from a writer thread, so a worker goes on to its next batch at once
-    instead of waiting for the disk. If the app dies before an answer is committed, its
+    batch is never sent before that. It writes nothing else, so that commit stays small (one
+    statement; it is in front of every request). :meth:`answered` and :meth:`outcomes` only
+    queue: a writer thread puts everything queued so far on disk in one transaction (a group
+    commit), so a worker goes on to its next batch at once instead of waiting for the disk.
+    If the app dies before an answer is committed, its
     batch is still open in the journal and resume reconciles it, exactly as for an answer
     lost on the network (the request was sent, so that is right). A write error stops the
     journal; every later call, and :meth:`close`, raise it (the entries of the failed commit
@@ -165,15 +166,16 @@ class _Journal:
         self._thread.start()
 
     def started(self, batch_no: int, rows: list[int]) -> None:
-        """Journal a batch as about to be sent; returns once that is on disk.
-
-        The answers queued so far go in the same commit (one disk sync for all of them).
-        """
+        """Journal a batch as about to be sent; returns once that is on disk."""
         with self._cond:
             self._raise_error()
-            answered, outcomes = self._answered, self._outcomes
-            self._answered, self._outcomes = [], []
-        self._commit(started=[(batch_no, rows)], answered=answered, outcomes=outcomes)
+        try:
+            self._history.batch_started(self._run_id, batch_no, rows)
+        except BaseException as exc:
+            with self._cond:
+                if self._error is None:
+                    self._error = exc
+            raise
 
     def answered(self, batch_no: int, outcomes: list[RowOutcome]) -> None:
         """Queue the answer of a batch: its outcomes, and its journal entry closed."""

@@ -718,8 +718,18 @@ class History:
 
     # ------------------------------------------------------------------ journal
     def batch_started(self, run_id: int, batch_no: int, rows: Sequence[int]) -> None:
-        """Journal a batch *before* sending it: ``rows`` are its spreadsheet rows."""
-        self.write_journal(run_id, started=[(batch_no, rows)])
+        """Journal a batch *before* sending it: ``rows`` are its spreadsheet rows.
+
+        One statement in autocommit (its own transaction, synced like every commit): the
+        import waits for this in front of every request, and each statement gives the GIL
+        back and waits for it again, up to a switch interval when the workers are busy.
+        """
+        with self._lock, self._translated():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO batches (run_id, batch_no, rows_json, started_at, "
+                "answered_at) VALUES (?, ?, ?, ?, NULL)",
+                (run_id, batch_no, json.dumps(list(rows)), _now()),
+            )
 
     def batch_done(self, run_id: int, batch_no: int, outcomes: Sequence[RowOutcome]) -> None:
         """Record the answer of a batch: its outcomes and "answered", in ONE transaction."""
@@ -741,9 +751,16 @@ class History:
         example, the answered rows of a batch that stays open for reconciliation).
         All or nothing: an invalid outcome or a database error writes none of them.
         """
-        params = list(_outcome_params(run_id, outcomes))
+        # Each kind of write is ONE statement over a JSON array (json_each): executemany gives
+        # the GIL back and waits for it again once per row, and under the import's busy
+        # workers each wait can last a switch interval, all while this holds the lock that
+        # the next "about to send" entry waits for (bench/bench_import.py).
+        values = [v for _r, *v in _outcome_params(run_id, outcomes)]
         for _no, batch_outcomes in answered:
-            params.extend(_outcome_params(run_id, batch_outcomes))
+            values.extend(v for _r, *v in _outcome_params(run_id, batch_outcomes))
+        # A batch answered without being journaled first is recorded as started and answered.
+        closed = [[no, json.dumps([o.row for o in batch_outcomes])]
+                  for no, batch_outcomes in answered]
         now = _now()
         with self._write() as conn:
             if started:
@@ -752,19 +769,10 @@ class History:
                     "answered_at) VALUES (?, ?, ?, ?, NULL)",
                     [(run_id, no, json.dumps(list(rows)), now) for no, rows in started],
                 )
-            if params:
-                conn.executemany(_UPSERT_OUTCOME, params)
-            for batch_no, batch_outcomes in answered:
-                cur = conn.execute(
-                    "UPDATE batches SET answered_at = ? WHERE run_id = ? AND batch_no = ?",
-                    (now, run_id, batch_no),
-                )
-                if cur.rowcount == 0:  # not journaled first: record it as started and answered
-                    conn.execute(
-                        "INSERT INTO batches (run_id, batch_no, rows_json, started_at, "
-                        "answered_at) VALUES (?, ?, ?, ?, ?)",
-                        (run_id, batch_no, json.dumps([o.row for o in batch_outcomes]), now, now),
-                    )
+            if values:
+                conn.execute(_UPSERT_OUTCOMES_JSON, (run_id, json.dumps(values)))
+            if closed:
+                conn.execute(_CLOSE_BATCHES_JSON, (run_id, now, now, json.dumps(closed)))
 
     def unanswered_batches(self, run_id: int) -> list[tuple[int, list[int]]]:
         """Batches journaled as started but never answered: ``(batch_no, rows)``."""
@@ -876,6 +884,23 @@ class History:
 _UPSERT_OUTCOME = (
     "INSERT OR REPLACE INTO row_outcomes (run_id, row, state, message, ids_json, reconciled) "
     "VALUES (?, ?, ?, ?, ?, ?)"
+)
+#: :data:`_UPSERT_OUTCOME` for many rows: ``(run_id, json)``, ``json`` an array of
+#: ``[row, state, message, ids_json, reconciled]``. SQLite's JSON functions are built in
+#: since 3.38 (Debian 12 has 3.40; Python's Windows and macOS builds bring their own).
+_UPSERT_OUTCOMES_JSON = (
+    "INSERT OR REPLACE INTO row_outcomes (run_id, row, state, message, ids_json, reconciled) "
+    "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+    "json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]') "
+    "FROM json_each(?)"
+)
+#: Close journal entries: ``(run_id, started_at, answered_at, json)``, ``json`` an array of
+#: ``[batch_no, rows_json]``; an entry that was never opened is created closed.
+_CLOSE_BATCHES_JSON = (
+    "INSERT INTO batches (run_id, batch_no, rows_json, started_at, answered_at) "
+    "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, ? "
+    "FROM json_each(?) WHERE true "
+    "ON CONFLICT (run_id, batch_no) DO UPDATE SET answered_at = excluded.answered_at"
 )
 
 

@@ -219,6 +219,25 @@ def test_write_journal_groups_several_entries_in_one_all_or_nothing_commit(
     assert history.counts(run_id) == {"created": 1, "failed": 1, "invalid": 1}
 
 
+def test_journal_keeps_every_outcome_field_exactly(history: History) -> None:
+    # The journal writes outcomes and closes entries as JSON arrays in one statement each:
+    # every value must come back as it went in.
+    run_id = history.create_run(_info())
+    history.batch_started(run_id, 1, [2, 3, 4])
+    history.set_outcomes(run_id, [RowOutcome(3, "not sent", "cancelled")])
+    sent = [
+        RowOutcome(2, "created", "", {"accountId": "acc-1", "externalId": "Ü-7"}),
+        RowOutcome(3, "failed", "name \"ACME\" is 'quoted', \\ and ✓ \n twice"),
+        RowOutcome(4, "created", "Already there: treated as delivered.", {"id": "9"},
+                   reconciled=True),
+    ]
+    history.write_journal(run_id, answered=[(1, sent), (5, [RowOutcome(6, "skipped")])])
+    assert history.outcomes(run_id) == {o.row: o for o in [*sent, RowOutcome(6, "skipped")]}
+    assert history.unanswered_batches(run_id) == []
+    assert history._read("SELECT batch_no, rows_json FROM batches WHERE run_id = ? "
+                         "ORDER BY batch_no", (run_id,)) == [(1, "[2, 3, 4]"), (5, "[6]")]
+
+
 def test_batch_done_rolls_back_on_a_database_error(db_path: Path, monkeypatch) -> None:
     with History(db_path) as h:
         run_id = h.create_run(_info())
