@@ -261,7 +261,8 @@ class ItemResult:
             status = _opt_str(status)
         if status is None or not status.strip():
             status = "failed" if error else "unknown"
-        return cls(index, status.strip().lower(), error, ids_of(data), dict(data))
+        raw = data if type(data) is dict else dict(data)  # parsed JSON: ours, no copy needed
+        return cls(index, status.strip().lower(), error, ids_of(data), raw)
 
     @classmethod
     def missing(cls, index: int, item: Mapping[str, Any] | None = None) -> ItemResult:

@@ -63,11 +63,11 @@ def _bulk_outcomes(result: BulkResult, repeated: bool) -> list[ItemOutcome]:
                 f"The server answered with an unknown status {item.status!r}. {message}".strip()
             )
         if state is RowState.FAILED and repeated and _DUPLICATE_RE.search(message):
-            outcomes.append(ItemOutcome(RowState.CREATED, RECONCILED_MESSAGE, dict(item.ids), True))
+            outcomes.append(ItemOutcome(RowState.CREATED, RECONCILED_MESSAGE, item.ids, True))
             continue
         if state is RowState.FAILED and not message:
             message = "The server reported this item as failed without giving a reason."
-        outcomes.append(ItemOutcome(state, message, dict(item.ids)))
+        outcomes.append(ItemOutcome(state, message, item.ids))
     return outcomes
 
 

@@ -755,9 +755,9 @@ class History:
         # the GIL back and waits for it again once per row, and under the import's busy
         # workers each wait can last a switch interval, all while this holds the lock that
         # the next "about to send" entry waits for (bench/bench_import.py).
-        values = [v for _r, *v in _outcome_params(run_id, outcomes)]
+        values = list(_outcome_values(outcomes))
         for _no, batch_outcomes in answered:
-            values.extend(v for _r, *v in _outcome_params(run_id, batch_outcomes))
+            values.extend(_outcome_values(batch_outcomes))
         # A batch answered without being journaled first is recorded as started and answered.
         closed = [[no, json.dumps([o.row for o in batch_outcomes])]
                   for no, batch_outcomes in answered]
@@ -886,8 +886,9 @@ _UPSERT_OUTCOME = (
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
 #: :data:`_UPSERT_OUTCOME` for many rows: ``(run_id, json)``, ``json`` an array of
-#: ``[row, state, message, ids_json, reconciled]``. SQLite's JSON functions are built in
-#: since 3.38 (Debian 12 has 3.40; Python's Windows and macOS builds bring their own).
+#: ``[row, state, message, ids, reconciled]`` (``ids`` an object or null). SQLite's JSON
+#: functions are built in since 3.38 (Debian 12 has 3.40; Python's Windows and macOS
+#: builds bring their own).
 _UPSERT_OUTCOMES_JSON = (
     "INSERT OR REPLACE INTO row_outcomes (run_id, row, state, message, ids_json, reconciled) "
     "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
@@ -902,6 +903,15 @@ _CLOSE_BATCHES_JSON = (
     "FROM json_each(?) WHERE true "
     "ON CONFLICT (run_id, batch_no) DO UPDATE SET answered_at = excluded.answered_at"
 )
+
+
+def _outcome_values(outcomes: Iterable[RowOutcome]) -> Iterator[list[Any]]:
+    """``[row, state, message, ids, reconciled]`` per outcome for :data:`_UPSERT_OUTCOMES_JSON`
+    (``ids`` as an object, stored as its JSON text, so no ``json.dumps`` per row)."""
+    for o in outcomes:
+        if o.state not in _ROW_STATES:
+            raise ValueError(f"unknown row state {o.state!r} (row {o.row})")
+        yield [o.row, o.state, o.message, o.ids or None, int(o.reconciled)]
 
 
 def _outcome_params(
