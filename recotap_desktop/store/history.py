@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import sys
 import threading
@@ -725,6 +726,13 @@ class History:
         back and waits for it again, up to a switch interval when the workers are busy.
         """
         with self._lock, self._translated():
+            if self._conn.in_transaction:  # a failed COMMIT whose ROLLBACK failed too
+                raise HistoryError(
+                    "The sync history is in an unfinished write, so the batch cannot be "
+                    "journaled before it is sent. Close the app and open it again; the run "
+                    "can be resumed.",
+                    path=self.path,
+                )
             self._conn.execute(
                 "INSERT OR REPLACE INTO batches (run_id, batch_no, rows_json, started_at, "
                 "answered_at) VALUES (?, ?, ?, ?, NULL)",
@@ -905,13 +913,31 @@ _CLOSE_BATCHES_JSON = (
 )
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """``text`` as SQLite keeps it: a NUL or a lone surrogate (a server message cut in the
+    middle of an emoji, which ``json.loads`` accepts) becomes U+FFFD, instead of cutting
+    the text short or leaving bytes that are not UTF-8 and make the run unreadable."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _storable_ids(ids: Mapping[str, str] | None) -> dict[str, str] | None:
+    if not ids:
+        return None
+    return {_storable(str(k)): _storable(str(v)) for k, v in ids.items()}
+
+
 def _outcome_values(outcomes: Iterable[RowOutcome]) -> Iterator[list[Any]]:
     """``[row, state, message, ids, reconciled]`` per outcome for :data:`_UPSERT_OUTCOMES_JSON`
     (``ids`` as an object, stored as its JSON text, so no ``json.dumps`` per row)."""
     for o in outcomes:
         if o.state not in _ROW_STATES:
             raise ValueError(f"unknown row state {o.state!r} (row {o.row})")
-        yield [o.row, o.state, o.message, o.ids or None, int(o.reconciled)]
+        yield [o.row, o.state, _storable(o.message), _storable_ids(o.ids), int(o.reconciled)]
 
 
 def _outcome_params(
@@ -921,12 +947,13 @@ def _outcome_params(
     for o in outcomes:
         if o.state not in _ROW_STATES:
             raise ValueError(f"unknown row state {o.state!r} (row {o.row})")
+        ids = _storable_ids(o.ids)
         yield (
             run_id,
             o.row,
             o.state,
-            o.message,
-            dumps(o.ids) if o.ids else None,
+            _storable(o.message),
+            dumps(ids) if ids else None,
             int(o.reconciled),
         )
 

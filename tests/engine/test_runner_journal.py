@@ -207,3 +207,36 @@ def test_a_journal_that_cannot_be_written_stops_the_run_with_the_disk_error(
     assert sent < 20  # the run stopped; it did not go on sending without a journal
     # The writer and the workers are gone (the sandbox's own threads may linger).
     assert [t.name for t in threading.enumerate() if t.name.startswith("recotap-")] == []
+
+
+def test_an_entry_that_cannot_be_written_stops_the_run_before_its_request(
+    small_sandbox: SandboxServer, history: History, tmp_path: Path, monkeypatch
+) -> None:
+    original = History.batch_started
+    starts = 0
+
+    def failing(self, run_id, batch_no, rows):  # type: ignore[no-untyped-def]
+        nonlocal starts
+        starts += 1
+        if starts == 3:
+            raise HistoryDiskError("The disk is full.", path=self.path, reason="full")
+        return original(self, run_id, batch_no, rows)
+
+    monkeypatch.setattr(History, "batch_started", failing)
+    path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(2_000, prefix="dsb"))
+    runner = ImportRunner(build_plan(_job("accounts", path, concurrency=2)), _conn(small_sandbox),
+                          history)
+    sent: list[int] = []
+
+    def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
+        sent.append(len(items))
+        return send_accounts(client, items, options, repeated)
+
+    runner._sender = sender
+    with pytest.raises(HistoryDiskError, match="disk is full"):
+        runner.run()
+    # Only batches whose entry is on disk went out: the third entry failed, and no later
+    # entry was tried once the error was known (a worker may have started one before).
+    assert len(sent) <= starts - 1
+    assert len(sent) < 20
+    assert [t.name for t in threading.enumerate() if t.name.startswith("recotap-")] == []

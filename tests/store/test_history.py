@@ -238,6 +238,34 @@ def test_journal_keeps_every_outcome_field_exactly(history: History) -> None:
                          "ORDER BY batch_no", (run_id,)) == [(1, "[2, 3, 4]"), (5, "[6]")]
 
 
+def test_text_sqlite_cannot_keep_is_stored_readable(history: History) -> None:
+    # json.loads accepts a lone surrogate (a server message cut in the middle of an emoji);
+    # stored as it is, the row could never be read again. A NUL would cut the text short.
+    run_id = history.create_run(_info())
+    history.batch_started(run_id, 1, [2, 3])
+    history.batch_done(run_id, 1, [
+        RowOutcome(2, "failed", "Name too long: \ud83d", {"externalId": "x\udc00"}),
+        RowOutcome(3, "failed", "nul\x00inside 😀"),
+    ])
+    history.set_outcomes(run_id, [RowOutcome(4, "failed", "cut \ud83d\x00")])
+    assert {r: (o.message, o.ids) for r, o in history.outcomes(run_id).items()} == {
+        2: ("Name too long: \ufffd", {"externalId": "x\ufffd"}),
+        3: ("nul\ufffdinside 😀", None),
+        4: ("cut \ufffd\ufffd", None),
+    }
+
+
+def test_no_journal_entry_joins_an_unfinished_write(history: History) -> None:
+    run_id = history.create_run(_info())
+    history._conn.execute("BEGIN")  # as a failed COMMIT whose ROLLBACK failed would leave it
+    try:
+        with pytest.raises(HistoryError, match="unfinished write"):
+            history.batch_started(run_id, 1, [2])
+    finally:
+        history._conn.execute("ROLLBACK")
+    assert history.unanswered_batches(run_id) == []
+
+
 def test_batch_done_rolls_back_on_a_database_error(db_path: Path, monkeypatch) -> None:
     with History(db_path) as h:
         run_id = h.create_run(_info())
