@@ -532,8 +532,9 @@ class MainWindow(QMainWindow):
         self.runs_view.setVisible(not empty)
 
     def _show_recent_runs(self, runs: list[Any]) -> None:
-        model = self.runs_model
-        model.setRowCount(0)
+        # Every cell first: if formatting a run fails, the list and the rows stay as they were
+        # (a double-click must open the run it shows).
+        rows = []
         for run in runs:
             row = []
             for column in HISTORY_COLUMNS:
@@ -542,6 +543,10 @@ class MainWindow(QMainWindow):
                 if column.tooltip is not None:
                     item.setToolTip(column.tooltip(run))
                 row.append(item)
+            rows.append(row)
+        model = self.runs_model
+        model.setRowCount(0)
+        for row in rows:
             model.appendRow(row)
         self._recent_runs = list(runs)
 
@@ -842,7 +847,7 @@ class MainWindow(QMainWindow):
             self.refresh_history()
 
     def _show_export_run(self, run: Any) -> QMessageBox:
-        counts = format_counts(run.counts) or "no accounts"
+        counts = format_counts(run) or "no accounts"
         path = Path(run.file_path or run.file_name or "")
         text = (f"Run {run.id} exported scored accounts ({counts}) to:\n{path}\n\n"
                 f"{run.note or ''}").strip()

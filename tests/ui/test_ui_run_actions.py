@@ -84,6 +84,8 @@ def test_export_run_shows_its_file_not_an_empty_grid(qtbot, services, sandbox, t
     box = window.open_run_results(result.run_id)
     assert isinstance(box, QMessageBox)
     assert str(out) in box.text() or out.name in box.text()
+    exported = services.history.get_run(result.run_id).counts["exported"]
+    assert f"({exported} exported" in box.text()  # was always "(no accounts)"
     assert window.findChild(ResultsWindow) is None
     assert window.resume_run(result.run_id) is None
     box.close()
