@@ -28,7 +28,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,13 +169,7 @@ class _Journal:
         """Journal a batch as about to be sent; returns once that is on disk."""
         with self._cond:
             self._raise_error()
-        try:
-            self._history.batch_started(self._run_id, batch_no, rows)
-        except BaseException as exc:
-            with self._cond:
-                if self._error is None:
-                    self._error = exc
-            raise
+        self._write(self._history.batch_started, self._run_id, batch_no, rows)
 
     def answered(self, batch_no: int, outcomes: list[RowOutcome]) -> None:
         """Queue the answer of a batch: its outcomes, and its journal entry closed."""
@@ -220,21 +214,17 @@ class _Journal:
                     return  # closing, and everything is written
                 self._answered, self._outcomes = [], []
             try:
-                self._commit(answered=answered, outcomes=outcomes)
+                self._write(
+                    self._history.write_journal, self._run_id, answered=answered,
+                    outcomes=outcomes,
+                )
             except BaseException:
                 return
 
-    def _commit(
-        self,
-        *,
-        started: Sequence[tuple[int, list[int]]] = (),
-        answered: list[tuple[int, list[RowOutcome]]],
-        outcomes: list[RowOutcome],
-    ) -> None:
+    def _write(self, write: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        """Call a History write; its error stops the journal (kept for every later call)."""
         try:
-            self._history.write_journal(
-                self._run_id, started=started, answered=answered, outcomes=outcomes
-            )
+            write(*args, **kwargs)
         except BaseException as exc:
             with self._cond:
                 if self._error is None:
