@@ -733,11 +733,7 @@ class History:
                     "can be resumed.",
                     path=self.path,
                 )
-            self._conn.execute(
-                "INSERT OR REPLACE INTO batches (run_id, batch_no, rows_json, started_at, "
-                "answered_at) VALUES (?, ?, ?, ?, NULL)",
-                (run_id, batch_no, json.dumps(list(rows)), _now()),
-            )
+            self._conn.execute(_OPEN_BATCH, (run_id, batch_no, json.dumps(list(rows)), _now()))
 
     def batch_done(self, run_id: int, batch_no: int, outcomes: Sequence[RowOutcome]) -> None:
         """Record the answer of a batch: its outcomes and "answered", in ONE transaction."""
@@ -773,9 +769,7 @@ class History:
         with self._write() as conn:
             if started:
                 conn.executemany(
-                    "INSERT OR REPLACE INTO batches (run_id, batch_no, rows_json, started_at, "
-                    "answered_at) VALUES (?, ?, ?, ?, NULL)",
-                    [(run_id, no, json.dumps(list(rows)), now) for no, rows in started],
+                    _OPEN_BATCH, [(run_id, no, json.dumps(list(rows)), now) for no, rows in started]
                 )
             if values:
                 conn.execute(_UPSERT_OUTCOMES_JSON, (run_id, json.dumps(values)))
@@ -903,6 +897,11 @@ _UPSERT_OUTCOMES_JSON = (
     "json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]') "
     "FROM json_each(?)"
 )
+#: Open a journal entry: ``(run_id, batch_no, rows_json, started_at)``.
+_OPEN_BATCH = (
+    "INSERT OR REPLACE INTO batches (run_id, batch_no, rows_json, started_at, answered_at) "
+    "VALUES (?, ?, ?, ?, NULL)"
+)
 #: Close journal entries: ``(run_id, started_at, answered_at, json)``, ``json`` an array of
 #: ``[batch_no, rows_json]``; an entry that was never opened is created closed.
 _CLOSE_BATCHES_JSON = (
@@ -944,18 +943,8 @@ def _outcome_params(
     run_id: int, outcomes: Iterable[RowOutcome]
 ) -> Iterator[tuple[int, int, str, str, str | None, int]]:
     dumps = json.dumps
-    for o in outcomes:
-        if o.state not in _ROW_STATES:
-            raise ValueError(f"unknown row state {o.state!r} (row {o.row})")
-        ids = _storable_ids(o.ids)
-        yield (
-            run_id,
-            o.row,
-            o.state,
-            _storable(o.message),
-            dumps(ids) if ids else None,
-            int(o.reconciled),
-        )
+    for row, state, message, ids, reconciled in _outcome_values(outcomes):
+        yield run_id, row, state, message, dumps(ids) if ids else None, reconciled
 
 
 def _check_run_state(state: str) -> None:
