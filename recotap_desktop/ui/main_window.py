@@ -184,8 +184,6 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         # Background jobs start once the first frame is on screen: creating a Worker loads
         # the Qt namespace (~20 ms, see qt_compat.Qt) and nothing they show is needed sooner.
-        self._painted = False
-        self._key_lookup_pending = False
         self._paint_watch: QObject | None = when_first_painted(self, self._first_frame_shown)
         self._build_ui()
         self._build_menus()
@@ -396,17 +394,12 @@ class MainWindow(QMainWindow):
         if profile is None:
             return
         self.card.key_label.setText("checking…")
-        if self._painted:
+        if self._paint_watch is None:  # else _first_frame_shown looks it up
             self._look_up_key_origin()
-        else:
-            self._key_lookup_pending = True
 
     def _first_frame_shown(self) -> None:
-        self._painted = True
         self._paint_watch = None
-        if self._key_lookup_pending:
-            self._key_lookup_pending = False
-            self._look_up_key_origin()
+        self._look_up_key_origin()
 
     def _look_up_key_origin(self) -> None:
         """Fill the key label with where the active connection's key is (on a worker)."""
