@@ -533,7 +533,7 @@ class RecotapClient:
             yield AccountPage(
                 accounts=[Account.from_json(r) for r in rows if isinstance(r, Mapping)],
                 next_cursor=_cursor_text(data.get("nextCursor")),
-                has_next_page=data.get("hasNextPage") is True,
+                has_next_page=bool(data) and more_pages(data, rows, _clamp(limit)),
                 sync_timestamp=_text_or_none(data.get("syncTimestamp")),
             )
 
@@ -746,7 +746,7 @@ class RecotapClient:
             rows = data.get("data")
             rows = rows if isinstance(rows, list) else []
             yield data, rows
-            if data.get("hasNextPage") is not True or not rows:
+            if not more_pages(data, rows, _clamp(limit)):
                 return
             offset += len(rows)
             cursor = _cursor_text(data.get("nextCursor"))
@@ -943,6 +943,7 @@ class RecotapClient:
             "server_message": server_message,
             "details": details,
             "properties": properties,
+            "data": body.get("data") if isinstance(body, Mapping) else None,
         }
         where = f"{method} /{path}"
         if status == 401:
@@ -1093,6 +1094,24 @@ def _clamp(limit: int) -> int:
     except (TypeError, ValueError):
         value = MAX_PAGE_SIZE
     return max(1, min(MAX_PAGE_SIZE, value))
+
+
+def more_pages(data: Mapping[str, Any], rows: Sequence[Any], limit: int) -> bool:
+    """Whether a list answer has a next page: the paging rule of the Product decisions.
+
+    ``hasNextPage`` decides when the answer carries it (a boolean). When it is absent
+    (Revision A documents only the offset), an integer ``nextCursor`` or a full page
+    (``limit`` rows) means more. An empty page never has a next one.
+    """
+    if not rows:
+        return False
+    flag = data.get("hasNextPage")
+    if isinstance(flag, bool):
+        return flag
+    cursor = data.get("nextCursor")
+    if isinstance(cursor, int) and not isinstance(cursor, bool):
+        return True
+    return len(rows) >= limit
 
 
 def _cursor_text(value: object) -> str | None:

@@ -14,7 +14,8 @@ answered no", and, for writes, "we do not know whether the server did it"::
     │                                  not have processed it
     └─ ApiStatusError                  .status_code, .path, .server_message (extracted per §4.2),
        │                               .details: list[str] (constraint texts),
-       │                               .properties: list[str] (offending property names)
+       │                               .properties: list[str] (offending property names),
+       │                               .data: the error envelope's ``data`` (redacted)
        ├─ AuthError                    401 (message hints that API access may not be enabled
        │                               for the workspace)
        ├─ RequestRejected              400/404/409 and other 4xx (and unexpected 3xx);
@@ -151,10 +152,12 @@ class ApiStatusError(RecotapError):
         server_message: str = "",
         details: Sequence[str] = (),
         properties: Sequence[str] = (),
+        data: object = None,
         attempts: int = 0,
         possibly_repeated: bool = False,
     ) -> None:
         super().__init__(message, attempts=attempts, possibly_repeated=possibly_repeated)
+        self.data = data
         self.status_code = status_code
         self.path = path
         self.server_message = server_message

@@ -83,6 +83,7 @@ from typing import Any, Generic, TypeVar
 from recotap_desktop.api import (
     MAX_DOMAINS_PER_CALL,
     Account,
+    AccountPage,
     CancelledError,
     CustomField,
     RecotapClient,
@@ -619,6 +620,7 @@ class _Pull:
         self.unknown_keys: set[str] = set()
         self.sync_timestamp: str | None = None
         self.first_page_seen = False
+        self.incomplete = False  # the server announced a page the client did not fetch
         self.custom_keys: list[str] = []
         self.custom_key_set: frozenset[str] = frozenset()
         self.columns: list[str] = []
@@ -745,15 +747,21 @@ class _Pull:
             pages = client.iter_account_pages(
                 last_sync=self.last_sync, domains=chunk, limit=PAGE_SIZE
             )
+            last: AccountPage | None = None
             while True:
                 self._check_cancel()
                 page = next(pages, None)
                 if page is None:
                     break
+                last = page
                 if not self.first_page_seen:
                     self.first_page_seen = True
                     self.sync_timestamp = page.sync_timestamp
                 yield page.accounts
+            if last is not None and last.has_next_page:
+                # The client stopped although the server announced more (a repeated cursor):
+                # the file lacks accounts, so it must not move the sync point.
+                self.incomplete = True
 
     def write(self, writer: TableWriter, accounts: list[Account]) -> None:
         seen = self.seen
@@ -828,7 +836,7 @@ class _Pull:
 
     def sync_complete(self) -> bool:
         """Whether the file holds every account changed since the stored sync point."""
-        if self.options.filtered:
+        if self.options.filtered or self.incomplete:
             return False
         if self.mode in (ExportMode.FULL, ExportMode.DELTA):
             return True
@@ -889,6 +897,11 @@ class _Pull:
             parts.append(
                 f"Sync time {self.sync_timestamp} stored: the next delta pull fetches only "
                 "accounts changed after it."
+            )
+        elif self.incomplete:
+            parts.append(
+                "The server announced more pages but repeated a page position, so the pull "
+                "stopped early; the file may lack accounts and the last sync time is unchanged."
             )
         elif self.options.filtered:
             parts.append("A filtered pull leaves the last sync time unchanged.")

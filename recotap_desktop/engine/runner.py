@@ -28,7 +28,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,12 +64,18 @@ from recotap_desktop.engine.progress import (
 )
 from recotap_desktop.engine.senders import BULK_KINDS, SENDERS, SendOptions
 from recotap_desktop.engine.states import SUCCESS_STATES, ItemOutcome, RowState, RunState
+from recotap_desktop.engine.wording import (
+    ISOLATION_PREFIX,
+    cause_of,
+    identities_of,
+    join_sentences,
+    summarise_failures,
+)
 from recotap_desktop.store.history import History, RowOutcome, RunInfo
 
 log = logging.getLogger(__name__)
 
 MAX_CONCURRENCY = 16
-ISOLATION_PREFIX = "Rejected by the server: "
 _REQUEST_LEVEL_RE = re.compile(
     r"^(accounts|deals|activities|mappings|pipelines)\s+(must be an array|must contain no more than"
     r"|must contain at least|should not be empty)",
@@ -590,7 +596,10 @@ class ImportRunner:
                 )
                 if outcome.state is RowState.FAILED:
                     with self._lock:
-                        self._failure_reasons[_reason_group(outcome.message)] += len(item.rows)
+                        cause = cause_of(
+                            outcome.message, identities_of(item.payload, outcome.ids)
+                        )
+                        self._failure_reasons[cause] += len(item.rows)
                 if outcome.reconciled:
                     with self._lock:
                         self._reconciled_rows += len(item.rows)
@@ -650,7 +659,7 @@ class ImportRunner:
             if len(items) == 1:
                 with self._lock:
                     self._isolated_rows += len(items[0].rows)
-                return [ItemOutcome(RowState.FAILED, ISOLATION_PREFIX + exc.server_message)]
+                return [ItemOutcome(RowState.FAILED, _isolated_message(exc))]
             mid = len(items) // 2
             left = self._send_isolating(client, items[:mid], reconcile, state, top=False)
             right = self._send_isolating(client, items[mid:], reconcile, state, top=False)
@@ -682,34 +691,41 @@ class ImportRunner:
         self._set_abort(abort)
 
     def _is_item_level(self, exc: RequestRejected) -> bool:
+        """Whether a rejected bulk request is split to find the rows it is about.
+
+        A validation 400 about items, and a 413 (the request was too large: a smaller
+        one may pass, and a row too large alone is isolated).
+        """
         if self.job.kind not in BULK_KINDS:
             return False
+        if exc.status_code == 413:
+            return True
         if not exc.is_validation or exc.status_code != 400:
             return False
         details = list(exc.details) or [exc.server_message]
         return not all(_REQUEST_LEVEL_RE.search(d.strip()) for d in details)
 
 
+def _isolated_message(exc: RequestRejected) -> str:
+    """The message of one row that a split request isolated."""
+    if exc.status_code == 413:
+        return ISOLATION_PREFIX + join_sentences(
+            f"this row alone is larger than the server accepts in one request "
+            f"(413: {exc.server_message})",
+            "Shorten its longest values.",
+        )
+    return ISOLATION_PREFIX + exc.server_message
+
+
 def _rejected_message(exc: RequestRejected) -> str:
     hint = ""
     if exc.status_code == 404:
-        hint = " Check the connection's edition and base URL: the server does not know this path."
-    return (
-        f"The server refused the request ({exc.status_code}): {exc.server_message}.{hint} "
-        "Every batch would fail the same way, so the run stopped."
+        hint = "Check the connection's edition and base URL: the server does not know this path."
+    return join_sentences(
+        f"The server refused the request ({exc.status_code}): {exc.server_message}",
+        hint,
+        "Every batch would fail the same way, so the run stopped.",
     )
 
 
-def _reason_group(message: str) -> str:
-    text = message.removeprefix(ISOLATION_PREFIX)
-    # Group "deals.12.ownerEmail must be an email" and "ownerEmail must be an email", and
-    # messages that differ only by the values or ids they quote.
-    text = re.sub(r"\b[a-zA-Z]+\.\d+\.", "", text)
-    text = re.sub(r"'[^']*'", "'…'", text)
-    text = re.sub(r"\b[0-9a-fA-F]{12,}\b", "…", text)
-    return text.strip()[:200] or "Failed without a reason"
-
-
-def summarise_failures(groups: Iterable[tuple[str, int]], limit: int = 5) -> list[str]:
-    """Lines like ``312 rows: ownerEmail must be an email`` for the biggest groups."""
-    return [f"{count} rows: {reason}" for reason, count in list(groups)[:limit]]
+__all__ = ["ISOLATION_PREFIX", "ImportRunner", "RunResult", "summarise_failures"]

@@ -30,9 +30,11 @@ from recotap_desktop.api import (
     RequestRejected,
 )
 from recotap_desktop.engine.states import ItemOutcome, RowState, state_from_server
+from recotap_desktop.engine.wording import join_sentences
 
 _DUPLICATE_RE = re.compile(r"already exist|duplicate", re.IGNORECASE)
-_PIPELINES_RE = re.compile(r"Pipeline\(s\) already exist:\s*([^.]*)", re.IGNORECASE)
+#: Where a 409 of ``POST /deal-stages`` starts listing the pipelines that exist.
+_PIPELINES_LIST_RE = re.compile(r"already exists?\s*:?", re.IGNORECASE)
 
 RECONCILED_MESSAGE = (
     "Delivered: an earlier attempt reached the server but its answer was lost; "
@@ -78,14 +80,14 @@ def send_accounts(
         list(items), segment_id=options.segment_id, upsert=options.upsert
     )
     if client.rules.supports_upsert:
-        hint = " To update existing accounts, send again with upsert (update existing) switched on."
+        hint = "To update existing accounts, send again with upsert (update existing) switched on."
     else:
         hint = (
-            " The CRM API cannot update an existing account through an account import; "
+            "The CRM API cannot update an existing account through an account import; "
             "its custom-field values can be changed with an account field values import."
         )
     return [
-        ItemOutcome(o.state, o.message + hint, o.ids, o.reconciled)
+        ItemOutcome(o.state, join_sentences(o.message, hint), o.ids, o.reconciled)
         if o.state is RowState.FAILED and _DUPLICATE_RE.search(o.message)
         else o
         for o in _bulk_outcomes(result, repeated)
@@ -113,25 +115,30 @@ def send_pipelines(
         try:
             result = client.push_deal_stages([items[i] for i in pending])
         except Conflict as exc:
-            existing = _conflicting_pipelines(exc)
-            was_repeat = repeated or bool(getattr(exc, "possibly_repeated", False))
-            hit = [i for i in pending if str(items[i].get("pipelineId")) in existing]
+            named = conflicting_pipelines(exc, [str(items[i].get("pipelineId")) for i in pending])
+            hit = [i for i in pending if str(items[i].get("pipelineId")) in named]
+            if not hit and len(pending) == 1:
+                hit = pending  # a one-pipeline request: the conflict is about it
             if not hit:
-                raise
+                # The answer names none of them in a way we can read: send each alone, so
+                # that every 409 is about one pipeline (all-or-nothing: nothing was created).
+                for i in pending:
+                    outcomes[i] = send_pipelines(client, [items[i]], options, repeated)[0]
+                break
+            was_repeat = repeated or bool(getattr(exc, "possibly_repeated", False))
             for i in hit:
+                ids = {"pipelineId": str(items[i]["pipelineId"])}
                 if was_repeat:
-                    outcomes[i] = ItemOutcome(
-                        RowState.CREATED,
-                        RECONCILED_MESSAGE,
-                        {"pipelineId": str(items[i]["pipelineId"])},
-                        True,
-                    )
+                    outcomes[i] = ItemOutcome(RowState.CREATED, RECONCILED_MESSAGE, ids, True)
                 else:
                     outcomes[i] = ItemOutcome(
                         RowState.FAILED,
-                        f"{exc.server_message} The documented API cannot change an existing "
-                        "pipeline; its stages stay as they are in Recotap.",
-                        {"pipelineId": str(items[i]["pipelineId"])},
+                        join_sentences(
+                            exc.server_message,
+                            "The documented API cannot change an existing pipeline; its "
+                            "stages stay as they are in Recotap.",
+                        ),
+                        ids,
                     )
             pending = [i for i in pending if i not in hit]
             continue
@@ -141,11 +148,47 @@ def send_pipelines(
     return [outcomes[i] for i in range(len(items))]
 
 
-def _conflicting_pipelines(exc: Conflict) -> set[str]:
-    match = _PIPELINES_RE.search(exc.server_message or "")
-    if not match:
+def conflicting_pipelines(exc: Conflict, sent: Sequence[str]) -> set[str]:
+    """Which of the ``sent`` pipeline ids a 409 of ``POST /deal-stages`` names as existing.
+
+    From the answer's structure when it lists them (``data`` holding ids or objects with
+    ``pipelineId``); else from the text after "already exist(s):", where each sent id
+    is looked for whole (so ``sales.v2`` is neither cut at its dot nor taken for
+    ``sales``): it must stand between the list's separators (a comma, the end, or a
+    full stop that ends the sentence).
+    """
+    wanted = set(sent)
+    listed = {str(v) for v in _ids_in(exc.data)} & wanted
+    if listed:
+        return listed
+    text = exc.server_message or ""
+    found = _PIPELINES_LIST_RE.search(text)
+    if not found:
         return set()
-    return {part.strip() for part in match.group(1).split(",") if part.strip()}
+    tail = text[found.end():]
+    named: set[str] = set()
+    for pid in wanted:
+        pattern = r"(?:^|[\s,;\[(\"'])" + re.escape(pid) + r"(?=$|[\s,;\])\"']|\.(?:\s|$))"
+        if pid and re.search(pattern, tail):
+            named.add(pid)
+    return named
+
+
+def _ids_in(data: object) -> list[object]:
+    if isinstance(data, Mapping):
+        for key in ("pipelineIds", "pipelines", "existing", "conflicts"):
+            if key in data:
+                return _ids_in(data[key])
+        return [data["pipelineId"]] if "pipelineId" in data else []
+    if isinstance(data, list):
+        out: list[object] = []
+        for entry in data:
+            if isinstance(entry, str | int):
+                out.append(entry)
+            elif isinstance(entry, Mapping) and "pipelineId" in entry:
+                out.append(entry["pipelineId"])
+        return out
+    return []
 
 
 def send_id_mappings(

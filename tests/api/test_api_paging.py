@@ -176,3 +176,33 @@ def test_segments_repeated_cursor_and_bare_array(api: Api, client) -> None:
     route.side_effect = None
     route.return_value = ok([{"segmentId": "s3", "name": "c", "status": "active"}])
     assert [s.segment_id for s in client.list_segments()] == ["s3"]
+
+
+def bare_page(rows: list[dict], cursor: object) -> object:
+    """A Revision A page: no ``hasNextPage`` at all."""
+    return ok({"data": rows, "nextCursor": cursor, "syncTimestamp": "T"})
+
+
+def test_without_has_next_page_an_integer_cursor_means_more(api: Api, client) -> None:
+    route = api.route("GET", "accounts").mock(side_effect=[
+        bare_page([acc(1), acc(2)], 2), bare_page([acc(3)], 3), bare_page([], None)])
+    pages = list(client.iter_account_pages(limit=5))
+    assert [len(p.accounts) for p in pages] == [2, 1, 0]
+    assert [p.has_next_page for p in pages] == [True, True, False]
+    assert params(route, 1)["cursor"] == "2" and params(route, 2)["cursor"] == "3"
+
+
+def test_without_has_next_page_a_full_page_means_more(api: Api, client) -> None:
+    route = api.route("GET", "accounts").mock(side_effect=[
+        bare_page([acc(1), acc(2)], None), bare_page([acc(3)], None)])
+    pages = list(client.iter_account_pages(limit=2))
+    assert [len(p.accounts) for p in pages] == [2, 1]
+    assert pages[-1].has_next_page is False
+    assert params(route, 1)["cursor"] == "2"  # the integer offset of Revision A
+
+
+def test_has_next_page_false_wins_over_an_integer_cursor(api: Api, client) -> None:
+    route = api.route("GET", "accounts").mock(side_effect=[
+        page([acc(1), acc(2)], 2, False), page([acc(3)], None, False)])
+    assert len(list(client.iter_account_pages(limit=2))) == 1
+    assert route.call_count == 1

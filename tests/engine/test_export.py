@@ -625,3 +625,53 @@ def test_load_domains_without_a_domain_column(tmp_path: Path) -> None:
         load_domains(f)
     with pytest.raises(ExportError):
         load_domains(tmp_path / "missing.csv")
+
+
+# ----------------------------------------------------------------------------- paging rule
+
+
+def _drop_has_next_page(method: str, path: str, status: int, doc: Any) -> Any:
+    if method == "GET" and path.endswith("/accounts") and isinstance(doc, dict):
+        doc.get("data", {}).pop("hasNextPage", None)
+        return status, doc, {}
+    return None
+
+
+def test_crm_pull_without_has_next_page_gets_every_account(history: History,
+                                                           tmp_path: Path) -> None:
+    """Revision A answers carry no hasNextPage: the integer cursor / full page decides."""
+    from loopback_kit import Proxy
+
+    with SandboxServer(port=0, accounts=250) as sandbox, Proxy(
+        sandbox.root_url, rewrite=_drop_has_next_page
+    ) as proxy:
+        conn = ConnectionSpec(base_url=proxy.base_url("crm"), edition="crm",
+                              api_key=DEMO_API_KEY, profile="work")
+        out = tmp_path / "a.csv"
+        result = export_accounts(conn, out, history, ExportOptions(mode="full"))
+    assert result.state is RunState.FINISHED, result.message
+    _, _, rows = read_csv(out)
+    assert len(rows) == 250 == result.received
+    assert result.sync_saved
+
+
+def _repeat_cursor(method: str, path: str, status: int, doc: Any) -> Any:
+    if method == "GET" and path.endswith("/accounts") and isinstance(doc, dict):
+        doc["data"]["nextCursor"] = 100  # the same position on every page: a loop
+        doc["data"]["hasNextPage"] = True
+        return status, doc, {}
+    return None
+
+
+def test_pull_stopped_by_a_repeated_cursor_stores_no_sync_time(history: History,
+                                                               tmp_path: Path) -> None:
+    from loopback_kit import Proxy
+
+    with SandboxServer(port=0, accounts=250) as sandbox, Proxy(
+        sandbox.root_url, rewrite=_repeat_cursor
+    ) as proxy:
+        conn = ConnectionSpec(base_url=proxy.base_url("crm"), edition="crm",
+                              api_key=DEMO_API_KEY, profile="work")
+        result = export_accounts(conn, tmp_path / "a.csv", history, ExportOptions(mode="full"))
+    assert result.received < 250
+    assert not result.sync_saved and history.last_sync("work") is None
