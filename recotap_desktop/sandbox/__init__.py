@@ -13,6 +13,13 @@ most 255 characters. A violation rejects the whole request with the documented
 {"isISO4217CurrencyCode": "dealCurrencyCode must be a valid ISO 4217 currency
 code"}}]``, ``maxLength`` for the lengths); nothing in that request is processed.
 
+As strict as the reference wherever it states a rule: writes need
+``Content-Type: application/json`` (400 otherwise), every request object refuses
+properties it does not document (400 ``whitelistValidation``), a contact needs an
+e-mail, each endpoint takes only its documented query parameters, and custom-field
+keys come from the label as given (no trimming). ``Faults(shuffle_results=True)``
+(``--shuffle-results``) answers per-item results in another order than the request's.
+
 Modules: ``server`` (sockets, faults, inspection), ``routes`` (endpoints),
 ``state`` (data set and business rules), ``validation`` (class-validator style
 checks), ``data`` (deterministic seed), ``faults``, ``fixtures``, ``cli``.

@@ -49,6 +49,8 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of API requests whose connection is closed unprocessed")
     parser.add_argument("--drop-after", type=_rate, default=0.0, metavar="R",
                         help="share of API requests processed, then closed without answer")
+    parser.add_argument("--shuffle-results", action="store_true",
+                        help="answer the per-item results of bulk writes in shuffled order")
     parser.add_argument("--seed", type=int, default=7,
                         help="seed of the data set and of the fault draws (default: 7)")
     parser.add_argument("--accounts", type=int, default=3000,
@@ -62,7 +64,7 @@ def build_server(args: argparse.Namespace) -> SandboxServer:
     faults = Faults(latency=args.latency, rate_429=args.rate_429,
                     retry_after=getattr(args, "retry_after", 1.0), rate_5xx=args.rate_5xx,
                     rate_drop_before=args.drop_before, rate_drop_after=args.drop_after,
-                    seed=args.seed)
+                    shuffle_results=getattr(args, "shuffle_results", False), seed=args.seed)
     return SandboxServer(host=getattr(args, "host", "127.0.0.1"), port=args.port,
                          faults=faults, accounts=args.accounts, seed=args.seed,
                          rescore_every=getattr(args, "rescore_every", None))

@@ -23,6 +23,12 @@ class Faults:
     (answer 503 or 500 with an error envelope, nothing processed) → the request
     is processed → ``rate_drop_after`` (close without sending the answer).
 
+    ``shuffle_results`` (a switch, not a rate): every per-item ``results`` array of a
+    bulk write (accounts, deals, deal stages, sales activities) is answered in
+    another order than the request's (shuffled with the fault RNG; never the request
+    order when it holds two or more items), so a client must pair answers with its
+    items by identity, not by position.
+
     Rates are probabilities in 0..1. Draws come from one RNG seeded with
     ``seed`` (``None``: random), so a serial run with a seed is reproducible.
     A rate of exactly 0 or 1 never consumes a draw. Knobs may be changed at any
@@ -35,6 +41,7 @@ class Faults:
     rate_5xx: float = 0.0
     rate_drop_before: float = 0.0
     rate_drop_after: float = 0.0
+    shuffle_results: bool = False
     seed: int | None = None
     _rng: random.Random = field(init=False, repr=False, compare=False)
     _lock: threading.Lock = field(init=False, repr=False, compare=False)
@@ -73,21 +80,38 @@ class Faults:
         with self._lock:
             return self._rng.choice(options)
 
+    def reorder(self, items: list[_T]) -> list[_T]:
+        """``items`` in another order (a copy): shuffled, and never the given order."""
+        out = list(items)
+        if len(out) < 2:
+            return out
+        with self._lock:
+            self._rng.shuffle(out)
+        if all(a is b for a, b in zip(out, items, strict=True)):
+            out = out[1:] + out[:1]
+        return out
+
     def clear(self) -> None:
-        """Switch every fault off (latency 0, all rates 0)."""
+        """Switch every fault off (latency 0, all rates 0, results in request order)."""
         self.latency = 0.0
+        self.shuffle_results = False
         for name in _RATE_FIELDS:
             setattr(self, name, 0.0)
 
     def update(self, **knobs: Any) -> None:
         """Set several knobs at once (unknown names raise ``ValueError``)."""
-        allowed = {"latency", "retry_after", "seed", *_RATE_FIELDS}
+        allowed = {"latency", "retry_after", "seed", "shuffle_results", *_RATE_FIELDS}
         unknown = set(knobs) - allowed
         if unknown:
             raise ValueError(f"unknown fault knob(s): {', '.join(sorted(unknown))}")
         old = self.as_dict()
         for name, value in knobs.items():
             if name == "seed":
+                continue
+            if name == "shuffle_results":
+                if not isinstance(value, bool):
+                    raise ValueError(f"shuffle_results must be true or false, got {value!r}")
+                self.shuffle_results = value
                 continue
             setattr(self, name, float(value))
         try:
@@ -108,5 +132,6 @@ class Faults:
             "rate_5xx": self.rate_5xx,
             "rate_drop_before": self.rate_drop_before,
             "rate_drop_after": self.rate_drop_after,
+            "shuffle_results": self.shuffle_results,
             "seed": self.seed,
         }

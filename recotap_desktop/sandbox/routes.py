@@ -2,6 +2,14 @@
 
 :func:`handle_api` takes a parsed request and returns a :class:`Reply`; the HTTP
 plumbing in :mod:`recotap_desktop.sandbox.server` only reads and writes bytes.
+
+As strict as the reference (§3, §9): after the route and the key are checked, a
+write (``POST``/``PUT``/``PATCH``) whose ``Content-Type`` is not
+``application/json`` is refused with a 400 (no status other than 400 is documented
+for a malformed request; the body is never guessed at), and a query parameter
+that the endpoint's page does not document is a 400 ``whitelistValidation``
+violation (:data:`QUERY_PARAMS`; e.g. ``cursor`` or ``lastSync`` on
+``missing-external-ids``, anything on ``custom-fields``).
 """
 
 from __future__ import annotations
@@ -96,12 +104,38 @@ def handle_api(state: SandboxState, api_key: str, req: ApiRequest) -> Reply:
             raise business_error(401, "X-Api-Key header is required")
         if key != api_key:
             raise business_error(401, "Invalid API key")
+        _check_content_type(req)
+        _check_query(req, route)
         return route(state, rules, req, segs)
     except ApiError as err:
         return error_reply(err, req.path)
 
 
 # ---- helpers -------------------------------------------------------------------------
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _check_content_type(req: ApiRequest) -> None:
+    """§3: writes carry ``Content-Type: application/json`` (parameters such as charset ok)."""
+    if req.method not in WRITE_METHODS:
+        return
+    raw = req.headers.get("content-type", "")
+    media = raw.split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        shown = f"'{raw}'" if raw else "missing"
+        raise business_error(
+            400, f"Content-Type must be application/json (was {shown}); the body was not read")
+
+
+def _check_query(req: ApiRequest, route: Handler) -> None:
+    """Only the query parameters the endpoint documents (whitelist, like the body DTOs)."""
+    allowed = QUERY_PARAMS.get(route, ())
+    v = val.Violations()
+    for name in req.query:
+        if name not in allowed:
+            v.add(name, "whitelistValidation", f"property {name} should not exist")
+    v.raise_if_any()
 
 def _json_body(req: ApiRequest) -> dict[str, Any]:
     if not req.body.strip():
@@ -259,6 +293,15 @@ _ROUTES_1: dict[tuple[str, str], Handler] = {
     ("POST", "sales-activities"): _post_activities,
     ("GET", "journey-stages"): _journey_stages,
 }
+#: Query parameters each endpoint documents (§9; Ambiguities #10: each endpoint page,
+#: not the introduction's "every list endpoint"). ``domains`` on [A] ``GET /accounts``
+#: is refused by the handler with the same whitelist message.
+QUERY_PARAMS: dict[Handler, tuple[str, ...]] = {
+    _get_accounts: ("lastSync", "limit", "cursor", "domains"),
+    _missing_external_ids: ("limit",),
+    _list_segments: ("limit", "cursor"),
+}
+
 _ROUTES_2: dict[tuple[str, str], Handler] = {
     ("GET", "missing-external-ids"): _missing_external_ids,
     ("PATCH", "external-ids"): _map_external_ids,

@@ -74,6 +74,18 @@ def _dump(doc: Any) -> bytes:
                       default=_json_default).encode("utf-8")
 
 
+def _shuffle_results(reply: Reply, faults: Faults) -> bool:
+    """Reorder a bulk write's per-item ``data.results`` in place; True when done."""
+    data = reply.body.get("data") if isinstance(reply.body, dict) else None
+    if reply.status >= 300 or not isinstance(data, dict):
+        return False
+    results = data.get("results")
+    if not isinstance(results, list) or len(results) < 2:
+        return False
+    data["results"] = faults.reorder(results)
+    return True
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
@@ -262,6 +274,8 @@ class _Handler(BaseHTTPRequestHandler):
             req = ApiRequest(self.command, path, parse_qs(query, keep_blank_values=True),
                              headers, body)
             reply = handle_api(state, owner.api_key, req)
+            if faults.shuffle_results and _shuffle_results(reply, faults):
+                state.count_fault("shuffle")
             if faults.roll(faults.rate_drop_after):
                 state.count_fault("drop_after")
                 state.log_request(self.command, path, 0)

@@ -49,8 +49,11 @@ def iso(ts: datetime) -> str:
 
 
 def custom_field_key(label: str) -> str:
-    """§8.3: spaces become underscores, uppercase, ``_C`` appended."""
-    return label.strip().replace(" ", "_").upper() + "_C"
+    """§8.3: spaces become underscores, uppercase, ``_C`` appended; nothing else changes.
+
+    The label is not trimmed: `` Region `` gives ``_REGION__C``.
+    """
+    return label.replace(" ", "_").upper() + "_C"
 
 
 def is_rtp_aid(value: str) -> bool:
@@ -497,7 +500,7 @@ class SandboxState:
             if old is not None and old["status"] == "active":
                 raise business_error(409, f"Custom field with key '{key}' already exists")
             field = {
-                "key": key, "label": label.strip(), "labelType": label_type,
+                "key": key, "label": label, "labelType": label_type,
                 "description": description,
                 "options": list(options or []) if label_type in (
                     "singleSelection", "multiSelection") else [],

@@ -6,6 +6,15 @@ turns them into one 400 answer whose ``data`` is a list of
 documented flavour (§4.2). Nested item errors are reported with the leaf property
 name (``"domain"``), as in the documented example; identical violations from several
 items are reported once. Nothing is processed when validation fails.
+
+Every DTO is whitelisted (``forbidNonWhitelisted``), at every level of nesting: a
+property the reference does not document for that object (a misspelt ``upsrt``, a
+``domain`` on a PUT, a ``phone`` on ``from``) is a 400 ``whitelistValidation``
+violation ``property <name> should not exist``. The one free-form map is
+``customFields`` (its keys are checked against the active custom fields by the
+business rules, per item on POST, whole request on PUT). The e-mail fields of a
+sales activity are known only up to ``clickCount`` (the stored docs are cut there);
+the whitelist holds the fields the reference names.
 """
 
 from __future__ import annotations
@@ -242,18 +251,39 @@ def body_object(body: Any) -> dict[str, Any]:
 
 # ---- DTOs per endpoint --------------------------------------------------------
 
+#: Documented properties of each request object (§9), for the whitelist.
+ACCOUNT_PROPS = ("externalId", "domain", "name", "shortName", "linkedinUrl", "tags",
+                 "customFields")
+MAPPING_PROPS = ("domain", "externalId")
+CUSTOM_FIELD_PROPS = ("label", "labelType", "description", "options")
+DEAL_PROPS = ("externalDealId", "name", "amount", "stageId", "stageLabel", "pipelineId",
+              "pipelineLabel", "startDate", "closedDate", "ownerName", "ownerEmail", "ownerId",
+              "dealCurrencyCode", "associatedAccounts")
+ASSOCIATED_ACCOUNT_PROPS = ("externalId", "domain", "name")
+PIPELINE_PROPS = ("pipelineId", "pipelineLabel", "stages")
+STAGE_PROPS = ("stageId", "stageLabel")
+ACTIVITY_PROPS = ("externalActivityId", "activityType", "occurredAt", "domain", "ownerEmail",
+                  "contacts", "accountName", "subject", "ownerName", "ownerId", "from",
+                  "callTitle", "durationMinutes", "outcome", "direction",
+                  "openCount", "clickCount")
+SENDER_PROPS = ("name", "email")
+CONTACT_PROPS = ("email", "externalContactId", "name", "title", "department", "seniority",
+                 "phone", "linkedinUrl")
+
+
 def validate_create_accounts(body: dict[str, Any], *, requires_external_id: bool,
                              supports_upsert: bool) -> list[dict[str, Any]]:
     """POST /accounts. Returns the account objects."""
     v = Violations()
+    v.whitelist(body, ("accounts", "segmentId", "upsert") if supports_upsert
+                else ("accounts", "segmentId"))
     items = v.array(body, "accounts", max_size=100)
     v.optional_string(body, "segmentId")
     if supports_upsert:
         v.optional_bool(body, "upsert")
-    elif "upsert" in body:
-        v.add("upsert", "whitelistValidation", "property upsert should not exist")
     accounts = v.objects(items, "accounts") if items is not None else []
     for acc in accounts:
+        v.whitelist(acc, ACCOUNT_PROPS)
         v.not_empty(acc, "domain")
         if v.not_empty(acc, "name"):
             v.max_length(acc, "name", MAX_TEXT_LENGTH)
@@ -282,9 +312,11 @@ def validate_update_account(body: dict[str, Any]) -> dict[str, Any]:
 def validate_mappings(body: dict[str, Any]) -> list[dict[str, Any]]:
     """PATCH /accounts/external-ids."""
     v = Violations()
+    v.whitelist(body, ("mappings",))
     items = v.array(body, "mappings", max_size=100)
     mappings = v.objects(items, "mappings") if items is not None else []
     for m in mappings:
+        v.whitelist(m, MAPPING_PROPS)
         v.not_empty(m, "domain")
         v.not_empty(m, "externalId")
     v.raise_if_any()
@@ -299,6 +331,7 @@ SELECTION_TYPES = ("singleSelection", "multiSelection")
 def validate_custom_field(body: dict[str, Any]) -> dict[str, Any]:
     """POST /accounts/custom-field."""
     v = Violations()
+    v.whitelist(body, CUSTOM_FIELD_PROPS)
     v.not_empty(body, "label")
     label_type = body.get("labelType")
     if label_type not in LABEL_TYPES:
@@ -318,9 +351,11 @@ def validate_custom_field(body: dict[str, Any]) -> dict[str, Any]:
 def validate_deals(body: dict[str, Any]) -> list[dict[str, Any]]:
     """POST /deals (incl. the sandbox-only ``dealCurrencyCode`` rule)."""
     v = Violations()
+    v.whitelist(body, ("deals",))
     items = v.array(body, "deals", max_size=100)
     deals = v.objects(items, "deals") if items is not None else []
     for d in deals:
+        v.whitelist(d, DEAL_PROPS)
         v.not_empty(d, "externalDealId")
         v.not_empty(d, "name")
         v.optional_number(d, "amount")
@@ -337,6 +372,7 @@ def validate_deals(body: dict[str, Any]) -> list[dict[str, Any]]:
                   "dealCurrencyCode must be a valid ISO 4217 currency code")
         linked = v.array(d, "associatedAccounts", min_size=0, required=False)
         for acc in v.objects(linked, "associatedAccounts") if linked else []:
+            v.whitelist(acc, ASSOCIATED_ACCOUNT_PROPS)
             for prop in ("externalId", "domain", "name"):
                 v.optional_string(acc, prop)
     v.raise_if_any()
@@ -346,13 +382,16 @@ def validate_deals(body: dict[str, Any]) -> list[dict[str, Any]]:
 def validate_pipelines(body: dict[str, Any]) -> list[dict[str, Any]]:
     """POST /deal-stages."""
     v = Violations()
+    v.whitelist(body, ("pipelines",))
     items = v.array(body, "pipelines", max_size=20)
     pipelines = v.objects(items, "pipelines") if items is not None else []
     for p in pipelines:
+        v.whitelist(p, PIPELINE_PROPS)
         v.not_empty(p, "pipelineId")
         v.not_empty(p, "pipelineLabel")
         stages = v.array(p, "stages", min_size=1)
         for s in v.objects(stages, "stages") if stages is not None else []:
+            v.whitelist(s, STAGE_PROPS)
             v.not_empty(s, "stageId")
             v.not_empty(s, "stageLabel")
     v.raise_if_any()
@@ -362,9 +401,11 @@ def validate_pipelines(body: dict[str, Any]) -> list[dict[str, Any]]:
 def validate_activities(body: dict[str, Any]) -> list[dict[str, Any]]:
     """POST /sales-activities (incl. the sandbox-only ``subject`` length rule)."""
     v = Violations()
+    v.whitelist(body, ("activities",))
     items = v.array(body, "activities", max_size=50)
     activities = v.objects(items, "activities") if items is not None else []
     for a in activities:
+        v.whitelist(a, ACTIVITY_PROPS)
         v.not_empty(a, "externalActivityId")
         v.not_empty(a, "activityType")
         v.optional_iso8601(a, "occurredAt", required=True)
@@ -372,7 +413,12 @@ def validate_activities(body: dict[str, Any]) -> list[dict[str, Any]]:
         v.optional_email(a, "ownerEmail", required=True)
         contacts = v.array(a, "contacts", min_size=1)
         for c in v.objects(contacts, "contacts") if contacts is not None else []:
-            v.optional_email(c, "email")
+            # The contact table is not in the stored docs; the reference says to treat
+            # ``email`` as required, so ``contacts: [{}]`` is refused.
+            v.whitelist(c, CONTACT_PROPS)
+            v.optional_email(c, "email", required=True)
+            for prop in CONTACT_PROPS[1:]:
+                v.optional_string(c, prop)
         for prop in ("accountName", "ownerName", "ownerId", "callTitle", "outcome"):
             v.optional_string(a, prop)
         v.optional_string(a, "subject", max_length=MAX_TEXT_LENGTH)
@@ -381,5 +427,10 @@ def validate_activities(body: dict[str, Any]) -> list[dict[str, Any]]:
         v.optional_number(a, "clickCount")
         v.optional_in(a, "direction", ("inbound", "outbound"))
         v.optional_object(a, "from")
+        sender = a.get("from")
+        if isinstance(sender, dict):
+            v.whitelist(sender, SENDER_PROPS)
+            v.optional_string(sender, "name")
+            v.optional_email(sender, "email")
     v.raise_if_any()
     return activities
