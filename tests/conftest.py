@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from platform_support import PLATFORM_MARKERS
 
 from recotap_desktop.sandbox import DEMO_API_KEY, Faults, SandboxServer
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.linux_only(reason=...)`` and friends: skipped elsewhere, with the reason.
+
+    A platform marker without a reason is a usage error: say why the test cannot run on
+    the other systems (so nobody has to guess whether it was forgotten there).
+    """
+    for item in items:
+        for name, platforms in PLATFORM_MARKERS.items():
+            marker = item.get_closest_marker(name)
+            if marker is None:
+                continue
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            if not reason:
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{name} needs a reason")
+            if sys.platform not in platforms:
+                item.add_marker(pytest.mark.skip(reason=f"{name}: {reason}"))
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from platform_support import display_required, has_native_display_env, require_real_keychain
 
 from recotap_desktop import APP_NAME, __version__
 from recotap_desktop.app import SelfTestReport, build_parser, use_offscreen_without_display
@@ -37,20 +38,14 @@ def check_lines(stdout: str) -> dict[str, str]:
     return found
 
 
-def _keychain_available() -> bool:
-    import keyring
-
-    return "fail" not in type(keyring.get_keyring()).__module__
-
-
 @pytest.mark.xcb
 @pytest.mark.keychain
 def test_self_test_passes_on_the_real_display_with_the_real_keychain(tmp_path):
-    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    if not (display and _keychain_available()):
-        if os.environ.get("RECOTAP_REQUIRE_XCB") or os.environ.get("RECOTAP_REQUIRE_KEYCHAIN"):
-            pytest.fail("a display and a system keychain are required here")
-        pytest.skip("needs a display and a system keychain (run under .ci/with-desktop)")
+    if not has_native_display_env():
+        if display_required():
+            pytest.fail("RECOTAP_REQUIRE_DISPLAY/XCB is set but there is no display")
+        pytest.skip("needs a display (run under .ci/with-desktop)")
+    require_real_keychain()
     env = dict(os.environ)
     env.pop("QT_QPA_PLATFORM", None)
     result = run_self_test(tmp_path / "data", env)
@@ -63,6 +58,8 @@ def test_self_test_passes_on_the_real_display_with_the_real_keychain(tmp_path):
     assert "self-test: ok   import:" in log
 
 
+@pytest.mark.linux_only(reason="the offscreen fallback is for Linux without DISPLAY; "
+                        "Windows and macOS always have their own windowing system")
 def test_self_test_without_display_uses_offscreen_and_reports_each_check(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM",

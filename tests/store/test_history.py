@@ -445,6 +445,7 @@ def test_newer_schema_is_refused(db_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ disk errors
+@pytest.mark.posix_only(reason="chmod 0444 and os.geteuid; Windows has no POSIX file modes")
 def test_read_only_database(db_path: Path, monkeypatch) -> None:
     History(db_path).close()
     os.chmod(db_path, 0o444)

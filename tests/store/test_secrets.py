@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import uuid
 
 import keyring
@@ -8,6 +7,7 @@ import keyring.backends.fail
 import keyring.backends.null
 import keyring.errors
 import pytest
+from platform_support import require_real_keychain
 
 from recotap_desktop.store.secrets import (
     ENV_VAR,
@@ -168,16 +168,8 @@ def test_repr_never_shows_a_key(memory_keyring: MemoryKeyring) -> None:
 @pytest.mark.keychain
 def test_real_os_keychain_round_trip() -> None:
     """Store, read and delete a key in the real OS keychain (GNOME Keyring in CI)."""
-    backend = keyring.get_keyring()
+    require_real_keychain()
     store = KeyStore()
-    if describe_backend(backend) == "no system keychain":
-        reason = (
-            f"no OS keychain available here (keyring backend {type(backend).__module__}."
-            f"{type(backend).__qualname__}); run under dbus-run-session with .ci/with-desktop"
-        )
-        if os.environ.get("RECOTAP_REQUIRE_KEYCHAIN"):
-            pytest.fail(f"RECOTAP_REQUIRE_KEYCHAIN is set but {reason}")
-        pytest.skip(reason)
 
     profile = f"pytest-{uuid.uuid4().hex}"
     key = f"rtp_test_{uuid.uuid4().hex}"

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from platform_support import require_native_display
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QTextBrowser
 
@@ -437,8 +438,7 @@ def _realistic_crm(server: SandboxServer, path: Path, rng: random.Random) -> Non
 
 @pytest.mark.xcb
 def test_screenshot_of_the_review_grid(qtbot, data_dir, memory_keyring, tmp_path):
-    if QApplication.platformName() != "xcb" and not os.environ.get("RECOTAP_REQUIRE_XCB"):
-        pytest.skip(f"needs the xcb platform (running on {QApplication.platformName()!r})")
+    require_native_display()
     from recotap_desktop.sandbox import DEMO_API_KEY
     from recotap_desktop.store.secrets import KeyStore
     from recotap_desktop.store.settings import Profile

@@ -8,14 +8,14 @@ screenshots (on a real X server).
 from __future__ import annotations
 
 import csv
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from platform_support import require_native_display
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtWidgets import QApplication, QMessageBox, QTextBrowser
+from PySide6.QtWidgets import QMessageBox, QTextBrowser
 from ui_helpers import PROFILE, MemoryKeyring
 
 from recotap_desktop.api import RetryPolicy
@@ -366,8 +366,7 @@ def test_f1_opens_the_help(qtbot, services):
 
 @pytest.mark.xcb
 def test_screenshots_of_the_dialog_and_the_summary(qtbot, data_dir, memory_keyring, tmp_path):
-    if QApplication.platformName() != "xcb" and not os.environ.get("RECOTAP_REQUIRE_XCB"):
-        pytest.skip(f"needs the xcb platform (running on {QApplication.platformName()!r})")
+    require_native_display()
     with SandboxServer() as server:  # the default demo data set: 3000 accounts
         services = _services_for(server, data_dir, memory_keyring)
         try:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from platform_support import require_native_display
 from PySide6.QtCore import QPoint, QSize
 from PySide6.QtGui import QColor, QImage, QPalette
-from PySide6.QtWidgets import QApplication
 
 from recotap_desktop.engine.export import HISTOGRAM_LABELS
 from recotap_desktop.ui.score_chart import MAX_STAGE_ROWS, NO_STAGE_LABEL, ScoreChart, nice_step
@@ -138,8 +137,7 @@ def test_many_stages_are_folded_and_sizes_are_checked(qtbot) -> None:
 @pytest.mark.xcb
 def test_save_chart_previews(qtbot) -> None:
     """Light, dark and empty renders for a human to look at (artifacts/screenshots)."""
-    if QApplication.platformName() != "xcb" and not os.environ.get("RECOTAP_REQUIRE_XCB"):
-        pytest.skip("needs the xcb platform")
+    require_native_display()
     SHOTS.mkdir(parents=True, exist_ok=True)
     chart = _chart(qtbot)
     chart.set_data(HISTOGRAM, STAGES, unscored=126)

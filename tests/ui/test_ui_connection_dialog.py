@@ -7,8 +7,8 @@ import os
 import socket
 from pathlib import Path
 
-import keyring
 import pytest
+from platform_support import require_real_keychain
 from ui_helpers import PROFILE, MemoryKeyring
 
 from recotap_desktop.sandbox import DEMO_API_KEY
@@ -195,10 +195,8 @@ def test_no_keychain_explains_env_var_and_keeps_key_in_memory(qtbot, data_dir, s
 
 @pytest.mark.keychain
 def test_real_keychain_round_trip(qtbot, data_dir, sandbox):
+    require_real_keychain()
     store = KeyStore()
-    if "fail" in type(keyring.get_keyring()).__module__ and not os.environ.get(
-            "RECOTAP_REQUIRE_KEYCHAIN"):
-        pytest.skip("no system keychain here (set RECOTAP_REQUIRE_KEYCHAIN=1 to require one)")
     name = f"ui-test-{os.getpid()}"
     services = Services.open(data_dir, keystore=store, env={})
     try:

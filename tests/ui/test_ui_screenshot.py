@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from platform_support import require_native_display
 
 from recotap_desktop.app import build_main_window, build_parser, create_services
 
@@ -16,10 +15,7 @@ SHOT = ROOT / "artifacts" / "screenshots" / "main-window.png"
 
 @pytest.mark.xcb
 def test_main_window_screenshot_in_demo_mode(qtbot, data_dir, memory_keyring):
-    if QApplication.platformName() != "xcb" and not os.environ.get("RECOTAP_REQUIRE_XCB"):
-        pytest.skip(f"needs the xcb platform (running on {QApplication.platformName()!r}); "
-                    "run under xvfb-run or set RECOTAP_REQUIRE_XCB=1 to require it")
-    assert QApplication.platformName() == "xcb"
+    require_native_display()
     from recotap_desktop.store.secrets import KeyStore
 
     args = build_parser().parse_args(["--demo", "--data-dir", str(data_dir)])

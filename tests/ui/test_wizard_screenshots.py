@@ -11,7 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication, QWidget
+from platform_support import require_native_display
+from PySide6.QtWidgets import QWidget
 
 from recotap_desktop.ui.results import ResultsWindow
 from tests.ui.test_wizard_kinds import COMMIT, WAIT, click, open_wizard
@@ -29,8 +30,7 @@ def _save(widget: QWidget, folder: Path, name: str) -> Path:
 
 @pytest.mark.xcb
 def test_wizard_and_results_screenshots(qtbot, services, sandbox, tmp_path):
-    if QApplication.platformName() != "xcb" and not os.environ.get("RECOTAP_REQUIRE_XCB"):
-        pytest.skip("needs the xcb platform (run under xvfb-run)")
+    require_native_display()
     folder = tmp_path / "shots"
     folder.mkdir()
     source = shutil.copy(SAMPLE, tmp_path / "crm-accounts-export.csv")
