@@ -563,7 +563,8 @@ class RecotapClient:
                 f"The {self.rules.title} has no upsert for accounts; existing accounts "
                 "cannot be updated through POST /accounts on this edition."
             )
-        return self._bulk("POST", "accounts", body, items)
+        keys = tuple(dict.fromkeys((self.rules.account_identity_field, "externalId", "domain")))
+        return self._bulk("POST", "accounts", body, items, keys)
 
     # -- 9.3 -------------------------------------------------------------------------
 
@@ -665,7 +666,7 @@ class RecotapClient:
     def push_deals(self, deals: Sequence[Mapping[str, Any]]) -> BulkResult:
         """Upsert up to 100 deals by ``externalDealId`` (``POST /deals``)."""
         items = _checked_items(deals, "deals")
-        return self._bulk("POST", "deals", {"deals": items}, items)
+        return self._bulk("POST", "deals", {"deals": items}, items, ("externalDealId",))
 
     def push_deal_stages(self, pipelines: Sequence[Mapping[str, Any]]) -> BulkResult:
         """Create up to 20 pipelines with their stages (``POST /deal-stages``).
@@ -673,12 +674,14 @@ class RecotapClient:
         All-or-nothing: an existing ``pipelineId`` raises :class:`Conflict` naming it.
         """
         items = _checked_items(pipelines, "pipelines")
-        return self._bulk("POST", "deal-stages", {"pipelines": items}, items)
+        return self._bulk("POST", "deal-stages", {"pipelines": items}, items, ("pipelineId",))
 
     def push_sales_activities(self, activities: Sequence[Mapping[str, Any]]) -> BulkResult:
         """Create up to 50 call/email activities (``POST /sales-activities``)."""
         items = _checked_items(activities, "activities")
-        return self._bulk("POST", "sales-activities", {"activities": items}, items)
+        return self._bulk(
+            "POST", "sales-activities", {"activities": items}, items, ("externalActivityId",)
+        )
 
     # -- verify ----------------------------------------------------------------------
 
@@ -701,24 +704,32 @@ class RecotapClient:
     # -- plumbing ----------------------------------------------------------------------
 
     def _bulk(
-        self, method: str, path: str, body: dict[str, Any], items: list[dict[str, Any]]
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        items: list[dict[str, Any]],
+        keys: Sequence[str],
     ) -> BulkResult:
+        """Send a bulk write; its per-item results are paired with ``items`` by ``keys``."""
         answer = self._request(method, path, body=body)
         result = parse_bulk_results(
             answer.data,
             items,
+            keys=keys,
             attempts=answer.attempts,
             possibly_repeated=answer.possibly_repeated,
         )
         answered = _results_count(answer.data)
-        if answered != len(items):
+        if answered != len(items) or result.strays:
             log.warning(
-                "%s %s: the server answered %d results for %d items; unanswered items are "
-                "reported as failed",
+                "%s %s: the server answered %d results for %d items (%d naming no item sent); "
+                "unanswered items are reported as failed",
                 method,
                 path,
                 answered,
                 len(items),
+                len(result.strays),
             )
         return result
 

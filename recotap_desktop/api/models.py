@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from recotap_desktop.api.domains import normalise_domain
+
 __all__ = [
     "ID_FIELDS",
     "Account",
@@ -38,8 +40,8 @@ ID_FIELDS: tuple[str, ...] = (
 )
 
 NO_ANSWER_ERROR = (
-    "The server gave no answer for this item (its reply listed fewer results than "
-    "items sent); it may or may not have been processed."
+    "The server gave no answer for this item (its reply did not name it); it may or "
+    "may not have been processed."
 )
 
 
@@ -265,10 +267,24 @@ class ItemResult:
         return cls(index, status.strip().lower(), error, ids_of(data), raw)
 
     @classmethod
-    def missing(cls, index: int, item: Mapping[str, Any] | None = None) -> ItemResult:
-        """The synthetic ``failed`` result for an input item the server did not answer."""
+    def missing(
+        cls, index: int, item: Mapping[str, Any] | None = None, strays: Sequence[str] = ()
+    ) -> ItemResult:
+        """The synthetic ``failed`` result for an input item the server did not answer.
+
+        ``strays`` name the results of the answer that matched no item sent.
+        """
         ids = ids_of(item) if isinstance(item, Mapping) else {}
-        return cls(index, "failed", NO_ANSWER_ERROR, ids, {})
+        error = NO_ANSWER_ERROR
+        if strays:
+            shown = ", ".join(strays[:3]) + (f" and {len(strays) - 3} more" if len(strays) > 3
+                                             else "")
+            error = (
+                "The server's answer did not name this item; it named items that were not "
+                f"in the request instead ({shown}). This item may or may not have been "
+                "processed."
+            )
+        return cls(index, "failed", error, ids, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +302,8 @@ class BulkResult:
     summary: dict[str, int]
     attempts: int = 1
     possibly_repeated: bool = False
+    #: Results of the answer that named no item of the request (dropped).
+    strays: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,26 +351,66 @@ def _results_of(data: object) -> list[object] | None:
     return None
 
 
+def _identity(name: str, value: str) -> str:
+    return normalise_domain(value) if name == "domain" else value
+
+
 def parse_bulk_results(
     data: object,
     items: Sequence[Mapping[str, Any]],
     *,
+    keys: Sequence[str] = (),
     attempts: int = 1,
     possibly_repeated: bool = False,
 ) -> BulkResult:
-    """Match the ``results`` of a bulk answer to the input ``items`` by position.
+    """Pair the ``results`` of a bulk answer with the input ``items`` by identity.
 
-    Items the server did not answer get a synthetic ``failed`` :class:`ItemResult`
-    (never silently dropped); extra results beyond the input are ignored.
+    ``keys`` are the identity fields of the endpoint, most telling first (e.g.
+    ``externalDealId``; ``externalId`` then ``domain`` for accounts of Revision A). A
+    result is given to the item that has the same value in the first of ``keys`` that
+    both carry (domains compared normalised; items with one identity take their
+    results in order). A result that carries none of ``keys`` falls back to its position.
+    A result naming an item that was not sent is dropped, and every item left without
+    a result gets a synthetic ``failed`` answer saying so: nothing is ever given
+    another item's outcome, nothing is silently dropped.
     """
     results = _results_of(data) or []
-    parsed: list[ItemResult] = []
-    for index, item in enumerate(items):
-        if index < len(results):
-            parsed.append(ItemResult.from_json(index, results[index]))
-        else:
-            parsed.append(ItemResult.missing(index, item))
+    index: dict[tuple[str, str], list[int]] = {}
+    for i, item in enumerate(items):
+        for name in keys:
+            value = _opt_str(item.get(name))
+            if value:
+                index.setdefault((name, _identity(name, value)), []).append(i)
+    answered: dict[int, ItemResult] = {}
+    strays: list[str] = []
+    for position, raw in enumerate(results):
+        target: int | None = None
+        named = ""
+        carried = False
+        if isinstance(raw, Mapping):
+            for name in keys:
+                value = _opt_str(raw.get(name))
+                if not value:
+                    continue
+                carried = True
+                candidates = [
+                    i for i in index.get((name, _identity(name, value)), []) if i not in answered
+                ]
+                if candidates:
+                    target = candidates[0]
+                    break
+                named = named or f"{name} {value}"
+        if not carried and position < len(items) and position not in answered:
+            target = position  # the answer carries no identity: its position is all we have
+        if target is None:
+            strays.append(named or f"result {position + 1}")
+            continue
+        answered[target] = ItemResult.from_json(target, raw)
+    parsed = [
+        answered[i] if i in answered else ItemResult.missing(i, item, strays)
+        for i, item in enumerate(items)
+    ]
     summary: dict[str, int] = {"total": len(parsed)}
     for result in parsed:
         summary[result.status] = summary.get(result.status, 0) + 1
-    return BulkResult(parsed, summary, attempts, possibly_repeated)
+    return BulkResult(parsed, summary, attempts, possibly_repeated, strays)

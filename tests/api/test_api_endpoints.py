@@ -263,7 +263,8 @@ def test_push_sales_activities(api: Api, client: RecotapClient) -> None:
                      "error": "Activity with externalActivityId 'call-002' already exists"},
                     {"externalActivityId": "x-3", "status": "skipped"}],
         "summary": {"total": 3, "created": 1, "failed": 1, "skipped": 1}}))
-    acts = [{"externalActivityId": f"a{i}", "activityType": "call"} for i in range(3)]
+    acts = [{"externalActivityId": i, "activityType": "call"}
+            for i in ("call-001", "call-002", "x-3")]
     result = client.push_sales_activities(acts)
     assert body_of(route) == {"activities": acts}
     assert [i.status for i in result.items] == ["created", "failed", "skipped"]

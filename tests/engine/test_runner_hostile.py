@@ -144,3 +144,33 @@ def test_failures_are_sentences_and_the_summary_groups_them_by_cause(
     assert "already exists. The CRM API cannot update" in message
     lines = summarise_failures(again.failure_groups)
     assert len(lines) == 1 and lines[0].startswith("130 rows: Account with externalId … already")
+
+
+# ------------------------------------------------------------------ identity (finding 3)
+
+
+def _reverse_results(method: str, path: str, status: int, doc: Any) -> Any:
+    if method == "POST" and isinstance(doc, dict) and status == 200:
+        doc["data"]["results"].reverse()
+        return status, doc, {}
+    return None
+
+
+@pytest.mark.parametrize("edition", ["crm", "external"])
+def test_results_in_another_order_still_reach_their_own_rows(
+    sandbox: SandboxServer, history: History, tmp_path: Path, edition: str
+) -> None:
+    rows = account_rows(150, prefix="ord")
+    taken = [3, 77, 120]
+    sandbox.state.add_accounts([
+        {"externalId": rows[i][0], "name": "Taken", "domain": rows[i][2]} for i in taken])
+    path = write_csv(tmp_path / "acc.csv", ACCOUNT_HEADERS, rows)
+    with Proxy(sandbox.root_url, rewrite=_reverse_results) as proxy:
+        result = ImportRunner(build_plan(job("accounts", path, edition)),
+                              conn(proxy.base_url(edition), edition), history).run()
+    outcomes = history.outcomes(result.run_id)
+    assert sorted(r for r, o in outcomes.items() if o.state == "failed") == [i + 2 for i in taken]
+    for i, row in enumerate(rows):
+        ids = outcomes[i + 2].ids or {}
+        assert ids.get("domain", row[2]) == row[2]
+        assert ids.get("externalId", row[0]) == row[0]
