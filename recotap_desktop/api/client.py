@@ -913,26 +913,35 @@ class RecotapClient:
     def _data(
         self, response: httpx.Response, method: str, path: str, write: bool, attempt: int
     ) -> Any:
-        """Unwrap the success envelope once."""
-        if not response.content.strip():
-            return None
+        """Unwrap the success envelope once (§4.1).
+
+        An object without ``data`` (or an empty answer) is not the documented envelope:
+        it is refused like an answer that is not JSON, never read as an empty result.
+        A bare array is taken as the data itself (seen live on undocumented routes).
+        """
+        problem = None
+        body: Any = None
         try:
             body = response.json()
         except (ValueError, UnicodeDecodeError):
-            text = (
-                f"Recotap's answer to {method} /{path} could not be read (not JSON; "
-                f"status {response.status_code})."
-            )
-            if write:
-                raise AmbiguousOutcome(
-                    text + " The request may or may not have been processed.",
-                    kind="protocol",
-                    attempts=attempt,
-                ) from None
-            raise TransportError(text, kind="protocol", attempts=attempt) from None
-        if isinstance(body, Mapping) and "data" in body:
-            return body["data"]
-        return body
+            problem = "could not be read (not JSON"
+        else:
+            if isinstance(body, Mapping) and "data" in body:
+                return body["data"]
+            if isinstance(body, list):
+                return body
+            problem = "is not the documented envelope (no \"data\""
+        text = (
+            f"Recotap's answer to {method} /{path} {problem}; status {response.status_code}). "
+            "Check the base URL and the edition."
+        )
+        if write:
+            raise AmbiguousOutcome(
+                text + " The request may or may not have been processed.",
+                kind="protocol",
+                attempts=attempt,
+            ) from None
+        raise TransportError(text, kind="protocol", attempts=attempt) from None
 
     def _status_failure(
         self, response: httpx.Response, method: str, path: str, write: bool

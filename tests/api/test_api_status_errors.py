@@ -7,6 +7,7 @@ import pytest
 from api_testkit import Api, error_response, ok
 
 from recotap_desktop.api import (
+    AmbiguousOutcome,
     ApiStatusError,
     AuthError,
     Conflict,
@@ -165,6 +166,43 @@ def test_success_with_unreadable_body_on_get(api: Api, client: RecotapClient) ->
     with pytest.raises(TransportError) as info:
         client.list_custom_fields()
     assert info.value.kind == "protocol"
+
+
+@pytest.mark.parametrize("body", [b'{"ok": true, "items": []}', b"{}", b"", b"  ", b"null",
+                                  b'"text"', b'{"statusCode": 200, "message": "OK"}'])
+def test_success_without_the_envelope_is_refused(api: Api, client: RecotapClient,
+                                                 body: bytes) -> None:
+    """§4.1: a 200 that is not the envelope is never read as an empty answer (issue 15)."""
+    for path in ("accounts/custom-fields", "accounts/missing-external-ids", "segments",
+                 "accounts"):
+        api.route("GET", path).mock(return_value=httpx.Response(200, content=body))
+    with pytest.raises(TransportError) as info:
+        client.list_custom_fields()
+    assert info.value.kind == "protocol" and "not" in str(info.value)
+    with pytest.raises(TransportError):
+        client.list_unmapped_accounts()
+    with pytest.raises(TransportError):
+        list(client.iter_segments())
+    with pytest.raises(TransportError):
+        list(client.iter_account_pages())
+
+
+@pytest.mark.parametrize("body", [b'{"ok": true}', b"", b'{"matched": 1, "updated": 1}'])
+def test_write_answered_without_the_envelope_is_ambiguous(api: Api, client: RecotapClient,
+                                                          body: bytes) -> None:
+    api.route("PATCH", "accounts/external-ids").mock(return_value=httpx.Response(200, content=body))
+    api.route("POST", "deals").mock(return_value=httpx.Response(200, content=body))
+    with pytest.raises(AmbiguousOutcome) as info:
+        client.map_external_ids([{"domain": "acme.com", "externalId": "x"}])
+    assert info.value.kind == "protocol" and "may or may not" in str(info.value)
+    with pytest.raises(AmbiguousOutcome):
+        client.push_deals(DEALS)
+
+
+def test_bare_array_is_still_taken_as_the_data(api: Api, client: RecotapClient) -> None:
+    api.route("GET", "accounts/custom-fields").mock(return_value=httpx.Response(200, json=[
+        {"key": "A_C", "label": "A", "labelType": "number"}]))
+    assert [f.key for f in client.list_custom_fields()] == ["A_C"]
 
 
 def test_every_error_is_a_recotap_error() -> None:
