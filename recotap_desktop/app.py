@@ -73,10 +73,21 @@ class RotatingLog(logging.FileHandler):
     pickle, queue) costs the GUI several milliseconds at every start (bench_startup.py).
     """
 
+    #: Line ends of the log file: the platform's (CRLF on Windows, so Notepad and support
+    #: tools show it as lines), written out explicitly rather than left to text mode.
+    newline = "\r\n" if os.name == "nt" else "\n"
+
     def __init__(self, path: Path, *, max_bytes: int, backups: int) -> None:
         super().__init__(path, encoding="utf-8")
         self.max_bytes = max_bytes
         self.backups = backups
+
+    def _open(self) -> Any:
+        """The log file, created private to the user (``0600`` on POSIX)."""
+        from recotap_desktop.store.platform_checks import private_opener
+
+        return open(self.baseFilename, self.mode, encoding=self.encoding,
+                    errors=self.errors, newline=self.newline, opener=private_opener)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -117,8 +128,11 @@ class RotatingLog(logging.FileHandler):
 
 def setup_logging(log_dir: Path, secret_filter: SecretFilter) -> Path:
     """Log to ``<log_dir>/recotap-desktop.log`` (rotating), API keys masked; return the path."""
-    log_dir.mkdir(parents=True, exist_ok=True)
+    from recotap_desktop.store.platform_checks import make_private_dir, make_private_file
+
+    make_private_dir(log_dir)
     log_file = log_dir / LOG_FILE_NAME
+    make_private_file(log_file)  # also a log written before the app made its files private
     handler = RotatingLog(log_file, max_bytes=2_000_000, backups=3)
     handler.setFormatter(logging.Formatter(
         "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))

@@ -57,6 +57,7 @@ from recotap_desktop.engine.states import SUCCESS_STATES, RunState
 from recotap_desktop.records import KINDS, ColumnMapping, get_kind
 from recotap_desktop.store.history import History, HistoryError
 from recotap_desktop.store.paths import AppPaths, app_paths
+from recotap_desktop.store.platform_checks import FirstKeychainUse, data_dir_warnings
 from recotap_desktop.store.secrets import KeychainUnavailable, KeyStore, resolve_api_key
 from recotap_desktop.store.settings import Settings
 
@@ -94,7 +95,9 @@ class Context:
         self.paths: AppPaths = app_paths(args.data_dir)
         self._settings: Settings | None = None
         self._history: History | None = None
-        self.keystore = KeyStore()
+        self.keystore = KeyStore(before_first_use=self._explain_keychain)
+        for warning in data_dir_warnings(self.paths, env):  # every command, once
+            self.err(f"warning: {warning}")
 
     @property
     def settings(self) -> Settings:
@@ -111,6 +114,10 @@ class Context:
             self.paths.ensure()
             self._history = History(self.paths.history_file)
         return self._history
+
+    def _explain_keychain(self) -> None:
+        """macOS: say why the OS may now ask for the keychain (once per user)."""
+        FirstKeychainUse(self.settings, lambda text: self.err(f"note: {text}"))()
 
     def close(self) -> None:
         if self._history is not None:

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from recotap_desktop.store._guard import find_secret_name
+from recotap_desktop.store.platform_checks import make_private_file
 
 __all__ = [
     "MIGRATIONS",
@@ -454,6 +455,10 @@ class History:
             raise HistoryDiskError(
                 _disk_message("cannot-open", self.path), path=self.path, reason="cannot-open"
             ) from exc
+        # Created 0600 before SQLite opens it (its -wal/-shm files take the same mode); a
+        # failure here is left for SQLite to report in its own words.
+        with contextlib.suppress(OSError):
+            make_private_file(self.path)
         try:
             self._conn = _connect(self.path, timeout)
         except sqlite3.Error as exc:

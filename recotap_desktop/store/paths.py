@@ -48,10 +48,14 @@ class AppPaths:
     def ensure(self) -> AppPaths:
         """Create the four directories if they are missing; return ``self``.
 
-        Raises ``OSError`` (e.g. ``PermissionError``) when a directory cannot be created.
+        They are private to the user on POSIX (``0700``; see
+        :mod:`~recotap_desktop.store.platform_checks`). Raises ``OSError`` (e.g.
+        ``PermissionError``) when a directory cannot be created.
         """
+        from recotap_desktop.store.platform_checks import make_private_dir
+
         for directory in (self.data_dir, self.config_dir, self.log_dir, self.cache_dir):
-            directory.mkdir(parents=True, exist_ok=True)
+            make_private_dir(directory)
         return self
 
 

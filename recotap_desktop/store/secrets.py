@@ -18,7 +18,8 @@ not with this module, so the app's start-up does not pay for it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -123,8 +124,14 @@ class KeyStore:
     backend configured later, e.g. with ``keyring.set_keyring``, is honoured).
     """
 
-    def __init__(self, backend: KeyringBackend | None = None) -> None:
+    def __init__(self, backend: KeyringBackend | None = None, *,
+                 before_first_use: Callable[[], None] | None = None) -> None:
         self._backend = backend
+        #: Called once, before the first operation that reaches a usable keychain (the
+        #: macOS explanation of the OS prompt that may follow; see platform_checks).
+        self.before_first_use = before_first_use
+        self._first_use_done = False
+        self._first_use_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"KeyStore(backend={self.backend_name()!r})"
@@ -185,7 +192,21 @@ class KeyStore:
         reason = self._unavailable_reason(backend)
         if reason is not None:
             self._raise_for(reason, backend)
+        self._first_use()
         return backend
+
+    def _first_use(self) -> None:
+        # Other threads wait here until the hook returned: none reaches the keychain
+        # (and its OS prompt) before the explanation was shown.
+        if self._first_use_done or self.before_first_use is None:
+            return
+        with self._first_use_lock:
+            if self._first_use_done:
+                return
+            try:
+                self.before_first_use()
+            finally:
+                self._first_use_done = True
 
     def _call(self, backend: KeyringBackend, op: str, *args: str) -> Any:
         errors = _keyring().errors

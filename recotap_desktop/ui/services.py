@@ -98,8 +98,11 @@ class Services:
         when the settings cannot be used at all. A history that cannot be opened is
         reported in :attr:`history_problem` instead (the app still works without it).
         """
+        from recotap_desktop.store.platform_checks import data_dir_warnings
+
         paths = app_paths(data_dir).ensure()
         settings = Settings.load(paths)
+        settings.warnings.extend(data_dir_warnings(paths, os.environ if env is None else env))
         services = cls(paths=paths, settings=settings, keystore=keystore or KeyStore(),
                        env=os.environ if env is None else env, register_secret=register_secret)
         services._open_history()
