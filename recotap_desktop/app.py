@@ -282,6 +282,18 @@ def create_services(args: argparse.Namespace, secret_filter: SecretFilter | None
     return services
 
 
+def install_keychain_notice(services: Services, window: Any) -> Any:
+    """macOS: explain the keychain prompt once, before the first keychain access (from
+    any thread); elsewhere nothing (no import). Returns the object to keep alive."""
+    from recotap_desktop.store.platform_checks import keychain_notice
+
+    if keychain_notice() is None:
+        return None
+    from recotap_desktop.ui.keychain_notice import KeychainNotice
+
+    return KeychainNotice.install(services, lambda: window)
+
+
 def preload_qt_free_modules() -> None:
     """Import the Qt-free modules the main window uses, before PySide6 (see :func:`main`)."""
     import recotap_desktop.engine.progress
@@ -614,6 +626,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window_ref.append(window)
     if args.self_test:
         return self_test(app, window)
+    notice = install_keychain_notice(services, window)
     watcher = None
     if os.environ.get(EXIT_AFTER_SHOW_ENV, "") not in ("", "0"):
         watcher = exit_after_first_paint(app, window, sys.stdout)
@@ -624,5 +637,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         QTimer.singleShot(0, window.run_startup_checks)
     tune_interpreter()
     code = app.exec()
-    del forwarder
+    del forwarder, notice
     return int(code)
