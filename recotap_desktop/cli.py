@@ -9,8 +9,8 @@ The contract below is fixed; scripts rely on it::
       import KIND FILE [--mapping FILE.json] [--sheet NAME] [--segment ID] [--upsert]
              [--dry-run] [--concurrency N] [--report OUT.csv|OUT.xlsx] [--yes]
       history [RUN_ID]
-      retry RUN_ID
-      resume RUN_ID
+      retry RUN_ID [--to-profile NAME] [--yes]
+      resume RUN_ID [--to-profile NAME] [--yes]
       sandbox [--port P] [fault knobs]
       export accounts OUT.csv|OUT.xlsx [--delta | --since ISO8601 | --full] [--domains FILE]
       unmapped [--out FILE]
@@ -52,6 +52,7 @@ from recotap_desktop.engine.progress import (
     format_duration,
 )
 from recotap_desktop.engine.report import failures_path, write_report
+from recotap_desktop.engine.run_target import RunTarget, run_target_problem
 from recotap_desktop.engine.runner import ImportRunner, RunResult, summarise_failures
 from recotap_desktop.engine.states import SUCCESS_STATES, RunState
 from recotap_desktop.records import KINDS, ColumnMapping, get_kind
@@ -133,8 +134,11 @@ class Context:
     def profile_name(self) -> str:
         return self.args.profile or self.settings.active_profile or DEFAULT_PROFILE
 
-    def connection(self, *, need_key: bool = True) -> ConnectionSpec:
-        profile = self.settings.get_profile(self.profile_name)
+    def connection(self, *, need_key: bool = True, name: str | None = None) -> ConnectionSpec:
+        """The connection of profile ``name`` (default: ``--profile`` or the active one), with
+        ``--base-url``/``--edition``/``RECOTAP_BASE_URL`` applied over its settings."""
+        name = name or self.profile_name
+        profile = self.settings.get_profile(name)
         edition = self.args.edition or (profile.edition if profile else None) or Edition.CRM.value
         base_url = (
             self.args.base_url
@@ -147,13 +151,13 @@ class Context:
         key = ""
         if need_key:
             try:
-                found, _source = resolve_api_key(self.profile_name, self.keystore, self.env)
+                found, _source = resolve_api_key(name, self.keystore, self.env)
             except KeychainUnavailable as exc:
                 raise CliError(exc.message, EXIT_API) from exc
             if not found:
                 raise CliError(
-                    f"No API key for connection {self.profile_name!r}. Store one with "
-                    f"`recotap --profile {self.profile_name} auth set`, or set RECOTAP_API_KEY.",
+                    f"No API key for connection {name!r}. Store one with "
+                    f"`recotap --profile {name} auth set`, or set RECOTAP_API_KEY.",
                     EXIT_API,
                 )
             key = found
@@ -162,7 +166,7 @@ class Context:
             edition=edition,
             api_key=key,
             allow_insecure_http=insecure,
-            profile=self.profile_name,
+            profile=name,
         )
 
 
@@ -547,18 +551,79 @@ def _needs_custom_fields(kind: str) -> bool:
     return kind in {"accounts", "account-fields"}
 
 
+def _followup_connection(ctx: Context, run: Any, label: str) -> tuple[ConnectionSpec, bool]:
+    """The connection a resume or retry of ``run`` sends to, and whether it is another one
+    than the run's own (chosen with ``--to-profile`` and confirmed, naming both hosts).
+
+    Without ``--to-profile`` it is the run's own connection, whatever the active profile:
+    a run that cannot be continued there (connection gone, key gone, now pointing
+    elsewhere, or not recorded) stops here with exit 2 and nothing sent.
+    """
+    recorded = RunTarget.of_run(run)
+    how = (f"To send its remaining rows to another connection, name it: "
+           f"`recotap {label} {run.id} --to-profile NAME`.")
+    chosen = ctx.args.to_profile
+    if chosen is None:
+        if ctx.args.profile and recorded is not None and ctx.args.profile != recorded.profile:
+            raise CliError(
+                f"Run {run.id} belongs to the connection {recorded.title}, not "
+                f"{ctx.args.profile!r}; `recotap {label}` always uses the run's own connection. "
+                f"To send its remaining rows to {ctx.args.profile!r} instead: "
+                f"`recotap {label} {run.id} --to-profile {ctx.args.profile}`."
+            )
+        if recorded is None:
+            problem = run_target_problem(run, RunTarget.make(ctx.profile_name, None, None))
+            assert problem is not None
+            raise CliError(f"{problem.message} {how}")
+        overridden = ctx.args.base_url or ctx.env.get("RECOTAP_BASE_URL")
+        if ctx.settings.get_profile(recorded.profile) is None and not overridden:
+            raise CliError(
+                f"Run {run.id} sent its rows to {recorded.title}; that connection no longer "
+                f"exists, so nothing was sent. {how}"
+            )
+        try:
+            conn = ctx.connection(name=recorded.profile)
+        except CliError as exc:
+            raise CliError(
+                f"Run {run.id} belongs to the connection {recorded.title}, which cannot be "
+                f"used now: {exc.message} Nothing was sent. {how}"
+            ) from exc
+        problem = run_target_problem(run, RunTarget.of(conn))
+        if problem is not None:
+            raise CliError(f"{problem.message} {how}")
+        return conn, False
+    conn = ctx.connection(name=chosen)
+    target = RunTarget.of(conn)
+    if run_target_problem(run, target) is None:
+        return conn, False  # the run's own connection, named explicitly
+    was = recorded.title if recorded is not None else (
+        f"“{run.profile or '?'}” ({run.host or 'host not recorded'})")
+    question = (
+        f"Run {run.id} sent its rows to {was}. Send its remaining rows to {target.title} "
+        "instead, as a new run?"
+    )
+    if not ctx.args.yes:
+        if not ctx.stdin.isatty():
+            raise CliError(f"{question} Add --yes to confirm; nothing was sent.")
+        if not _confirm(ctx, question):
+            raise CliError("Nothing was sent.", EXIT_CANCELLED)
+    ctx.err(f"Sending the remaining rows of run {run.id} to {target.title} (was {was}).")
+    return conn, True
+
+
 def _run_followup(ctx: Context, action: Callable[..., RunResult], run_id: int, label: str) -> int:
     report = _report_target(getattr(ctx.args, "report", None))
     run = _get_run(ctx, run_id)
     if run.kind not in KINDS:
         raise CliError(f"Run {run_id} is a {run.kind} run; only imports can be {label}d.")
-    conn = ctx.connection()
+    conn, elsewhere = _followup_connection(ctx, run, label)
     custom_fields = load_custom_fields(conn) if _needs_custom_fields(run.kind) else []
     token = CancelToken()
     progress = TerminalProgress(ctx.stderr, f"{label} run {run_id}")
     with _SigintCancel(token, ctx):
         result = action(
-            ctx.history, run_id, conn, custom_fields=custom_fields, progress=progress, cancel=token
+            ctx.history, run_id, conn, custom_fields=custom_fields, progress=progress,
+            cancel=token, other_connection=elsewhere,
         )
     progress.finish()
     _write_reports(ctx, result.run_id, report)
@@ -1008,14 +1073,20 @@ def build_parser() -> argparse.ArgumentParser:
     ret = sub.add_parser(
         "retry", help="send again a run's rows that failed for a retryable reason or were not sent"
     )
-    ret.add_argument("run_id", type=int)
-    ret.add_argument("--report")
-    ret.set_defaults(func=cmd_retry)
-
     res = sub.add_parser("resume", help="continue an interrupted or cancelled run")
-    res.add_argument("run_id", type=int)
-    res.add_argument("--report")
-    res.set_defaults(func=cmd_resume)
+    for followup, func in ((ret, cmd_retry), (res, cmd_resume)):
+        followup.add_argument("run_id", type=int)
+        followup.add_argument("--report")
+        followup.add_argument(
+            "--to-profile", metavar="NAME",
+            help="send the rows to this connection instead of the run's own (which is gone, "
+            "has no key or points elsewhere); asks to confirm, naming both hosts, and makes "
+            "a new run linked to this one",
+        )
+        followup.add_argument(
+            "--yes", "-y", action="store_true", help="with --to-profile: do not ask to confirm"
+        )
+        followup.set_defaults(func=func)
 
     exp = sub.add_parser("export", help="pull scored accounts into a CSV or XLSX file")
     exp.add_argument("what", choices=["accounts"], help="what to pull (accounts)")

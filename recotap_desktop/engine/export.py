@@ -100,6 +100,7 @@ from recotap_desktop.engine.progress import (
     ProgressSnapshot,
     RateMeter,
 )
+from recotap_desktop.engine.run_target import RunTarget
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.files import FileProblem, TableWriter, iter_rows, sniff
 from recotap_desktop.store.history import History, HistoryError, RunInfo
@@ -689,6 +690,7 @@ class _Pull:
             self.total = _estimate_total(self.history, self.connection)
 
     def run_info(self) -> RunInfo:
+        target = RunTarget.of(self.connection)
         opts = self.options.to_json()
         opts.update(
             mode_used=self.mode.value,
@@ -700,9 +702,10 @@ class _Pull:
             file_name=self.out.name,
             file_path=str(self.out.resolve()),
             options_json=json.dumps(opts),
-            profile=self.connection.profile,
-            edition=self.rules.name,
-            host=self.connection.host,
+            profile=target.profile,
+            edition=target.edition,
+            host=target.host,
+            base_url=target.base_url,
             total_rows=0,
         )
 

@@ -1,6 +1,13 @@
 """High-level import jobs shared by the CLI and the GUI: plan+run, resume, retry.
 
 These glue the plan, the runner and the history together; both faces call them.
+
+A run belongs to the connection it was started on (:mod:`~recotap_desktop.engine.run_target`):
+:func:`resume` and :func:`retry` refuse any other connection with
+:class:`~recotap_desktop.engine.run_target.WrongConnection` before anything is sent. With
+``other_connection=True`` (the user chose that connection explicitly, having seen both
+hosts) the rows go to it as a NEW run linked to the old one, so every run's rows are on
+one connection and its history says which.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import Any
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, Plan, PlanError, build_plan
 from recotap_desktop.engine.progress import CancelToken, ProgressSink
+from recotap_desktop.engine.run_target import RunTarget, check_run_target, run_target_problem
 from recotap_desktop.engine.runner import ISOLATION_PREFIX, ImportRunner, RunResult
 from recotap_desktop.engine.states import RESUMABLE_RUN_STATES, RowState, RunState
 from recotap_desktop.records import ColumnMapping
@@ -79,16 +87,32 @@ def resume(
     cancel: CancelToken | None = None,
     concurrency: int | None = None,
     client_kwargs: dict[str, Any] | None = None,
+    other_connection: bool = False,
 ) -> RunResult:
-    """Continue an interrupted, cancelled or aborted run: send only rows with no final answer."""
+    """Continue an interrupted, cancelled or aborted run: send only rows with no final answer.
+
+    On the run's own connection the run itself goes on. On another one only with
+    ``other_connection`` (an explicit choice): a new run, linked to this one, sends the rows
+    this one has no final answer for (see :func:`_continue_elsewhere`).
+    """
     run = history.get_run(run_id)
     if RunState(run.state) not in RESUMABLE_RUN_STATES:
         raise PlanError(f"Run {run_id} is {run.state}; only unfinished runs can be resumed.")
+    elsewhere = run_target_problem(run, RunTarget.of(connection)) is not None
+    if elsewhere and not other_connection:
+        check_run_target(run, connection)
     job = job_from_run(history, run_id, connection, custom_fields)
     if concurrency is not None:
         job = _with_concurrency(job, concurrency)
     plan = build_plan(job, cancel=cancel)
     _check_same_file(history, run_id, plan)
+    if elsewhere:
+        answered = {
+            o.row for o in history.iter_outcomes(run_id) if o.state != RowState.NOT_SENT.value
+        }
+        return _follow_up(history, run_id, plan, connection, progress=progress, cancel=cancel,
+                          client_kwargs=client_kwargs, skip_rows=answered,
+                          other_connection=True)
     runner = ImportRunner(
         plan,
         connection,
@@ -129,8 +153,12 @@ def retry(
     cancel: CancelToken | None = None,
     rows: set[int] | None = None,
     client_kwargs: dict[str, Any] | None = None,
+    other_connection: bool = False,
 ) -> RunResult:
-    """A new run (linked to the old one) that sends again only the retryable rows."""
+    """A new run (linked to the old one) that sends again only the retryable rows, on the
+    old run's connection (another one only with ``other_connection``: an explicit choice)."""
+    if not other_connection:
+        check_run_target(history.get_run(run_id), connection)
     wanted = retryable_rows(history, run_id) if rows is None else rows
     if not wanted:
         raise PlanError(f"Run {run_id} has no rows to retry.")
@@ -138,20 +166,44 @@ def retry(
     job = replace(job, options=replace(job.options, dry_run=False))
     plan = build_plan(job, cancel=cancel)
     _check_same_file(history, run_id, plan)
+    return _follow_up(history, run_id, plan, connection, progress=progress, cancel=cancel,
+                      client_kwargs=client_kwargs, only_rows=wanted,
+                      other_connection=other_connection)
+
+
+def _follow_up(
+    history: History,
+    run_id: int,
+    plan: Plan,
+    connection: ConnectionSpec,
+    *,
+    progress: ProgressSink | None,
+    cancel: CancelToken | None,
+    client_kwargs: dict[str, Any] | None,
+    only_rows: set[int] | None = None,
+    skip_rows: set[int] | None = None,
+    other_connection: bool = False,
+) -> RunResult:
+    """A new run linked to ``run_id`` sending its rows in scope; when it finishes, the old
+    run is finished too (its open journal entries handed over)."""
     # Rows of the old run whose batch may have reached the server are reconciled, not
     # reported as duplicates; the old run's journal entries are then handed over.
     open_batches = history.unanswered_batches(run_id)
-    maybe_sent = {r for _no, batch_rows in open_batches for r in batch_rows} & wanted
+    maybe_sent = {r for _no, batch_rows in open_batches for r in batch_rows}
+    if only_rows is not None:
+        maybe_sent &= only_rows
     runner = ImportRunner(
         plan,
         connection,
         history,
         progress=progress,
         cancel=cancel,
-        only_rows=wanted,
+        only_rows=only_rows,
         parent_run_id=run_id,
         client_kwargs=client_kwargs,
         reconcile_rows=maybe_sent,
+        other_connection=other_connection,
+        skip_rows=skip_rows,
     )
     result = runner.run()
     if result.state is RunState.FINISHED:
@@ -159,7 +211,11 @@ def retry(
         parent = history.get_run(run_id)
         if RunState(parent.state) in RESUMABLE_RUN_STATES:
             history.finish_run(run_id, RunState.FINISHED.value, history.counts(run_id))
-            history.set_note(run_id, f"Its unsent rows were sent again by run {result.run_id}.")
+            target = RunTarget.of(connection)
+            where = f" to {target.title}" if other_connection else ""
+            history.set_note(
+                run_id, f"Its unsent rows were sent again by run {result.run_id}{where}."
+            )
     return result
 
 

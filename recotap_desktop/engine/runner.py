@@ -62,6 +62,7 @@ from recotap_desktop.engine.progress import (
     ProgressSnapshot,
     RateMeter,
 )
+from recotap_desktop.engine.run_target import RunTarget, check_run_target
 from recotap_desktop.engine.senders import BULK_KINDS, SENDERS, SendOptions
 from recotap_desktop.engine.states import SUCCESS_STATES, ItemOutcome, RowState, RunState
 from recotap_desktop.engine.wording import (
@@ -286,7 +287,15 @@ class _Batch:
 
 
 class ImportRunner:
-    """Send a checked plan. One runner runs once; build another to resume or retry."""
+    """Send a checked plan. One runner runs once; build another to resume or retry.
+
+    A resume (``run_id``) continues a run only on the connection it was started on, and a
+    follow-up run (``parent_run_id``) goes to its parent's connection unless
+    ``other_connection`` says the user chose another one explicitly:
+    :class:`~recotap_desktop.engine.run_target.WrongConnection` otherwise, before anything
+    is sent or recorded. ``skip_rows`` are left out entirely (rows a parent run already
+    answered, when its remaining rows go to another connection).
+    """
 
     def __init__(
         self,
@@ -301,8 +310,12 @@ class ImportRunner:
         parent_run_id: int | None = None,
         client_kwargs: dict[str, Any] | None = None,
         reconcile_rows: set[int] | None = None,
+        other_connection: bool = False,
+        skip_rows: set[int] | None = None,
     ) -> None:
         self.plan = plan
+        self.other_connection = other_connection
+        self.skip_rows = frozenset(skip_rows or ())
         self._extra_reconcile = set(reconcile_rows or ())
         self.job = plan.job
         self.connection = connection
@@ -337,6 +350,7 @@ class ImportRunner:
     # ------------------------------------------------------------------ public
     def run(self) -> RunResult:
         started = time.monotonic()
+        self._check_connection()
         check_unchanged(self.plan)
         prior: dict[int, RowOutcome] = {}
         reconcile_rows: set[int] = set()
@@ -385,8 +399,16 @@ class ImportRunner:
         )
 
     # ----------------------------------------------------------------- helpers
+    def _check_connection(self) -> None:
+        """A run continues on its own connection only (see the class docstring)."""
+        if self.resume_run_id is not None:
+            check_run_target(self.history.get_run(self.resume_run_id), self.connection)
+        elif self.parent_run_id is not None and not self.other_connection:
+            check_run_target(self.history.get_run(self.parent_run_id), self.connection)
+
     def _run_info(self) -> RunInfo:
         job = self.job
+        target = RunTarget.of(self.connection)
         options = job.options.to_json()
         options.update(
             {
@@ -402,20 +424,21 @@ class ImportRunner:
             file_sha256=self.plan.file_sha256,
             mapping_json=job.mapping.to_json(),
             options_json=json.dumps(options),
-            profile=self.connection.profile,
-            edition=job.rules.name,
-            host=self.connection.host,
+            profile=target.profile,
+            edition=target.edition,
+            host=target.host,
+            base_url=target.base_url,
             total_rows=self._count_rows_in_scope({}),
             parent_run_id=self.parent_run_id,
         )
 
     def _count_rows_in_scope(self, prior: dict[int, RowOutcome]) -> int:
         if self.only_rows is not None:
-            return len(self.only_rows)
-        return self.plan.total_rows
+            return len(self.only_rows - self.skip_rows)
+        return self.plan.total_rows - len(self.skip_rows)
 
     def _in_scope(self, row: int) -> bool:
-        return self.only_rows is None or row in self.only_rows
+        return (self.only_rows is None or row in self.only_rows) and row not in self.skip_rows
 
     def _stopping(self) -> bool:
         return self.cancel.cancelled or self._abort_event.is_set()

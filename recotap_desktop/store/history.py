@@ -3,8 +3,11 @@
 Tables (schema version in ``PRAGMA user_version``; see :data:`MIGRATIONS`):
 
 ``runs``          one row per run (push or pull): what file, which mapping/options,
-                  which connection, state, times, final counts, ``parent_run_id``
-                  linking a retry/resume to the run it continues.
+                  which connection (``profile`` name, normalised ``base_url``, ``edition``;
+                  ``host`` for display), state, times, final counts, ``parent_run_id``
+                  linking a retry/resume to the run it continues. A run recorded before
+                  schema 2 has no ``base_url``: its connection is unknown (resume and
+                  retry then ask for one explicitly).
 ``row_outcomes``  per spreadsheet row of a run: state, message, ids returned, whether
                   it was reconciled after an ambiguous answer.
 ``batches``       the journal: a batch is recorded *before* it is sent
@@ -119,6 +122,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
             updated_at TEXT NOT NULL,
             PRIMARY KEY (profile, resource)
         ) WITHOUT ROWID""",
+    ),
+    (  # 1 -> 2: the connection a run belongs to (issue 18). NULL: recorded before, unknown.
+        "ALTER TABLE runs ADD COLUMN base_url TEXT",
     ),
 ]
 
@@ -260,6 +266,9 @@ class RunInfo:
     #: The run this one retries or resumes.
     parent_run_id: int | None = None
     note: str = ""
+    #: The connection's base URL, normalised (with ``profile`` and ``edition``: the
+    #: connection the run belongs to). Never the key.
+    base_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +292,8 @@ class RunRecord:
     counts: dict[str, int]
     parent_run_id: int | None
     note: str
+    #: ``None`` for a run recorded before schema 2 (its connection is unknown).
+    base_url: str | None = None
 
     @property
     def info(self) -> RunInfo:
@@ -300,6 +311,7 @@ class RunRecord:
             total_rows=self.total_rows,
             parent_run_id=self.parent_run_id,
             note=self.note,
+            base_url=self.base_url,
         )
 
 
@@ -316,7 +328,8 @@ class RowOutcome:
 
 _RUN_COLUMNS = (
     "id, kind, file_name, file_path, file_sha256, mapping_json, options_json, profile, "
-    "edition, host, total_rows, state, started_at, ended_at, counts_json, parent_run_id, note"
+    "edition, host, total_rows, state, started_at, ended_at, counts_json, parent_run_id, note, "
+    "base_url"
 )
 
 
@@ -340,6 +353,7 @@ def _run_from_row(row: Sequence[Any]) -> RunRecord:
         counts=counts,
         parent_run_id=row[15],
         note=row[16],
+        base_url=row[17],
     )
 
 
@@ -577,7 +591,7 @@ class History:
             cur = conn.execute(
                 "INSERT INTO runs (kind, file_name, file_path, file_sha256, mapping_json, "
                 "options_json, profile, edition, host, total_rows, state, started_at, "
-                "parent_run_id, note, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "parent_run_id, note, owner, base_url) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     info.kind,
                     info.file_name,
@@ -594,6 +608,7 @@ class History:
                     info.parent_run_id,
                     info.note,
                     owner,
+                    info.base_url,
                 ),
             )
             run_id = cur.lastrowid

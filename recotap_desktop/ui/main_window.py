@@ -555,7 +555,7 @@ class MainWindow(QMainWindow):
         dialog.openResultsRequested.connect(self.open_run_results)
         dialog.exportReportRequested.connect(self.export_run_report)
         dialog.retryRequested.connect(self.retry_failed_rows)
-        dialog.resumeRequested.connect(self.resume_run)
+        dialog.resumeRequested.connect(lambda rid: self.resume_run(rid))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._dialogs["history"] = dialog
         dialog.show()
@@ -698,8 +698,11 @@ class MainWindow(QMainWindow):
         more = f"\n\n{len(runs) - 1} other interrupted run(s) are in the history." \
             if len(runs) > 1 else ""
         done = format_counts(run) or "no rows answered yet"
+        from recotap_desktop.engine.run_target import run_host
+
+        where = f"{run.profile or 'a connection'} ({run_host(run)})"
         text = (f"A sync did not finish: {kind_title(run.kind)} from "
-                f"{run.file_name or 'a file'} on {run.profile or 'a connection'}, started "
+                f"{run.file_name or 'a file'} to {where}, started "
                 f"{format_when(run)} ({done}).\n\nResume it now? Rows already answered are not "
                 f"sent again.{more}")
         box = QMessageBox(QMessageBox.Icon.Question, "Resume interrupted sync?", text,
@@ -760,33 +763,48 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(lambda _code: self.refresh_history())
         dialog.open()
 
-    def resume_run(self, run_id: int) -> Worker | None:
+    def resume_run(self, run_id: int, target: Profile | None = None) -> Worker | None:
         """Continue an unfinished run on a worker (only rows without a final answer are sent),
-        with a cancellable progress dialog; its results open when it ends."""
+        with a cancellable progress dialog; its results open when it ends.
+
+        The rows go to the run's own connection, never simply the active one. When that
+        connection is gone, points elsewhere, is not recorded or has no key, the user picks
+        one explicitly (:class:`~recotap_desktop.ui.run_target_dialog.RunTargetDialog`, both
+        hosts shown); ``target`` is that choice, and the rows then go there as a new run.
+        """
         history = self.services.history
-        profile = self.services.active_profile
-        if history is None or profile is None:
-            self._inform("Cannot resume", "Open a connection and the history first.",
+        if history is None:
+            self._inform("Cannot resume", "The sync history is not available.",
                          QMessageBox.Icon.Warning)
             return None
-        if history.get_run(run_id).kind not in IMPORT_KIND_NAMES:
+        run = history.get_run(run_id)
+        if run.kind not in IMPORT_KIND_NAMES:
             self._inform("Cannot resume", "Only imports can be resumed; start the export again "
                          "(File → Export scored accounts…).")
             return None
         services = self.services
+        explicit = target is not None
+        profile = target or services.run_profile(run)
+        if profile is None:
+            self._choose_run_target(run, services.run_connection_problem(run))
+            return None
+        host = services.target_of(profile).host
 
         def work(progress: SignalProgress) -> object:
             from recotap_desktop.engine.jobs import load_custom_fields, resume
+            from recotap_desktop.engine.run_target import check_run_target
 
             spec = services.connection_spec(profile)
-            kind = history.get_run(run_id).kind
-            fields = load_custom_fields(spec) if kind in ("accounts", "account-fields") else []
+            if not explicit:
+                check_run_target(run, spec)  # before the custom-field lookup: nothing sent
+            fields = load_custom_fields(spec) if run.kind in ("accounts", "account-fields") else []
             return resume(history, run_id, spec, custom_fields=fields, progress=progress,
-                          cancel=progress.token)
+                          cancel=progress.token, other_connection=explicit)
 
         from PySide6.QtWidgets import QProgressDialog
 
-        dialog = QProgressDialog(f"Resuming run {run_id}…", "Stop", 0, 0, self)
+        dialog = QProgressDialog(f"Resuming run {run_id} on {profile.name} ({host})…", "Stop",
+                                 0, 0, self)
         dialog.setWindowTitle("Resume run")
         dialog.setMinimumDuration(0)
         dialog.setAutoClose(False)
@@ -798,18 +816,25 @@ class MainWindow(QMainWindow):
             total = getattr(snapshot, "total", None) or 0
             dialog.setMaximum(int(total))
             dialog.setValue(int(min(done, total)) if total else 0)
-            dialog.setLabelText(f"Resuming run {run_id}: {done:,} of {total:,} rows")
+            dialog.setLabelText(f"Resuming run {run_id} on {profile.name} ({host}): "
+                                f"{done:,} of {total:,} rows")
 
         def finished_ok(result: object) -> None:
             dialog.close()
             self.refresh_history()
-            self.open_run_results(run_id)
+            self.open_run_results(getattr(result, "run_id", run_id))
 
         def failed(exc: BaseException) -> None:
+            from recotap_desktop.ui.run_target_dialog import own_connection_unusable
+
             dialog.close()
             self.refresh_history()
-            self._inform(f"Run {run_id} could not be resumed", describe_error(exc),
-                         QMessageBox.Icon.Warning)
+            problem = None if explicit else own_connection_unusable(run, profile, host, exc)
+            if problem is not None:
+                self._choose_run_target(run, problem)
+            else:
+                self._inform(f"Run {run_id} could not be resumed", describe_error(exc),
+                             QMessageBox.Icon.Warning)
 
         job.snapshot.connect(on_progress)
         job.succeeded.connect(finished_ok)
@@ -818,6 +843,16 @@ class MainWindow(QMainWindow):
         dialog.canceled.connect(lambda: job.cancel())
         dialog.show()
         return job
+
+    def _choose_run_target(self, run: Any, problem: str) -> QWidget:
+        """Ask where the remaining rows of ``run`` go (both hosts shown), then resume there."""
+        from recotap_desktop.ui.run_target_dialog import choose_run_target
+
+        rid = run.id
+        dialog = choose_run_target(self.services, run, problem, "be resumed", self,
+                                   lambda profile: self.resume_run(rid, profile))
+        self._dialogs["run-target"] = dialog
+        return dialog
 
     def open_run_results(self, run_id: int) -> QWidget:
         """Show the results grid of run ``run_id`` (every row, its state and message).

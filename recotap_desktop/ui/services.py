@@ -30,7 +30,8 @@ from recotap_desktop.store.settings import Profile, Settings
 if TYPE_CHECKING:
     from recotap_desktop.api import RecotapClient
     from recotap_desktop.engine.connection import ConnectionSpec
-    from recotap_desktop.store.history import History
+    from recotap_desktop.engine.run_target import RunTarget
+    from recotap_desktop.store.history import History, RunRecord
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,40 @@ class Services:
         """True for the in-memory demo connection of ``--demo``."""
         name = profile.name if isinstance(profile, Profile) else profile
         return self.demo_key is not None and name is not None and name == self.demo_profile
+
+    def target_of(self, profile: Profile) -> RunTarget:
+        """Where ``profile`` sends rows (name, normalised base URL, edition)."""
+        from recotap_desktop.engine.run_target import RunTarget
+
+        return RunTarget.make(profile.name, profile.base_url, profile.edition)
+
+    def run_profile(self, run: RunRecord) -> Profile | None:
+        """The connection ``run`` belongs to, if it still exists and still points where the
+        run sent its rows; ``None`` otherwise (gone, moved, or a run recorded without its
+        connection): then the user must choose one explicitly. Never the active profile."""
+        from recotap_desktop.engine.run_target import RunTarget
+
+        recorded = RunTarget.of_run(run)
+        if recorded is None:
+            return None
+        profile = self.settings.get_profile(recorded.profile)
+        if profile is None or self.target_of(profile) != recorded:
+            return None
+        return profile
+
+    def run_connection_problem(self, run: RunRecord) -> str:
+        """Why the run's own connection cannot be used (see :meth:`run_profile`), in words
+        that name the host the run sent its rows to."""
+        from recotap_desktop.engine.run_target import RunTarget, run_target_problem
+
+        recorded = RunTarget.of_run(run)
+        profile = self.settings.get_profile(recorded.profile) if recorded else None
+        if recorded is not None and profile is None:
+            return (f"Run {run.id} sent its rows to {recorded.title}. That connection no "
+                    "longer exists, so nothing was sent.")
+        given = self.target_of(profile) if profile else RunTarget.make("", None, None)
+        problem = run_target_problem(run, given)
+        return problem.message if problem else ""
 
     # ------------------------------------------------------------------ keys
     def key_for(self, profile: Profile | str) -> tuple[str | None, KeyOrigin | None]:

@@ -398,11 +398,11 @@ def test_older_database_is_migrated_forward_keeping_data(db_path: Path, monkeypa
     conn.commit()
     conn.close()
 
-    v2 = ("ALTER TABLE runs ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0",)
-    v3 = ("CREATE INDEX runs_by_profile ON runs(profile)",)
-    monkeypatch.setattr(history_mod, "MIGRATIONS", [*history_mod.MIGRATIONS[:1], v2, v3])
+    extra1 = ("ALTER TABLE runs ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0",)
+    extra2 = ("CREATE INDEX runs_by_profile ON runs(profile)",)
+    monkeypatch.setattr(history_mod, "MIGRATIONS", [*history_mod.MIGRATIONS, extra1, extra2])
     with History(db_path) as h:
-        assert h.schema_version == 3
+        assert h.schema_version == SCHEMA_VERSION + 2
         assert h.get_run(1).kind == "deals"
         assert h.outcomes(1) == {2: RowOutcome(2, "created")}
         assert h._conn.execute("SELECT dry_run FROM runs WHERE id = 1").fetchone() == (0,)
@@ -581,3 +581,28 @@ def test_runs_of_file_by_content_kind_and_profile(history: History) -> None:
     found = history.runs_of_file("aaa", kind="accounts", profile="Main")
     assert [r.id for r in found] == [a2, a1]
     assert history.runs_of_file("zzz", kind="accounts") == []
+
+
+def test_schema_1_runs_are_migrated_with_their_connection_unknown(db_path: Path) -> None:
+    # A history written before runs kept their base URL (schema 1), with a run in it.
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path)
+    for statement in history_mod.MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO runs (kind, profile, edition, host, state, started_at) "
+        "VALUES ('accounts', 'B', 'crm', 'b.example', 'interrupted', '2026-01-01')"
+    )
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with History(db_path) as h:
+        assert h.schema_version == SCHEMA_VERSION >= 2
+        old = h.get_run(1)
+        assert (old.profile, old.edition, old.host, old.state) == (
+            "B", "crm", "b.example", "interrupted")
+        assert old.base_url is None  # unknown: resume/retry ask for a connection explicitly
+        new = h.create_run(RunInfo(kind="accounts", profile="B", edition="crm",
+                                   host="b.example", base_url="https://b.example/api/v1/crm/"))
+        assert h.get_run(new).base_url == "https://b.example/api/v1/crm/"
+        assert h.get_run(new).info.base_url == "https://b.example/api/v1/crm/"

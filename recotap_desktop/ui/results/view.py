@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from recotap_desktop.store.settings import UI_LAST_FOLDER
+from recotap_desktop.engine.run_target import run_host
+from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import kind_title
 from recotap_desktop.ui.results.data import PROBLEM_NAMES, STATE_ORDER, ResultsData, load_run
@@ -109,6 +110,7 @@ class ResultsView(QWidget):
         self.load_job: Worker | None = None
         self.export_job: Worker | None = None
         self.retry_job: Worker | None = None
+        self.target_dialog: QWidget | None = None
         self.error: str | None = None
         self._build()
 
@@ -213,7 +215,7 @@ class ResultsView(QWidget):
         self.retry_button.setToolTip(
             "Send again the rows that failed for a temporary reason or were not sent. "
             "Rows the server rejected for their data are not retried: fix them first.")
-        self.retry_button.clicked.connect(self.retry_failed)
+        self.retry_button.clicked.connect(lambda _=False: self.retry_failed())
         actions.addWidget(self.retry_button)
         layout.addLayout(actions)
         self._fill_state_combo({})
@@ -295,7 +297,7 @@ class ResultsView(QWidget):
         self.title_label.setText(
             f"<b>Run {run.id}</b>{parent}: {kind_title(run.kind)} from "
             f"<b>{_escape(run.file_name or 'a file')}</b> to {_escape(run.profile or '')} "
-            f"({_escape(run.host or '')}) — {_escape(run.state)}{note}")
+            f"at <b>{_escape(run_host(run))}</b> — {_escape(run.state)}{note}")
 
     def _size_columns(self) -> None:
         fm = self.fontMetrics()
@@ -432,32 +434,41 @@ class ResultsView(QWidget):
         return job
 
     # ------------------------------------------------------------------ retry
-    def retry_failed(self) -> Worker | None:
-        """Send the retryable rows again as a new run (engine ``retry``), then show it."""
+    def retry_failed(self, target: Profile | None = None) -> Worker | None:
+        """Send the retryable rows again as a new run (engine ``retry``), then show it.
+
+        The rows go to the run's own connection. When it is gone, points elsewhere, is not
+        recorded or has no key, the user picks one explicitly (both hosts shown) and
+        ``target`` is that choice.
+        """
         history = self.services.history
         if history is None or self.run is None:
             return None
         run = self.run
-        profile = self.services.settings.get_profile(run.profile or "")
-        if profile is None:
-            self._status(f"The connection “{run.profile}” of this run no longer exists; "
-                         "add it again to retry.")
-            return None
         services = self.services
+        explicit = target is not None
+        profile = target or services.run_profile(run)
+        if profile is None:
+            self._choose_target(run, services.run_connection_problem(run))
+            return None
         client_kwargs = dict(self.client_kwargs)
         old_id = run.id
 
         def work(progress: SignalProgress) -> Any:
             from recotap_desktop.engine.jobs import load_custom_fields, retry, retryable_rows
+            from recotap_desktop.engine.run_target import check_run_target
 
             rows = retryable_rows(history, old_id)
             if not rows:
                 return None
             spec = services.connection_spec(profile)
+            if not explicit:
+                check_run_target(run, spec)  # before the custom-field lookup: nothing sent
             custom = (load_custom_fields(spec, **client_kwargs)
                       if run.kind in ("accounts", "account-fields") else [])
             return retry(history, old_id, spec, custom_fields=custom, progress=progress,
-                         cancel=progress.token, rows=rows, client_kwargs=client_kwargs)
+                         cancel=progress.token, rows=rows, client_kwargs=client_kwargs,
+                         other_connection=explicit)
 
         def done(result: Any) -> None:
             if result is None:
@@ -471,7 +482,13 @@ class ResultsView(QWidget):
                 job.succeeded.connect(lambda _d: self.retried.emit(result.run_id))
 
         def failed(exc: BaseException) -> None:
+            from recotap_desktop.ui.run_target_dialog import own_connection_unusable
+
             self._status("The retry could not run: " + describe_error(exc))
+            problem = None if explicit else own_connection_unusable(
+                run, profile, run_host(run), exc)
+            if problem is not None:
+                self._choose_target(run, problem)
 
         self._status(f"Retrying the failed rows of run {old_id}…")
         job = Worker(work, name="retry-run", parent=self)
@@ -483,6 +500,15 @@ class ResultsView(QWidget):
         self._busy(True)
         self.retry_job = job.start()
         return job
+
+    def _choose_target(self, run: Any, problem: str) -> QWidget:
+        """Ask where the rows to retry go (both hosts shown), then retry there."""
+        from recotap_desktop.ui.run_target_dialog import choose_run_target
+
+        self._status(problem)
+        self.target_dialog = choose_run_target(self.services, run, problem, "be retried", self,
+                                               lambda profile: self.retry_failed(profile))
+        return self.target_dialog
 
     def _on_retry_progress(self, snapshot: Any) -> None:
         if snapshot.total:
