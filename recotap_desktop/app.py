@@ -478,6 +478,7 @@ def _check_import(folder: Path, report: SelfTestReport) -> None:
     from recotap_desktop.engine.jobs import run_import
     from recotap_desktop.engine.plan import ImportJob
     from recotap_desktop.files import sniff
+    from recotap_desktop.platform_self_test import check_reports
     from recotap_desktop.records import ColumnMapping, get_kind
     from recotap_desktop.sandbox import DEMO_API_KEY, SandboxServer
     from recotap_desktop.store.history import History
@@ -507,11 +508,10 @@ def _check_import(folder: Path, report: SelfTestReport) -> None:
         job = replace(job, mapping=kind.automap(source.headers, job.context()),
                       encoding=source.encoding, delimiter=source.delimiter)
         history = History(folder / "history.sqlite3")
-        try:
-            result = run_import(job, connection, history)
-            outcomes = history.outcomes(result.run_id)
-        finally:
-            history.close()
+        opened.append(history)
+        result = run_import(job, connection, history)
+        outcomes = history.outcomes(result.run_id)
+        run_ids.append(result.run_id)
         created = sum(1 for o in outcomes.values() if o.state == "created")
         missing = [d for d in domains if server.state.account_by_domain(d) is None]
         if not result.all_succeeded or created != SELF_TEST_ROWS or missing:
@@ -522,9 +522,15 @@ def _check_import(folder: Path, report: SelfTestReport) -> None:
         return (f"{created} of {SELF_TEST_ROWS} accounts created in the sandbox "
                 f"through the engine ({result.requests} request(s))")
 
+    opened: list[History] = []
+    run_ids: list[int] = []
     try:
-        report.run("import", run)
+        if report.run("import", run):
+            report.run("reports", lambda: check_reports(
+                folder, opened[0], run_ids[0], SELF_TEST_ROWS))
     finally:
+        for history in opened:
+            history.close()
         server.stop()
 
 
@@ -538,24 +544,37 @@ def self_test(app: QApplication, window: MainWindow, out: TextIO | None = None) 
     - icons: the bundled icons load (Qt's SVG and PNG support);
     - keychain: an entry is written, read back and deleted in the OS keychain
       (a throw-away ``self-test-<uuid>`` connection name);
+    - data: the data folder in use (per-user or ``--data-dir``) holds a working SQLite
+      database in WAL mode, is private to the user (POSIX), and whether it is in OneDrive;
     - files: an XLSX file is written and read back, a legacy-encoded CSV is detected;
     - sandbox / import: the built-in sandbox server starts and a 20-row accounts file
-      goes through the engine into it, every row created (temporary history).
+      goes through the engine into it, every row created (temporary history);
+    - reports: that run's results written as CSV (CRLF, BOM), failures-only CSV and XLSX
+      into a folder named with spaces and accents, and read back;
+    - gatekeeper (macOS app bundle only): what Gatekeeper will say, from the quarantine
+      attribute (see :mod:`recotap_desktop.platform_self_test`).
 
     Exit code 0 only if every check passed. A Windows GUI executable has no console:
     there, read the exit code and the log file (``--data-dir DIR`` puts it in ``DIR/logs``).
     """
     import tempfile
 
+    from recotap_desktop.platform_self_test import check_data_dir, check_gatekeeper
+
     out = sys.stdout if out is None else out
     report = SelfTestReport(out)
     report.run("window", lambda: _check_window(app, window))
     report.run("icons", _check_icons)
     report.run("keychain", _check_keychain)
+    services = window.services
+    report.run("data", lambda: check_data_dir(services.paths, services.history_problem))
     with tempfile.TemporaryDirectory(prefix="recotap-self-test-",
                                      ignore_cleanup_errors=True) as tmp:
         report.run("files", lambda: _check_files(Path(tmp)))
         _check_import(Path(tmp), report)
+    gatekeeper = check_gatekeeper()
+    if gatekeeper is not None:
+        report.add("gatekeeper", True, gatekeeper)
     failed = [name for name, ok, _detail in report.results if not ok]
     summary = "ok" if report.ok else f"FAILED ({', '.join(failed)})"
     if out is not None:
