@@ -50,6 +50,7 @@ from recotap_desktop.ui.run_format import (
     run_id,
 )
 from recotap_desktop.ui.services import Services, host_of
+from recotap_desktop.ui.target_badge import TargetBadge
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 if TYPE_CHECKING:
@@ -67,12 +68,6 @@ IMPORT_KIND_NAMES = frozenset(kind for kind, _title in IMPORT_KINDS)
 UI_MAIN_GEOMETRY = UI_WINDOW_GEOMETRY
 RECENT_RUNS = 12
 
-#: The demo badge is the one hard-coded colour pair: dark text on amber reads on light and
-#: dark themes alike.
-DEMO_BADGE_STYLE = (
-    "QLabel { background-color: #ffb020; color: #1a1a1a; font-weight: bold; "
-    "border-radius: 4px; padding: 3px 10px; }"
-)
 
 
 def format_verified(value: str | None) -> str:
@@ -180,7 +175,6 @@ class MainWindow(QMainWindow):
         self._jobs: set[Worker] = set()
         self._message_box: QMessageBox | None = None
         self._dialogs: dict[str, QWidget] = {}
-        self.setWindowTitle(APP_DISPLAY_NAME + (" — Demo" if services.demo_key else ""))
         self.setAcceptDrops(True)
         # Background jobs start once the first frame is on screen: creating a Worker loads
         # the Qt namespace (~20 ms, see qt_compat.Qt) and nothing they show is needed sooner.
@@ -199,11 +193,10 @@ class MainWindow(QMainWindow):
         top = QHBoxLayout()
         title = QLabel(f"<b>{APP_DISPLAY_NAME}</b> — move CRM files in and out of Recotap")
         top.addWidget(title, 1)
-        self.demo_badge = QLabel("DEMO — sample data on this computer, no account needed")
-        self.demo_badge.setObjectName("demoBadge")
-        self.demo_badge.setStyleSheet(DEMO_BADGE_STYLE)
-        self.demo_badge.setVisible(self.services.demo_key is not None)
-        top.addWidget(self.demo_badge)
+        # Where rows go: DEMO for the demo sandbox only, else the workspace and its host.
+        self.target_badge = TargetBadge()
+        self.demo_badge = self.target_badge.demo
+        top.addWidget(self.target_badge)
         layout.addLayout(top)
 
         self.card = ConnectionCard()
@@ -390,6 +383,10 @@ class MainWindow(QMainWindow):
         """Show the active connection; look up where its key is (on a worker)."""
         profile = self.services.active_profile
         self.card.show_profile(profile)
+        self.target_badge.show_profile(self.services, profile)
+        self.setWindowTitle(APP_DISPLAY_NAME + (
+            "" if profile is None else " — Demo" if self.services.is_demo(profile)
+            else f" — {profile.name} ({host_of(profile)})"))
         self.test_action.setEnabled(profile is not None)
         if profile is None:
             return

@@ -15,6 +15,7 @@ from recotap_desktop.ui.main_window import MainWindow
 from recotap_desktop.ui.results import ResultsWindow
 from recotap_desktop.ui.run_target_dialog import RunTargetDialog
 from recotap_desktop.ui.services import open_demo
+from tests.ui.test_ui_target_badge import _shot
 
 WAIT = 60_000
 N = 600  # rows of _cancelled_run
@@ -120,12 +121,19 @@ def test_missing_connection_offers_an_explicit_choice_showing_both_hosts(
     summary = dialog.summary_label.text()
     assert f"127.0.0.1:{sandbox.port}" in summary and f"127.0.0.1:{demo.port}" in summary
     assert len(demo.state.request_log) == 0 and len(sandbox.state.request_log) == sent
+    _shot(dialog, "target-choose-connection.png")
     dialog.send_button.click()
     results = _results(qtbot, window)
+    results.resize(1000, 500)
+    qtbot.waitUntil(lambda: results.view.model.rowCount() > 0 and not results.view.busy,
+                    timeout=WAIT)
+    _shot(results, "target-results-header.png")
     new = results.view.run
     assert new.id != run_id and new.parent_run_id == run_id and new.profile == "Demo"
     assert _ours(demo) == N - created and _ours(sandbox) == created
-    assert f"127.0.0.1:{demo.port}" in results.view.title_label.text()
+    title = results.view.title_label.text()
+    assert f"to Demo at <b>127.0.0.1:{demo.port}</b>" in title
+    assert f"continues run {run_id}, whose rows went to 127.0.0.1:{sandbox.port}" in title
     results.close()
 
 

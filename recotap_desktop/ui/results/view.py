@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from recotap_desktop.engine.run_target import run_host
+from recotap_desktop.store.history import HistoryError
 from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import kind_title
@@ -293,11 +294,28 @@ class ResultsView(QWidget):
             self.title_label.setText("")
             return
         parent = f" (retry of run {run.parent_run_id})" if run.parent_run_id else ""
+        earlier = self._parent_elsewhere(run)
+        if earlier is not None:
+            parent = (f" (continues run {earlier.id}, whose rows went to "
+                      f"{_escape(run_host(earlier))})")
         note = f"<br>{_escape(run.note)}" if run.note else ""
         self.title_label.setText(
             f"<b>Run {run.id}</b>{parent}: {kind_title(run.kind)} from "
             f"<b>{_escape(run.file_name or 'a file')}</b> to {_escape(run.profile or '')} "
             f"at <b>{_escape(run_host(run))}</b> — {_escape(run.state)}{note}")
+
+    def _parent_elsewhere(self, run: Any) -> Any:
+        """The run ``run`` continues when that one sent its rows to another connection."""
+        history = self.services.history
+        if not run.parent_run_id or history is None:
+            return None
+        from recotap_desktop.engine.run_target import RunTarget
+
+        try:
+            parent = history.get_run(run.parent_run_id)
+        except (KeyError, HistoryError):
+            return None
+        return None if RunTarget.of_run(parent) == RunTarget.of_run(run) else parent
 
     def _size_columns(self) -> None:
         fm = self.fontMetrics()

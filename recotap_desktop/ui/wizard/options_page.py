@@ -28,6 +28,7 @@ from recotap_desktop.ui.dialogs import concurrency_setting
 from recotap_desktop.ui.models import format_when
 from recotap_desktop.ui.results.data import SUCCESS_NAMES
 from recotap_desktop.ui.services import host_of
+from recotap_desktop.ui.target_badge import TargetBadge, where_to
 
 if TYPE_CHECKING:
     from recotap_desktop.ui.wizard.wizard import ImportWizard
@@ -116,6 +117,8 @@ class OptionsPage(QWizardPage):
 
         summary_box = QGroupBox("What will be sent")
         summary_layout = QVBoxLayout(summary_box)
+        self.target_badge = TargetBadge()
+        summary_layout.addWidget(self.target_badge)
         self.summary_label = QLabel()
         self.summary_label.setObjectName("summaryLabel")
         self.summary_label.setWordWrap(True)
@@ -217,8 +220,7 @@ class OptionsPage(QWizardPage):
             f"<b>{verb} {rows:,} rows</b> as {plan.items:,} {kind} in "
             f"<b>{plan.batches:,} request(s)</b> of up to {self.ctx.kind.batch_size} "
             f"({options.concurrency} at a time)",
-            f"to the connection <b>{html.escape(profile.name)}</b> at "
-            f"<b>{html.escape(host_of(profile))}</b> ({html.escape(rules.title)})",
+            f"{where_to(self.ctx.services, profile)} ({html.escape(rules.title)})",
             f"from <b>{html.escape(plan.job.path.name)}</b>",
         ]
         if self.ctx.kind.name == "accounts":
@@ -229,6 +231,7 @@ class OptionsPage(QWizardPage):
         if plan.invalid_rows:
             lines.append(f"{plan.invalid_rows:,} invalid row(s) are left out (not sent)")
         self.summary_label.setText("<br>".join(lines))
+        self.target_badge.show_profile(self.ctx.services, profile)
         earlier = self._earlier_run_text()
         self.earlier_label.setText(earlier)
         self.earlier_label.setVisible(bool(earlier))

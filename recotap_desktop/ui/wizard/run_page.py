@@ -22,6 +22,7 @@ from recotap_desktop.engine.runner import ImportRunner, RunResult, summarise_fai
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.results.summary_bar import StateSummaryBar
+from recotap_desktop.ui.target_badge import TargetBadge, where_to
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ class RunPage(QWizardPage):
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
+        self.target_badge = TargetBadge()
+        layout.addWidget(self.target_badge)
         self.heading = QLabel()
         self.heading.setObjectName("runHeading")
         self.heading.setWordWrap(True)
@@ -103,9 +106,11 @@ class RunPage(QWizardPage):
         plan.job = replace(plan.job, options=self.ctx.options)
         kind = self.ctx.kind.title.lower()
         verb = "Preparing (dry run)" if self.ctx.options.dry_run else "Sending"
-        self.heading.setText(
-            f"{verb} <b>{plan.rows_to_send:,}</b> rows ({kind}) to "
-            f"<b>{html.escape(spec.profile)}</b> at {html.escape(spec.host)}…")
+        profile = self.ctx.profile
+        self.target_badge.show_profile(self.ctx.services, profile)
+        where = (where_to(self.ctx.services, profile) if profile is not None else
+                 f"<b>{html.escape(spec.profile)}</b> at {html.escape(spec.host)}")
+        self.heading.setText(f"{verb} <b>{plan.rows_to_send:,}</b> rows ({kind}) {where}…")
         client_kwargs = dict(self.ctx.client_kwargs)
 
         def run(progress: SignalProgress) -> RunResult:
