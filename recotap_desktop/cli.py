@@ -494,8 +494,13 @@ def cmd_import(ctx: Context) -> int:
         raise CliError("--concurrency must be between 1 and 16.")
     report = _report_target(args.report)
     from recotap_desktop.files import FileProblem, sniff
+    from recotap_desktop.files.network import local_copy_if_remote
 
     try:
+        path = local_copy_if_remote(path, ctx.paths.ensure().cache_dir)
+        if path != Path(args.file):
+            ctx.err(f"note: {args.file} is on a network share; it was read once into "
+                    f"{path} and the run uses that copy.")
         source = sniff(path, sheet=args.sheet)  # an unreadable file fails before any request
     except FileProblem as exc:
         raise CliError(exc.message) from exc

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from recotap_desktop.files import FileProblem, SourceInfo, preview, sniff
+from recotap_desktop.files.network import local_copy_if_remote
 from recotap_desktop.store.settings import UI_LAST_FOLDER
 from recotap_desktop.ui.kinds import OPENABLE_SUFFIXES, is_openable
 from recotap_desktop.ui.wizard.models import PreviewModel
@@ -200,10 +201,14 @@ class FilePage(QWizardPage):
         self.detected_label.setText(f"Reading {path.name}…")
         self.completeChanged.emit()
 
+        cache_dir = self.ctx.services.paths.cache_dir
+
         def read(progress: SignalProgress) -> tuple[SourceInfo, list[list[str]]]:
             if not path.exists():
                 raise FileProblem(f"The file {path} does not exist. Choose it again.", path=path)
-            info = sniff(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
+            # A file on a network share is read once into a local copy the run uses.
+            local = local_copy_if_remote(path, cache_dir)
+            info = sniff(local, encoding=encoding, delimiter=delimiter, sheet=sheet)
             return info, preview(info, PREVIEW_ROWS)
 
         if self.job is not None and self.job.running:
