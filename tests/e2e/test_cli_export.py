@@ -165,6 +165,8 @@ class _CtrlCOnFirstProgress(io.StringIO):
         return n
 
 
+@pytest.mark.posix_only(reason='os.kill(pid, SIGINT) on Windows terminates '
+                        'the process instead of raising KeyboardInterrupt')
 def test_ctrl_c_exits_130_and_keeps_the_sync_time(server: SandboxServer, data_dir: Path,
                                                   tmp_path: Path) -> None:
     code, _, err = run(server, data_dir, "export", "accounts", str(tmp_path / "all.csv"))

@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+
 from recotap_desktop.cli import main
 from recotap_desktop.sandbox import DEMO_API_KEY
 from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
@@ -61,6 +63,8 @@ def test_data_folder_with_spaces_and_crlf_in_every_file_for_the_user(tmp_path, s
 
 
 
+@pytest.mark.posix_only(reason="'//path' names a readable local file only "
+                        "on POSIX (how a share is simulated here)")
 def test_a_file_on_a_network_share_is_imported_from_its_local_copy(tmp_path, small_sandbox):
     from recotap_desktop.store.history import History
 

@@ -52,6 +52,8 @@ def _source(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.posix_only(reason="'//path' names a readable local file only "
+                        "on POSIX (how a share is simulated here)")
 def test_a_file_on_a_share_is_read_once_into_the_cache(tmp_path):
     # On Linux and macOS "//x" names the same file as "/x": a share path that can be read.
     source = _source(tmp_path)
@@ -70,6 +72,8 @@ def test_a_file_on_a_share_is_read_once_into_the_cache(tmp_path):
     assert net.local_copy_if_remote(local_file, cache, platform="linux") == local_file
 
 
+@pytest.mark.posix_only(reason="'//path' names a readable local file only "
+                        "on POSIX (how a share is simulated here)")
 def test_a_share_that_drops_while_reading_says_so_and_leaves_nothing(tmp_path, monkeypatch):
     source = _source(tmp_path)
     remote = Path("/" + str(source))
