@@ -568,6 +568,10 @@ def _followup_connection(ctx: Context, run: Any, label: str) -> tuple[Connection
     how = (f"To send its remaining rows to another connection, name it: "
            f"`recotap {label} {run.id} --to-profile NAME`.")
     chosen = ctx.args.to_profile
+    overridden = ctx.args.base_url or ctx.env.get("RECOTAP_BASE_URL")
+    if chosen is not None and ctx.settings.get_profile(chosen) is None and not overridden:
+        raise CliError(f"There is no connection named {chosen!r}; nothing was sent. Add it "
+                       f"with `recotap --profile {chosen} --base-url URL auth set`.")
     if chosen is None:
         if ctx.args.profile and recorded is not None and ctx.args.profile != recorded.profile:
             raise CliError(
@@ -580,7 +584,6 @@ def _followup_connection(ctx: Context, run: Any, label: str) -> tuple[Connection
             problem = run_target_problem(run, RunTarget.make(ctx.profile_name, None, None))
             assert problem is not None
             raise CliError(f"{problem.message} {how}")
-        overridden = ctx.args.base_url or ctx.env.get("RECOTAP_BASE_URL")
         if ctx.settings.get_profile(recorded.profile) is None and not overridden:
             raise CliError(
                 f"Run {run.id} sent its rows to {recorded.title}; that connection no longer "

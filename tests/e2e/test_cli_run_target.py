@@ -132,6 +132,8 @@ def test_connection_gone_then_explicit_to_profile_with_confirmation(workspaces, 
     assert "no longer exists" in err and f"127.0.0.1:{b.port}" in err
     assert f"recotap resume {run_id} --to-profile NAME" in err
 
+    code, err = _run(["--data-dir", str(data), "resume", str(run_id), "--to-profile", "Nope"])
+    assert code == 2 and "no connection named 'Nope'" in err
     # Without a terminal, --to-profile needs --yes; the question names both hosts.
     code, err = _run(["--data-dir", str(data), "resume", str(run_id), "--to-profile", "A"])
     assert code == 2 and "--yes" in err
@@ -151,3 +153,24 @@ def test_connection_gone_then_explicit_to_profile_with_confirmation(workspaces, 
         assert new.id != run_id and new.parent_run_id == run_id
         assert (new.profile, new.base_url) == ("A", a.base_url("crm"))
         assert history.get_run(run_id).state == "finished"
+
+
+def test_a_run_recorded_without_its_connection_needs_an_explicit_choice(workspaces, tmp_path):
+    a, b = workspaces
+    data, run_id = _setup(tmp_path, a, b)
+    # As a run written before the history kept the base URL (schema 1) reads after migration.
+    with History(app_paths(data).history_file) as history:
+        history._conn.execute("UPDATE runs SET base_url = NULL WHERE id = ?", (run_id,))
+    on_b = _ours(b)
+    code, err = _run(["--data-dir", str(data), "resume", str(run_id)])
+    assert code == 2 and "not known which workspace" in err
+    assert f"127.0.0.1:{b.port}" in err and "--to-profile NAME" in err
+    assert len(a.state.request_log) == 0
+    code, err = _run(["--data-dir", str(data), "resume", str(run_id), "--to-profile", "B",
+                      "--yes"])
+    assert code == 0, err
+    assert _ours(b) == N and len(a.state.request_log) == 0  # the rest, each row once
+    with History(app_paths(data).history_file) as history:
+        new = history.list_runs()[0]
+        assert new.parent_run_id == run_id and new.base_url == b.base_url("crm")
+        assert sum(history.counts(new.id).values()) == N - on_b
