@@ -319,3 +319,16 @@ def test_keychain_errors_are_not_swallowed_by_the_hook(tmp_path):
         store.get("x")
     assert store.get("x") is None  # the hook runs once; the keychain still works
 
+
+
+def test_the_gui_shows_the_onedrive_warning_at_start(tmp_path):
+    """The GUI's services carry it with the settings warnings (shown once at start-up)."""
+    from recotap_desktop.ui.services import Services
+
+    synced = tmp_path / "OneDrive"
+    services = Services.open(synced / "recotap", keystore=KeyStore(MemoryKeyring()),
+                             env={"OneDrive": str(synced)})
+    try:
+        assert [w for w in services.settings.warnings if "is inside OneDrive" in w]
+    finally:
+        services.close()
