@@ -1,18 +1,22 @@
 """What each operating system does to the app's own files, said and handled in one place.
 
-* **Private files** (POSIX: Linux, macOS). The history database, the settings, the logs,
-  the journal and the owner locks hold company names, domains and server messages: on a
-  shared machine other users must not read them. The app's folders are made ``0700``
-  (:func:`make_private_dir`) and its files are created ``0600`` (:func:`private_opener`,
-  :func:`make_private_file`), whatever the umask. On Windows the per-user folders
-  (``%LOCALAPPDATA%``) are already private by their ACLs and new files inherit them;
-  nothing is changed there.
-* **OneDrive** (Windows). A data folder inside a OneDrive-synced folder (the
-  ``OneDrive``/``OneDriveCommercial``/``OneDriveConsumer`` environment variables, or a
-  path component named ``OneDrive`` / ``OneDrive - <organisation>``) gets its SQLite
-  history uploaded while it is open, and conflicting copies of ``history.sqlite3`` and
-  its ``-wal`` file can be put back: :func:`data_dir_warnings` says so and names a local
-  folder to use instead (the default one is never under OneDrive).
+* **Private files** (POSIX: Linux, macOS). The history database and its journal, the
+  settings and the logs hold company names, domains and server messages: on a shared
+  machine other users must not read them. The app's folders are made ``0700``
+  (:func:`make_private_dir`; what the app keeps inside them, such as the run owner locks
+  and the cache, is out of reach with them) and its files are created ``0600``
+  (:func:`private_opener`, :func:`make_private_file`), whatever the umask. On Windows the
+  per-user folders (``%LOCALAPPDATA%``) are already private by their ACLs and new files
+  inherit them; nothing is changed there (a ``--data-dir`` elsewhere keeps that folder's
+  ACLs).
+* **OneDrive** (Windows, and macOS's ``~/Library/CloudStorage/OneDrive-…``). A data
+  folder inside a OneDrive-synced folder (the ``OneDrive``/``OneDriveCommercial``/
+  ``OneDriveConsumer`` environment variables, or a path component named ``OneDrive``,
+  ``OneDrive - <organisation>`` or ``OneDrive-<name>``) gets its SQLite history uploaded
+  while it is open, and conflicting copies of ``history.sqlite3`` and its ``-wal`` file
+  can be put back: :func:`data_dir_warnings` says so and names a local folder to use
+  instead (the default one is never under OneDrive). Decision: warn, never move the
+  history on the user's behalf (they chose that folder with ``--data-dir``).
 * **First keychain access on macOS**. macOS asks whether the app may use its keychain
   entry (and again after every update of an unsigned app). :func:`keychain_notice` is
   the one-time explanation the GUI and the CLI show *before* that prompt
@@ -121,8 +125,9 @@ def onedrive_root(path: str | PurePath, env: Mapping[str, str] = os.environ,
     """The OneDrive folder that contains ``path``, or None.
 
     From the environment variables OneDrive sets, else from a path component named
-    ``OneDrive`` or ``OneDrive - <organisation>`` (a folder synced for another user, or
-    set up before the variables existed).
+    ``OneDrive``, ``OneDrive - <organisation>`` (Windows: a folder synced for another
+    user, or set up before the variables existed) or ``OneDrive-<name>`` (macOS:
+    ``~/Library/CloudStorage/OneDrive-Personal``).
     """
     platform = platform or current_platform()
     target = _pure(path, platform)
@@ -136,7 +141,7 @@ def onedrive_root(path: str | PurePath, env: Mapping[str, str] = os.environ,
             return root
     for i, part in enumerate(target.parts):
         folded = part.casefold()
-        if folded == "onedrive" or folded.startswith("onedrive - "):
+        if folded == "onedrive" or folded.startswith(("onedrive - ", "onedrive-")):
             return str(type(target)(*target.parts[:i + 1]))
     return None
 

@@ -154,6 +154,13 @@ def test_onedrive_folders_are_recognised(path, root):
     assert pc.onedrive_root(path, ONEDRIVE_ENV, "win32") == root
 
 
+def test_onedrive_folders_on_macos():
+    synced = "/Users/ana/Library/CloudStorage/OneDrive-Contoso"
+    assert pc.onedrive_root(f"{synced}/recotap", {}, "darwin") == synced
+    assert pc.onedrive_root("/Users/ana/Library/Application Support/recotap-desktop",
+                            {}, "darwin") is None
+
+
 def test_a_data_folder_in_onedrive_is_warned_about_with_a_local_folder_to_use(monkeypatch):
     paths = app_paths(r"C:\Users\Ana\OneDrive - Contoso\recotap")
     # (on Linux the Windows path is a relative name: the test only looks at the text)
