@@ -102,8 +102,10 @@ def test_locked_keychain_says_so(memory_keyring: MemoryKeyring) -> None:
         store.delete("Prod")  # locked is not "missing entry"
 
 
+@pytest.mark.linux_only(reason="secretstorage (Secret Service) is keyring's Linux backend; "
+                        "it is not installed on Windows or macOS")
 def test_secretstorage_locked_exception_is_locked() -> None:
-    secretstorage_exceptions = pytest.importorskip("secretstorage.exceptions")
+    import secretstorage.exceptions as secretstorage_exceptions
 
     class SSLocked(MemoryKeyring):
         def get_password(self, service: str, username: str) -> str | None:
