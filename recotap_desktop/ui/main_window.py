@@ -173,6 +173,8 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.services = services
         self._jobs: set[Worker] = set()
+        #: Jobs that write a run's journal (resume): quitting waits for them.
+        self._run_jobs: set[Worker] = set()
         self._message_box: QMessageBox | None = None
         self._dialogs: dict[str, QWidget] = {}
         self.setAcceptDrops(True)
@@ -352,11 +354,45 @@ class MainWindow(QMainWindow):
             log.warning("could not save the window geometry", exc_info=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Remember the geometry and stop background jobs."""
+        """Quit: while a run writes its journal, ask how it should stop and keep the window
+        (with the progress) until it has stopped; then remember the geometry, stop the other
+        background jobs and close (the history closes after, when the app quits)."""
+        if self._stop_runs_before_quitting() or not self._close_other_windows():
+            event.ignore()
+            return
         self.save_geometry()
         for job in list(self._jobs):
             job.cancel(stop_now=True)
         super().closeEvent(event)
+
+    def _stop_runs_before_quitting(self) -> bool:
+        """True when a run is still going: its window asks how to stop (“keep running” keeps
+        everything); once it has stopped, :meth:`close` is called again."""
+        for window in self.children():
+            ask_stop = getattr(window, "ask_stop", None)
+            if (isinstance(window, QWidget) and window.isWindow() and callable(ask_stop)
+                    and getattr(window, "running", False) is True):
+                window.show()
+                window.raise_()
+                window.activateWindow()
+                self._message_box = ask_stop(on_stopped=self.close)
+                return True
+        busy = [job for job in self._run_jobs if job.running]
+        for job in busy:  # a resume shows its own progress dialog with "Stop"
+            job.cancel(stop_now=False)
+            job.finished.connect(self.close)
+        if busy:
+            self.statusBar().showMessage("Stopping the run before quitting…")
+        return bool(busy)
+
+    def _close_other_windows(self) -> bool:
+        """Close the wizards, dialogs and result windows this window opened (they would keep
+        the app running); False when one declines (it asks, e.g. to discard an import)."""
+        for window in self.children():
+            if isinstance(window, QWidget) and window.isWindow() and window.isVisible() \
+                    and not window.close():
+                return False
+        return True
 
     # ------------------------------------------------------------------ jobs
     def _run(self, fn: Any, *, name: str, on_success: Any = None, on_error: Any = None) -> Worker:
@@ -807,6 +843,8 @@ class MainWindow(QMainWindow):
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
         job = self._run(work, name=f"resume-{run_id}")
+        self._run_jobs.add(job)
+        job.finished.connect(lambda: self._run_jobs.discard(job))
 
         def on_progress(snapshot: object) -> None:
             done = getattr(snapshot, "done", 0)

@@ -45,6 +45,7 @@ class RunPage(QWizardPage):
         self.result: RunResult | None = None
         self.error: str | None = None
         self.cancel_box: QMessageBox | None = None
+        self._on_stopped: list[Any] = []
         self.setTitle("Sending")
         self.setSubTitle("Every batch is recorded in the sync history before it is sent, "
                          "so an interrupted run can be resumed.")
@@ -188,9 +189,12 @@ class RunPage(QWizardPage):
         """Ask how to stop: finish the batches in flight, or stop now (non-blocking)."""
         if not self.running:
             return None
-        if self.cancel_box is not None:
+        if self.cancel_box is not None:  # asked already (Esc, then Quit): both callers hear
+            if on_stopped is not None:
+                self._on_stopped.append(on_stopped)
             self.cancel_box.raise_()
             return self.cancel_box
+        self._on_stopped = [] if on_stopped is None else [on_stopped]
         box = QMessageBox(QMessageBox.Icon.Question, "Cancel the run?",
                           "How should the run stop?\n\n“Finish batches in flight” waits for the "
                           "requests already sent and records their answers. “Stop now” gives "
@@ -213,8 +217,9 @@ class RunPage(QWizardPage):
                 self.cancel_run(stop_now=True)
             else:
                 return
-            if on_stopped is not None and self.job is not None:
-                self.job.finished.connect(on_stopped)
+            if self.job is not None:
+                for callback in self._on_stopped:
+                    self.job.finished.connect(callback)
 
         box.buttonClicked.connect(clicked)
         self.cancel_box = box

@@ -214,12 +214,17 @@ class ImportWizard(QWizard):
     def running(self) -> bool:
         return self.run_page.running
 
+    def ask_stop(self, on_stopped: Any = None) -> QMessageBox | None:
+        """Ask how the run should stop (finish in flight / stop now / keep running);
+        ``on_stopped`` is called once it has stopped and its journal is closed."""
+        self.message_box = self.run_page.ask_cancel(on_stopped=on_stopped)
+        return self.message_box
+
     # ------------------------------------------------------------------ closing
     def reject(self) -> None:
         """Esc / Cancel / closing: ask first when a run is going or choices would be lost."""
         if self.running:
-            self.run_page.ask_cancel(on_stopped=self._close_after_run)
-            self.message_box = self.run_page.cancel_box
+            self.ask_stop(on_stopped=self._close_after_run)
             return
         if self._discard_confirmed or self.currentId() >= RUN_PAGE or (
                 self.ctx.source is None and self.currentId() == FILE_PAGE):
