@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from recotap_desktop.records import ColumnMapping, FieldType, TargetField
 from recotap_desktop.store.settings import UI_LAST_FOLDER, header_signature
 from recotap_desktop.ui.messages import describe_error
+from recotap_desktop.ui.widgets import retry_button
 
 if TYPE_CHECKING:
     from recotap_desktop.ui.wizard.wizard import ImportWizard
@@ -232,7 +233,12 @@ class ColumnsPage(QWizardPage):
         self.custom_label.setObjectName("customFieldsState")
         self.custom_label.setWordWrap(True)
         self.custom_label.setVisible(self.ctx.needs_custom_fields)
-        layout.addWidget(self.custom_label)
+        custom_row = QHBoxLayout()
+        custom_row.addWidget(self.custom_label, 1)
+        self.retry_button = retry_button(self._wizard.load_connection, "Load the workspace's "
+                                         "custom fields again")
+        custom_row.addWidget(self.retry_button)
+        layout.addLayout(custom_row)
 
         buttons = QHBoxLayout()
         self.automap_button = QPushButton("&Match automatically")
@@ -256,12 +262,19 @@ class ColumnsPage(QWizardPage):
         buttons.addWidget(self.create_field_button)
         layout.addLayout(buttons)
         self._wizard.connectionReady.connect(self._on_connection_ready)
+        self._wizard.connectionLoading.connect(self._show_custom_state)
 
     # ------------------------------------------------------------------ building
     def _fields(self) -> list[TargetField]:
         return self.ctx.kind.fields(self.ctx.convert_context())
 
     def initializePage(self) -> None:
+        if self.ctx.needs_custom_fields and self.ctx.connection_error \
+                and not self.ctx.connection_loading:
+            self._wizard.load_connection()  # entering the page again asks afresh
+        self._build_mapping()
+
+    def _build_mapping(self) -> None:
         source = self.ctx.source
         if source is None:
             return
@@ -319,13 +332,16 @@ class ColumnsPage(QWizardPage):
         )
 
     def _show_custom_state(self) -> None:
+        self.retry_button.setVisible(self.ctx.needs_custom_fields and not
+                                     self.ctx.connection_loading and
+                                     self.ctx.connection_error is not None)
         if not self.ctx.needs_custom_fields:
             return
         if self.ctx.connection_loading:
             text = "Loading the workspace's custom fields…"
         elif self.ctx.connection_error:
             text = ("The custom fields could not be loaded, so custom-field columns cannot be "
-                    "matched: " + self.ctx.connection_error)
+                    "matched: " + self.ctx.connection_error + " Press Retry to ask again.")
         else:
             n = len(self.ctx.custom_fields)
             name = self.ctx.profile.name if self.ctx.profile else ""
@@ -336,7 +352,7 @@ class ColumnsPage(QWizardPage):
     def _on_connection_ready(self) -> None:
         self._show_custom_state()
         if self._wizard.currentPage() is self and self.ctx.source is not None:
-            self.initializePage()
+            self._build_mapping()
         self.completeChanged.emit()
 
     # ------------------------------------------------------------------ actions

@@ -29,6 +29,7 @@ from recotap_desktop.ui.models import format_when
 from recotap_desktop.ui.results.data import SUCCESS_NAMES
 from recotap_desktop.ui.services import host_of
 from recotap_desktop.ui.target_badge import TargetBadge, where_to
+from recotap_desktop.ui.widgets import retry_button
 
 if TYPE_CHECKING:
     from recotap_desktop.ui.wizard.wizard import ImportWizard
@@ -135,7 +136,12 @@ class OptionsPage(QWizardPage):
         self.problem_label = QLabel()
         self.problem_label.setObjectName("optionsProblem")
         self.problem_label.setWordWrap(True)
-        layout.addWidget(self.problem_label)
+        problem_row = QHBoxLayout()
+        problem_row.addWidget(self.problem_label, 1)
+        self.retry_button = retry_button(self._wizard.load_connection,
+                                         "Ask the server again (API key and custom fields)")
+        problem_row.addWidget(self.retry_button)
+        layout.addLayout(problem_row)
         self.confirm_check = QCheckBox()
         self.confirm_check.setObjectName("confirmCheck")
         self.confirm_check.toggled.connect(lambda _c: self.completeChanged.emit())
@@ -146,6 +152,7 @@ class OptionsPage(QWizardPage):
         self.registerField("dryRun", self.dry_run_check)
         self.registerField("concurrency", self.concurrency_spin)
         self._wizard.connectionReady.connect(self._refresh)
+        self._wizard.connectionLoading.connect(self._refresh)
         self._show_segment()
 
     # ------------------------------------------------------------------ segment
@@ -204,6 +211,9 @@ class OptionsPage(QWizardPage):
         )
 
     def initializePage(self) -> None:
+        if self.ctx.spec is None and self.ctx.connection_error is not None \
+                and not self.ctx.connection_loading:
+            self._wizard.load_connection()  # entering the page again asks afresh
         self._refresh()
 
     def _refresh(self) -> None:
@@ -248,7 +258,9 @@ class OptionsPage(QWizardPage):
         elif self.ctx.connection_loading:
             problem = "Getting the connection's API key…"
         elif self.ctx.spec is None and self.ctx.connection_error:
-            problem = "✖ " + self.ctx.connection_error
+            problem = "✖ " + self.ctx.connection_error + " Press Retry to ask again."
+        self.retry_button.setVisible(self.ctx.spec is None and not self.ctx.connection_loading
+                                     and self.ctx.connection_error is not None)
         self.problem_label.setText(problem)
         self.problem_label.setVisible(bool(problem))
         self.completeChanged.emit()

@@ -96,6 +96,8 @@ class ImportWizard(QWizard):
 
     #: The active connection's key and (where needed) custom fields are known (or failed).
     connectionReady = Signal()
+    #: A (new) lookup of the key and custom fields started (pages show "loading", hide Retry).
+    connectionLoading = Signal()
     #: The run ended: the RunResult (or None when it failed to start).
     runFinished = Signal(object)
 
@@ -161,14 +163,16 @@ class ImportWizard(QWizard):
         if self.connection_job is not None and self.connection_job.running:
             return self.connection_job
         services, needs_fields = self.services, self.ctx.needs_custom_fields
+        client_kwargs = dict(self.ctx.client_kwargs)
         self.ctx.connection_loading = True
         self.ctx.connection_error = None
+        self.connectionLoading.emit()
 
         def load(progress: SignalProgress) -> tuple[Any, list[Any]]:
             spec = services.connection_spec(profile)
             fields: list[Any] = []
             if needs_fields:
-                with spec.open(cancel_event=progress.cancel_event) as client:
+                with spec.open(cancel_event=progress.cancel_event, **client_kwargs) as client:
                     fields = list(client.list_custom_fields())
             return spec, fields
 
