@@ -96,6 +96,7 @@ from recotap_desktop.api.errors import (
     CancelledError,
     ConfigError,
     Conflict,
+    DeadlineExceeded,
     NotFound,
     RateLimited,
     RecotapError,
@@ -116,6 +117,14 @@ from recotap_desktop.api.models import (
 )
 from recotap_desktop.api.redact import Secret, SecretFilter, redact
 from recotap_desktop.api.urls import normalise_base_url
+from recotap_desktop.api.wire import (
+    Answer,
+    Interrupted,
+    Redactor,
+    TooLarge,
+    exchange,
+    guard_transport,
+)
 
 __all__ = [
     "MAX_DOMAINS_PER_CALL",
@@ -403,6 +412,7 @@ class RecotapClient:
         edition: Edition | str = "crm",
         allow_insecure_http: bool = False,
         timeout: float = 30.0,
+        deadline: float | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         max_connections: int = 16,
@@ -425,7 +435,10 @@ class RecotapClient:
         self.host: str = urlsplit(self.base_url).netloc
         self.retry: RetryPolicy = retry or RetryPolicy()
         self.timeout = timeout
+        #: Seconds one exchange (one attempt) may take in all, whatever the server trickles.
+        self.deadline: float = deadline if deadline is not None else max(60.0, 4 * timeout)
         self._key = Secret(key)
+        self._redactor = Redactor(key)
         self._cancel = cancel_event or threading.Event()
         self._on_retry = on_retry
         self._lock = threading.Lock()
@@ -434,16 +447,22 @@ class RecotapClient:
         self._secret_filter = SecretFilter([key])
         for name in _FILTERED_LOGGERS:
             logging.getLogger(name).addFilter(self._secret_filter)
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         self._http = httpx.Client(
             auth=_ApiKeyAuth(self._key),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            transport=transport,
+            limits=limits,
+            transport=transport or httpx.HTTPTransport(limits=limits),
             follow_redirects=False,
         )
+        # Every socket of the client obeys the deadline and the cancel event (wire.py);
+        # a transport passed in by a test is left as it is.
+        for mounted in (self._http._transport, *self._http._mounts.values()):
+            if mounted is not None:
+                guard_transport(mounted)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -815,18 +834,38 @@ class RecotapClient:
             self._check_cancel(attempt, earlier_maybe_processed)
             attempt += 1
             try:
-                response = self._http.request(
+                request = self._http.build_request(
                     method, url, params=params, content=content, headers=headers
+                )
+                answer = exchange(
+                    self._http,
+                    request,
+                    path=path,
+                    redactor=self._redactor,
+                    deadline=self.deadline,
+                    cancel=self._cancel,
                 )
             except httpx.TransportError as exc:
                 failure = self._transport_failure(exc, method, path, write)
                 if self._key.reveal() not in str(exc):
                     failure.error.__cause__ = exc  # keep the low-level reason for debugging
+            except Interrupted as exc:
+                if exc.reason == "cancelled":
+                    maybe = write and (exc.sent or earlier_maybe_processed)
+                    raise CancelledError(
+                        "Cancelled while a request was in flight; Recotap may or may not "
+                        "have processed it." if maybe else "Cancelled.",
+                        attempts=attempt,
+                        possibly_repeated=maybe,
+                    ) from None
+                failure = self._deadline_failure(method, path, write and exc.sent)
+            except TooLarge as exc:
+                raise self._too_large(exc, method, path, write, attempt) from None
             else:
-                if 200 <= response.status_code < 300:
-                    data = self._data(response, method, path, write, attempt)
+                if 200 <= answer.status < 300:
+                    data = self._data(answer, method, path, write, attempt)
                     return _Answer(data, attempt, write and earlier_maybe_processed)
-                failure = self._status_failure(response, method, path, write)
+                failure = self._status_failure(answer, method, path, write)
             lost_answer = lost_answer or failure.lost_answer
             delay = self._next_delay(failure, attempt, started)
             if delay is None:
@@ -910,29 +949,24 @@ class RecotapClient:
 
     # -- answers -------------------------------------------------------------------
 
-    def _data(
-        self, response: httpx.Response, method: str, path: str, write: bool, attempt: int
-    ) -> Any:
+    def _data(self, answer: Answer, method: str, path: str, write: bool, attempt: int) -> Any:
         """Unwrap the success envelope once (§4.1).
 
         An object without ``data`` (or an empty answer) is not the documented envelope:
         it is refused like an answer that is not JSON, never read as an empty result.
         A bare array is taken as the data itself (seen live on undocumented routes).
         """
-        problem = None
-        body: Any = None
-        try:
-            body = response.json()
-        except (ValueError, UnicodeDecodeError):
+        body = answer.body
+        if not answer.readable or answer.empty:
             problem = "could not be read (not JSON"
+        elif isinstance(body, Mapping) and "data" in body:
+            return body["data"]
+        elif isinstance(body, list):
+            return body
         else:
-            if isinstance(body, Mapping) and "data" in body:
-                return body["data"]
-            if isinstance(body, list):
-                return body
             problem = "is not the documented envelope (no \"data\""
         text = (
-            f"Recotap's answer to {method} /{path} {problem}; status {response.status_code}). "
+            f"Recotap's answer to {method} /{path} {problem}; status {answer.status}). "
             "Check the base URL and the edition."
         )
         if write:
@@ -940,23 +974,51 @@ class RecotapClient:
                 text + " The request may or may not have been processed.",
                 kind="protocol",
                 attempts=attempt,
-            ) from None
-        raise TransportError(text, kind="protocol", attempts=attempt) from None
+            )
+        raise TransportError(text, kind="protocol", attempts=attempt)
+
+    def _too_large(
+        self, exc: TooLarge, method: str, path: str, write: bool, attempt: int
+    ) -> RecotapError:
+        """The server sent more than this app reads for the endpoint (not retried)."""
+        text = (
+            f"Recotap's server sent too much: its answer to {method} /{path} was larger "
+            f"than {exc.limit // (1 << 20)} MiB, the most this app reads for it, so reading "
+            "stopped. Check the base URL; if it is right, report this to Recotap."
+        )
+        if write:
+            return AmbiguousOutcome(
+                text + " The request may or may not have been processed.",
+                kind="protocol",
+                attempts=attempt,
+            )
+        return TransportError(text, kind="protocol", attempts=attempt)
+
+    def _deadline_failure(self, method: str, path: str, sent_write: bool) -> _Failure:
+        """The exchange passed its overall deadline (a server answering too slowly)."""
+        return _Failure(
+            DeadlineExceeded(
+                f"Recotap did not finish answering {method} /{path} within "
+                f"{self.deadline:g} s (the limit for one request), so it was cut off.",
+                kind="timeout",
+            ),
+            retryable=True,
+            lost_answer=sent_write,
+            maybe_processed=sent_write,
+            reason=f"no complete answer within {self.deadline:g} s",
+        )
 
     def _status_failure(
-        self, response: httpx.Response, method: str, path: str, write: bool
+        self, answer: Answer, method: str, path: str, write: bool
     ) -> _Failure:
-        status = response.status_code
-        try:
-            body: object = response.json()
-        except (ValueError, UnicodeDecodeError):
-            body = None
+        status = answer.status
+        body: object = answer.body
         server_message, details, properties, is_validation = _extract_error(body)
-        server_message = redact(server_message, self._key.reveal())
-        details = [redact(d, self._key.reveal()) for d in details]
         if not server_message:
-            server_message = response.reason_phrase or f"HTTP {status}"
-        url_path = response.request.url.path if response.request else "/" + path
+            server_message = answer.reason or f"HTTP {status}"
+            if answer.cut:
+                server_message += " (the server's error text was too long to read)"
+        url_path = urlsplit(self.base_url).path + path
         common: dict[str, Any] = {
             "status_code": status,
             "path": url_path,
@@ -977,7 +1039,7 @@ class RecotapClient:
                 status_code=status,
             )
         if status == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            retry_after = parse_retry_after(answer.header("Retry-After"))
             return _Failure(
                 RateLimited(
                     f"Recotap limited the request rate (429) and the retries ran out: "
@@ -999,12 +1061,12 @@ class RecotapClient:
                 ),
                 retryable=True,
                 maybe_processed=True,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                retry_after=parse_retry_after(answer.header("Retry-After")),
                 reason=f"server error ({status})",
                 status_code=status,
             )
         if 300 <= status < 400:
-            location = response.headers.get("Location", "")
+            location = answer.header("Location") or ""
             return _Failure(
                 ApiStatusError(
                     f"Recotap answered {where} with a redirect ({status}) to {location!r}; "

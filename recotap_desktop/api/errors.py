@@ -9,6 +9,7 @@ answered no", and, for writes, "we do not know whether the server did it"::
     ├─ CancelledError                  cancel_event was set while waiting/retrying
     ├─ TransportError                  .kind: "connect" | "timeout" | "tls" | "protocol";
     │  │                               the request is NOT known to have been processed
+    │  ├─ DeadlineExceeded             one request took longer than the overall deadline
     │  └─ AmbiguousOutcome             a WRITE was sent and its answer was lost (read timeout,
     │                                  connection dropped after sending); the server may or may
     │                                  not have processed it
@@ -51,6 +52,7 @@ __all__ = [
     "CancelledError",
     "ConfigError",
     "Conflict",
+    "DeadlineExceeded",
     "NotFound",
     "RateLimited",
     "RecotapError",
@@ -118,6 +120,14 @@ class TransportError(RecotapError):
     ) -> None:
         super().__init__(message, attempts=attempts, possibly_repeated=possibly_repeated)
         self.kind: TransportKind = kind
+
+
+class DeadlineExceeded(TransportError):
+    """One exchange passed the client's overall deadline (``kind`` is ``"timeout"``).
+
+    httpx's timeout bounds each read; this bounds the whole request, so a server that
+    trickles its answer a byte at a time is cut off too. Retried like a lost answer.
+    """
 
 
 class AmbiguousOutcome(TransportError):
