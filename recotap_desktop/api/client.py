@@ -116,6 +116,7 @@ from recotap_desktop.api.models import (
     parse_bulk_results,
 )
 from recotap_desktop.api.redact import Secret, SecretFilter, redact
+from recotap_desktop.api.sentences import join_sentences, sentence
 from recotap_desktop.api.urls import normalise_base_url
 from recotap_desktop.api.wire import (
     Answer,
@@ -713,9 +714,10 @@ class RecotapClient:
         try:
             self._request("GET", "segments", params={"limit": "1"})
         except NotFound as exc:
-            exc.message = (
-                f"{exc.message} The server does not know this path: check the base URL "
-                f"({self.base_url}) and the API edition ({self.rules.title})."
+            exc.message = join_sentences(
+                exc.message,
+                f"The server does not know this path: check the base URL ({self.base_url}) "
+                f"and the API edition ({self.rules.title}).",
             )
             exc.args = (exc.message,)
             raise
@@ -1086,7 +1088,7 @@ class RecotapClient:
             cls, what = Conflict, "reported a conflict"
         return _Failure(
             cls(
-                f"Recotap {what} {where} ({status}): {server_message}",
+                sentence(f"Recotap {what} {where} ({status}): {server_message}"),
                 is_validation=is_validation,
                 **common,
             ),

@@ -102,6 +102,7 @@ from recotap_desktop.engine.progress import (
 )
 from recotap_desktop.engine.run_target import RunTarget
 from recotap_desktop.engine.states import RunState
+from recotap_desktop.engine.wording import join_sentences
 from recotap_desktop.files import FileProblem, TableWriter, iter_rows, sniff
 from recotap_desktop.store.history import History, HistoryError, RunInfo
 
@@ -960,7 +961,9 @@ class _Pull:
             return self._end(
                 run_id,
                 RunState.ABORTED,
-                f"{exc.message} No file was written and the last sync time is unchanged.",
+                join_sentences(
+                    exc.message, "No file was written and the last sync time is unchanged."
+                ),
             )
         except OSError as exc:
             return self._end(

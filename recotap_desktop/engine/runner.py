@@ -70,6 +70,7 @@ from recotap_desktop.engine.wording import (
     cause_of,
     identities_of,
     join_sentences,
+    sentence,
     summarise_failures,
 )
 from recotap_desktop.store.history import History, RowOutcome, RunInfo
@@ -256,23 +257,29 @@ def _abort_for(exc: RecotapError) -> _Abort:
     """The run-stopping reason for an error that is not about one item."""
     maybe = bool(getattr(exc, "possibly_repeated", False))
     if isinstance(exc, AuthError):
-        return _Abort(exc.message, processed_maybe=maybe)
+        return _Abort(sentence(exc.message), processed_maybe=maybe)
     if isinstance(exc, AmbiguousOutcome):
         return _Abort(
-            f"{exc.message} The affected rows are marked 'not sent'; resume the run to "
-            "reconcile them.",
+            join_sentences(
+                exc.message,
+                "The affected rows are marked 'not sent'; resume the run to reconcile them.",
+            ),
             processed_maybe=True,
         )
     if isinstance(exc, (RateLimited, ServerError)):
         return _Abort(
-            f"{exc.message} The server kept failing after several retries; resume the run later.",
+            join_sentences(
+                exc.message,
+                "The server kept failing after several retries; resume the run later.",
+            ),
             processed_maybe=maybe or isinstance(exc, ServerError),
         )
     if isinstance(exc, TransportError):
         return _Abort(
-            f"{exc.message} Resume the run when the connection is back.", processed_maybe=maybe
+            join_sentences(exc.message, "Resume the run when the connection is back."),
+            processed_maybe=maybe,
         )
-    return _Abort(exc.message, processed_maybe=maybe)
+    return _Abort(sentence(exc.message), processed_maybe=maybe)
 
 
 @dataclass

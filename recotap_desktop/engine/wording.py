@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from recotap_desktop.api.models import ids_of
+from recotap_desktop.api.sentences import join_sentences, sentence
 
 __all__ = [
     "ISOLATION_PREFIX",
@@ -29,21 +30,7 @@ __all__ = [
 #: Prefix of the message of a row the server rejected inside a whole-request 400/413.
 ISOLATION_PREFIX = "Rejected by the server: "
 
-_END = (".", "!", "?", "…", ":", ";")
 _MASK = "…"
-
-
-def sentence(text: str) -> str:
-    """``text`` stripped, ending in a full stop unless it already ends a sentence."""
-    text = text.strip()
-    if not text or text.rstrip(")\"'”’»").endswith(_END):
-        return text
-    return text + "."
-
-
-def join_sentences(*parts: str) -> str:
-    """The non-empty ``parts`` as sentences separated by one space."""
-    return " ".join(sentence(p) for p in parts if p and p.strip())
 
 
 def cause_of(message: str, identities: Iterable[str] = ()) -> str:
