@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -51,16 +51,17 @@ from recotap_desktop.engine.progress import (
     ProgressSnapshot,
     format_duration,
 )
-from recotap_desktop.engine.report import failures_path, write_report
+from recotap_desktop.engine.report import failures_path, write_report_file
 from recotap_desktop.engine.run_target import RunTarget, run_target_problem
 from recotap_desktop.engine.runner import ImportRunner, RunResult, summarise_failures
 from recotap_desktop.engine.states import SUCCESS_STATES, RunState
+from recotap_desktop.files.targets import TargetProblem, check_data_dir, check_target
 from recotap_desktop.records import KINDS, ColumnMapping, get_kind
-from recotap_desktop.store.history import History, HistoryError
-from recotap_desktop.store.paths import AppPaths, app_paths
+from recotap_desktop.store.history import History, HistoryError, RunBusy
+from recotap_desktop.store.paths import AppPaths, DataDirError, app_paths
 from recotap_desktop.store.platform_checks import FirstKeychainUse, data_dir_warnings
 from recotap_desktop.store.secrets import KeychainUnavailable, KeyStore, resolve_api_key
-from recotap_desktop.store.settings import Settings
+from recotap_desktop.store.settings import Settings, SettingsError
 
 EXIT_OK = 0
 EXIT_ROWS_FAILED = 1
@@ -103,17 +104,27 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self.paths.ensure()
-            self._settings = Settings.load(self.paths)
+            self.ensure_paths()
+            try:
+                self._settings = Settings.load(self.paths)
+            except SettingsError as exc:
+                raise CliError(exc.message) from exc
             for warning in self._settings.warnings:
                 self.err(f"warning: {warning}")
         return self._settings
 
+    def ensure_paths(self) -> AppPaths:
+        """The app's folders, created; exit 2 with the reason when they cannot be."""
+        try:
+            return self.paths.ensure()
+        except DataDirError as exc:
+            raise CliError(exc.message) from exc
+
     @property
     def history(self) -> History:
+        """The history; opening it marks runs whose owner is gone as interrupted."""
         if self._history is None:
-            self.paths.ensure()
-            self._history = History(self.paths.history_file)
+            self._history = History.open(self.ensure_paths())
         return self._history
 
     def _explain_keychain(self) -> None:
@@ -382,9 +393,7 @@ def _print_plan(ctx: Context, plan: Plan) -> None:
         )
 
 
-def _print_result(
-    ctx: Context, result: RunResult, report: Path | None, *, dry_run: bool = False
-) -> None:
+def _print_result(ctx: Context, result: RunResult, written: Written) -> None:
     counts = ", ".join(f"{n} {state}" for state, n in sorted(result.counts.items()) if n)
     ctx.err(
         f"Run {result.run_id} {result.state.value} in {format_duration(result.duration)}: {counts}."
@@ -403,13 +412,8 @@ def _print_result(
         ctx.err("  " + line)
     if result.state in (RunState.CANCELLED, RunState.ABORTED):
         ctx.err(f"To send the rest: recotap resume {result.run_id}")
-    if report is not None:
-        ctx.err(f"Report: {report}")
-        unsuccessful = any(
-            n for s, n in result.counts.items() if s not in {x.value for x in SUCCESS_STATES}
-        )
-        if unsuccessful and not dry_run:
-            ctx.err(f"Failures only (fix and import again as it is): {failures_path(report)}")
+    for line in written.lines():
+        ctx.err(line)
 
 
 def _exit_code(result: RunResult, *, dry_run: bool = False) -> int:
@@ -424,19 +428,36 @@ def _exit_code(result: RunResult, *, dry_run: bool = False) -> int:
     return EXIT_ROWS_FAILED
 
 
-REPORT_SUFFIXES = (".csv", ".xlsx", ".tsv", ".txt")
+def _preflight(
+    ctx: Context,
+    value: str | None,
+    *,
+    inputs: Sequence[str | Path | None] = (),
+    label: str = "--report",
+    failures: bool = True,
+) -> Path | None:
+    """Every path the run will write, checked before its first request (exit 2, nothing
+    sent): the data folder (journal), and ``value`` with its failures-only file beside it
+    (see :mod:`recotap_desktop.files.targets`). Returns the checked path, if any."""
+    try:
+        check_data_dir(ctx.ensure_paths().data_dir)
+        if not value:
+            return None
+        target = check_target(value, inputs=inputs, label=label)
+        if failures:
+            check_target(failures_path(target), inputs=inputs,
+                         label=f"The failures-only file of {label}")
+        return target
+    except TargetProblem as exc:
+        raise CliError(f"{exc.message} Nothing was sent.") from exc
 
 
-def _report_target(value: str | None) -> Path | None:
-    """Check a --report path before anything is sent (exit 2 when it cannot be written)."""
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    if path.suffix.lower() not in REPORT_SUFFIXES:
-        raise CliError(f"--report {value}: use a file name ending in .csv or .xlsx.")
-    if not path.parent.is_dir():
-        raise CliError(f"--report {value}: the folder {path.parent} does not exist.")
-    return path
+def _check_journal_room(ctx: Context, rows: int) -> None:
+    """Room on the data folder's disk for the journal of ``rows`` rows (exit 2)."""
+    try:
+        check_data_dir(ctx.paths.data_dir, rows=rows)
+    except TargetProblem as exc:
+        raise CliError(exc.message) from exc
 
 
 def _get_run(ctx: Context, run_id: int) -> Any:
@@ -448,27 +469,49 @@ def _get_run(ctx: Context, run_id: int) -> Any:
         ) from None
 
 
+@dataclass
+class Written:
+    """The files a command wrote (or could not write), for its closing lines."""
+
+    files: list[tuple[str, Path, Path]] = field(default_factory=list)  # (what, asked, path)
+    error: str = ""
+
+    def lines(self) -> list[str]:
+        out = []
+        for what, asked, path in self.files:
+            if path != asked:
+                out.append(f"{asked} could not be replaced (it is open in another program, "
+                           f"such as Excel): the {what.lower()} was written to {path} instead.")
+            out.append(f"{what}: {path}")
+        if self.error:
+            out.append(self.error)
+        return out
+
+
 def _write_reports(
     ctx: Context, run_id: int, report: Path | None, *, dry_run: bool = False
-) -> bool:
-    """Write the results (and failures-only) files; False (with a message) when that failed."""
+) -> Written:
+    """Write the results (and failures-only) files; what was written, and the error."""
+    written = Written()
     if report is None:
-        return True
+        return written
     try:
-        write_report(report, ctx.history, run_id)
+        path, _n = write_report_file(report, ctx.history, run_id)
+        written.files.append(("Report", report, path))
         result_counts = ctx.history.counts(run_id)
         failed = any(
             n for s, n in result_counts.items() if s not in {x.value for x in SUCCESS_STATES}
         )
         if failed and not dry_run:
-            write_report(failures_path(report), ctx.history, run_id, failures_only=True)
+            asked = failures_path(report)
+            path, _n = write_report_file(asked, ctx.history, run_id, failures_only=True)
+            written.files.append(("Failures only (fix and import again as it is)", asked, path))
     except OSError as exc:
-        ctx.err(
+        written.error = (
             f"error: could not write the report {report}: {exc.strerror or exc}. The run itself is "
             f"in the history: `recotap history {run_id} --report OTHER.csv` writes it again."
         )
-        return False
-    return True
+    return written
 
 
 def _confirm(ctx: Context, question: str) -> bool:
@@ -492,7 +535,7 @@ def cmd_import(ctx: Context) -> int:
     concurrency = args.concurrency
     if not 1 <= concurrency <= 16:
         raise CliError("--concurrency must be between 1 and 16.")
-    report = _report_target(args.report)
+    report = _preflight(ctx, args.report, inputs=[args.file, args.mapping])
     from recotap_desktop.files import FileProblem, sniff
     from recotap_desktop.files.network import local_copy_if_remote
 
@@ -535,6 +578,9 @@ def cmd_import(ctx: Context) -> int:
     )
     plan = build_plan(job)
     _print_plan(ctx, plan)
+    if report is not None and not args.dry_run:  # the local copy of a network file, too
+        report = _preflight(ctx, args.report, inputs=[args.file, args.mapping, path])
+    _check_journal_room(ctx, plan.total_rows)
     if (
         not args.dry_run
         and plan.rows_to_send
@@ -547,8 +593,7 @@ def cmd_import(ctx: Context) -> int:
     with _SigintCancel(token, ctx):
         result = ImportRunner(plan, conn, ctx.history, progress=progress, cancel=token).run()
     progress.finish()
-    _write_reports(ctx, result.run_id, report, dry_run=args.dry_run)
-    _print_result(ctx, result, report, dry_run=args.dry_run)
+    _print_result(ctx, result, _write_reports(ctx, result.run_id, report, dry_run=args.dry_run))
     return _exit_code(result, dry_run=args.dry_run)
 
 
@@ -620,8 +665,11 @@ def _followup_connection(ctx: Context, run: Any, label: str) -> tuple[Connection
 
 
 def _run_followup(ctx: Context, action: Callable[..., RunResult], run_id: int, label: str) -> int:
-    report = _report_target(getattr(ctx.args, "report", None))
     run = _get_run(ctx, run_id)
+    owner = ctx.history.run_owner(run_id)
+    if owner is not None:  # checked again, atomically, when the run is claimed
+        raise RunBusy(run_id, owner)
+    report = _preflight(ctx, getattr(ctx.args, "report", None), inputs=[run.file_path])
     if run.kind not in KINDS:
         raise CliError(f"Run {run_id} is a {run.kind} run; only imports can be {label}d.")
     conn, elsewhere = _followup_connection(ctx, run, label)
@@ -634,8 +682,7 @@ def _run_followup(ctx: Context, action: Callable[..., RunResult], run_id: int, l
             cancel=token, other_connection=elsewhere,
         )
     progress.finish()
-    _write_reports(ctx, result.run_id, report)
-    _print_result(ctx, result, report)
+    _print_result(ctx, result, _write_reports(ctx, result.run_id, report))
     return _exit_code(result)
 
 
@@ -645,6 +692,9 @@ def cmd_resume(ctx: Context) -> int:
 
 def cmd_retry(ctx: Context) -> int:
     _get_run(ctx, ctx.args.run_id)
+    owner = ctx.history.run_owner(ctx.args.run_id)
+    if owner is not None:  # its rows are still being answered
+        raise RunBusy(ctx.args.run_id, owner)
     rows = retryable_rows(ctx.history, ctx.args.run_id)
     if not rows:
         ctx.err(f"Run {ctx.args.run_id} has no rows to retry.")
@@ -667,8 +717,8 @@ def cmd_history(ctx: Context) -> int:
                 f"{run.file_name}  [{counts}]"
             )
         return EXIT_OK
-    report = _report_target(ctx.args.report)
     run = _get_run(ctx, ctx.args.run_id)
+    report = _preflight(ctx, ctx.args.report, inputs=[run.file_path], failures=False)
     data = asdict(run)
     for key in ("mapping_json", "options_json"):
         text = data.pop(key, None)
@@ -679,10 +729,12 @@ def cmd_history(ctx: Context) -> int:
     ctx.out(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     if report is not None:
         try:
-            n = write_report(report, ctx.history, run.id, failures_only=ctx.args.failures_only)
+            path, n = write_report_file(
+                report, ctx.history, run.id, failures_only=ctx.args.failures_only)
         except OSError as exc:
             raise CliError(f"Could not write {report}: {exc.strerror or exc}.") from exc
-        ctx.err(f"Report: {report} ({n} rows)")
+        for line in Written([("Report", report, path)]).lines():
+            ctx.err(line if line != f"Report: {path}" else f"Report: {path} ({n} rows)")
     return EXIT_OK
 
 
@@ -705,7 +757,9 @@ def cmd_export(ctx: Context) -> int:
     )
 
     args = ctx.args
-    out = Path(args.out)
+    out = _preflight(ctx, args.out, inputs=[args.domains], label="The export file",
+                     failures=False)
+    assert out is not None
     conn = ctx.connection()
     domains: list[str] | None = None
     if args.domains:
@@ -790,9 +844,7 @@ def cmd_unmapped(ctx: Context) -> int:
     from recotap_desktop.files import TableWriter
 
     args = ctx.args
-    out = Path(args.out) if args.out else None
-    if out is not None and out.suffix.lower() not in {".csv", ".tsv", ".txt", ".xlsx"}:
-        raise CliError(f"--out must name a .csv, .tsv, .txt or .xlsx file, not {out.name}.")
+    out = _preflight(ctx, args.out, label="--out", failures=False)
     conn = ctx.connection()
     token = CancelToken()
     progress = TerminalProgress(ctx.stderr, "unmapped")
@@ -812,7 +864,9 @@ def cmd_unmapped(ctx: Context) -> int:
                     writer.write_row([acc.name, acc.domain])
         except OSError as exc:
             raise CliError(f"Cannot write {out}: {exc.strerror}.") from exc
-        ctx.err(f"Wrote {len(accounts):,} accounts to {out}.")
+        for line in Written([("File", out, writer.path)]).lines()[:-1]:
+            ctx.err(line)
+        ctx.err(f"Wrote {len(accounts):,} accounts to {writer.path}.")
     elif accounts:
         width = min(60, max(len("NAME"), *(len(a.name) for a in accounts)))
         ctx.out(f"{'NAME':<{width}}  DOMAIN")
@@ -867,9 +921,7 @@ def cmd_backfill(ctx: Context) -> int:
     args = ctx.args
     if not 1 <= args.concurrency <= 16:
         raise CliError("--concurrency must be between 1 and 16.")
-    report = Path(args.report) if args.report else None
-    if report is not None and report.suffix.lower() not in {".csv", ".tsv", ".txt", ".xlsx"}:
-        raise CliError(f"--report must name a .csv, .tsv, .txt or .xlsx file, not {report.name}.")
+    report = _preflight(ctx, args.report, inputs=[args.file, args.mapping], failures=False)
     conn = ctx.connection()
     mapping = load_crm_mapping(args.mapping) if args.mapping else None
     crm = read_crm_file(args.file, mapping=mapping, sheet=args.sheet)
@@ -952,8 +1004,12 @@ def cmd_backfill(ctx: Context) -> int:
         result = run_backfill(session, decide, dry_run=args.dry_run)
     progress.finish()
     if report is not None:
-        rows = session.write_report(report)
-        ctx.err(f"Report: {report} ({rows:,} accounts).")
+        try:
+            rows = session.write_report(report)
+        except OSError as exc:
+            ctx.err(f"error: could not write the report {report}: {exc.strerror or exc}.")
+        else:
+            ctx.err(f"Report: {report} ({rows:,} accounts).")
     if declined:
         ctx.err("Nothing was sent.")
         return EXIT_CANCELLED
@@ -1222,6 +1278,9 @@ def main(
     except RecotapError as exc:
         ctx.err(f"error: {exc.message}")
         return EXIT_API
+    except TargetProblem as exc:
+        ctx.err(f"error: {exc.message}")
+        return EXIT_USAGE
     except (HistoryError, KeychainUnavailable) as exc:
         ctx.err(f"error: {getattr(exc, 'message', str(exc))}")
         return EXIT_USAGE

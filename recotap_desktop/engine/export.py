@@ -104,6 +104,7 @@ from recotap_desktop.engine.run_target import RunTarget
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.engine.wording import join_sentences
 from recotap_desktop.files import FileProblem, TableWriter, iter_rows, sniff
+from recotap_desktop.files.targets import TargetProblem, check_target
 from recotap_desktop.store.history import History, HistoryError, RunInfo
 
 __all__ = [
@@ -631,15 +632,10 @@ class _Pull:
 
     def check(self) -> None:
         out, options = self.out, self.options
-        if out.suffix.lower() not in OUTPUT_SUFFIXES:
-            raise ExportError(
-                f"Cannot write {out.name}: the file name must end in .csv or .xlsx "
-                "(or .tsv/.txt for tab-separated text)."
-            )
-        if out.is_dir():
-            raise ExportError(f"{out} is a folder; give a file name ending in .csv or .xlsx.")
-        if not out.parent.is_dir():
-            raise ExportError(f"The folder {out.parent} does not exist; create it or pick another.")
+        try:  # the one rule for every path a run writes (name, folder, not locked)
+            check_target(out, label="The export file", suffixes=OUTPUT_SUFFIXES)
+        except TargetProblem as exc:
+            raise ExportError(exc.message) from exc
         try:
             mode = ExportMode(str(options.mode).strip().lower())
         except ValueError:

@@ -101,6 +101,27 @@ def resume(
     elsewhere = run_target_problem(run, RunTarget.of(connection)) is not None
     if elsewhere and not other_connection:
         check_run_target(run, connection)
+    history.claim_run(run_id)  # RunBusy while another process sends it; ours until it ends
+    try:
+        return _resume_claimed(history, run_id, connection, elsewhere, custom_fields=custom_fields,
+                               progress=progress, cancel=cancel, concurrency=concurrency,
+                               client_kwargs=client_kwargs)
+    finally:
+        history.release_run(run_id)
+
+
+def _resume_claimed(
+    history: History,
+    run_id: int,
+    connection: ConnectionSpec,
+    elsewhere: bool,
+    *,
+    custom_fields: Sequence[Any],
+    progress: ProgressSink | None,
+    cancel: CancelToken | None,
+    concurrency: int | None,
+    client_kwargs: dict[str, Any] | None,
+) -> RunResult:
     job = job_from_run(history, run_id, connection, custom_fields)
     if concurrency is not None:
         job = _with_concurrency(job, concurrency)
@@ -162,13 +183,17 @@ def retry(
     wanted = retryable_rows(history, run_id) if rows is None else rows
     if not wanted:
         raise PlanError(f"Run {run_id} has no rows to retry.")
-    job = job_from_run(history, run_id, connection, custom_fields)
-    job = replace(job, options=replace(job.options, dry_run=False))
-    plan = build_plan(job, cancel=cancel)
-    _check_same_file(history, run_id, plan)
-    return _follow_up(history, run_id, plan, connection, progress=progress, cancel=cancel,
-                      client_kwargs=client_kwargs, only_rows=wanted,
-                      other_connection=other_connection)
+    history.claim_run(run_id)  # RunBusy while another process sends it; ours until it ends
+    try:
+        job = job_from_run(history, run_id, connection, custom_fields)
+        job = replace(job, options=replace(job.options, dry_run=False))
+        plan = build_plan(job, cancel=cancel)
+        _check_same_file(history, run_id, plan)
+        return _follow_up(history, run_id, plan, connection, progress=progress, cancel=cancel,
+                          client_kwargs=client_kwargs, only_rows=wanted,
+                          other_connection=other_connection)
+    finally:
+        history.release_run(run_id)
 
 
 def _follow_up(

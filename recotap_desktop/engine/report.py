@@ -134,13 +134,21 @@ def iter_report_rows(
 
 def write_report(path: Path, history: History, run_id: int, *, failures_only: bool = False) -> int:
     """Write a run's results to CSV or XLSX (by suffix); returns the number of data rows."""
+    return write_report_file(path, history, run_id, failures_only=failures_only)[1]
+
+
+def write_report_file(
+    path: Path, history: History, run_id: int, *, failures_only: bool = False
+) -> tuple[Path, int]:
+    """:func:`write_report`, returning where the file really went (a sibling name when the
+    target was locked at the end, e.g. open in Excel) and the number of data rows."""
     headers, rows = iter_report_rows(history, run_id, failures_only=failures_only)
     n = 0
     with TableWriter.open(path, headers) as writer:
         for row in rows:
             writer.write_row([str(v) if not isinstance(v, (int, float)) else v for v in row])
             n += 1
-    return n
+    return writer.path, n
 
 
 def failures_path(report: Path) -> Path:

@@ -73,7 +73,7 @@ from recotap_desktop.engine.wording import (
     sentence,
     summarise_failures,
 )
-from recotap_desktop.store.history import History, RowOutcome, RunInfo
+from recotap_desktop.store.history import History, HistoryError, RowOutcome, RunInfo
 
 log = logging.getLogger(__name__)
 
@@ -376,21 +376,25 @@ class ImportRunner:
             self.history.set_run_state(run_id, RunState.RUNNING.value)
         self.run_id = run_id
         self._total_rows = self._count_rows_in_scope(prior)
-        state, message = self._dispatch_all(run_id, prior, reconcile_rows)
-        if old_unanswered:
-            final = self.history.outcomes(run_id)
-            self.history.mark_answered(
-                run_id,
-                [
-                    no
-                    for no, rows in old_unanswered
-                    if all(r in final and final[r].state != RowState.NOT_SENT.value for r in rows)
-                ],
-            )
-        counts = self.history.counts(run_id)
-        self.history.finish_run(run_id, state.value, counts)
-        if message:
-            self.history.set_note(run_id, message)
+        try:
+            state, message = self._dispatch_all(run_id, prior, reconcile_rows)
+            if old_unanswered:
+                final = self.history.outcomes(run_id)
+                self.history.mark_answered(
+                    run_id,
+                    [
+                        no
+                        for no, rows in old_unanswered
+                        if all(r in final and final[r].state != RowState.NOT_SENT.value
+                               for r in rows)
+                    ],
+                )
+            counts = self.history.counts(run_id)
+            self.history.finish_run(run_id, state.value, counts)
+            if message:
+                self.history.set_note(run_id, message)
+        except HistoryError as exc:
+            state, message, counts = self._journal_failed(run_id, exc)
         self._report(force=True)
         return RunResult(
             run_id=run_id,
@@ -406,6 +410,29 @@ class ImportRunner:
         )
 
     # ----------------------------------------------------------------- helpers
+    def _journal_failed(
+        self, run_id: int, exc: HistoryError
+    ) -> tuple[RunState, str, dict[str, int]]:
+        """The history could not be written mid-run (disk full, I/O error): rows may have
+        been sent, so the run is *aborted*, never "nothing sent", and resume continues it
+        (batches whose answer was not recorded stay open and are reconciled)."""
+        log.error("run %s stopped: the history could not be written: %s", run_id, exc.message)
+        message = join_sentences(
+            exc.message,
+            "The run stopped; rows whose answer could not be recorded are reconciled when "
+            "the run is resumed.",
+        )
+        try:
+            counts = self.history.counts(run_id)
+            self.history.finish_run(run_id, RunState.ABORTED.value, counts)
+            self.history.set_note(run_id, message)
+        except HistoryError:
+            # Still failing: the run stays "running" until this process ends; the next
+            # command or window that opens the history marks it interrupted.
+            with self._lock:
+                counts = dict(self._counts)
+        return RunState.ABORTED, message, counts
+
     def _check_connection(self) -> None:
         """A run continues on its own connection only (see the class docstring)."""
         if self.resume_run_id is not None:
@@ -596,7 +623,11 @@ class ImportRunner:
             if self._stopping():
                 self._finish_unsent(journal, batch)
                 return
-            journal.started(batch.no, batch.rows)
+            try:
+                journal.started(batch.no, batch.rows)
+            except HistoryError as exc:  # nothing of this batch was sent; stop the others
+                self._set_abort(_Abort(exc.message))
+                raise
             state = _BatchState()
             outcomes = self._send_isolating(client, batch.items, batch.reconcile, state, top=True)
             unanswered = any(o is None for o in outcomes)

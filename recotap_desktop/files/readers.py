@@ -63,6 +63,7 @@ from .detect import (
     validate_encoding,
 )
 from .problems import FileProblem, column_label, column_letter
+from .xlsx_bounds import bounded_cells, check_workbook
 
 __all__ = ["FIELD_SIZE_LIMIT", "SourceInfo", "iter_row_blocks", "iter_rows", "preview", "sniff"]
 
@@ -861,6 +862,7 @@ def _load_sheet(path: Path, wb: Any, sheet: str) -> Any:
 
 def _sniff_xlsx(path: Path, sheet: str | None) -> SourceInfo:
     name = path.name
+    bounds = check_workbook(path)  # before calamine loads anything (xlsx_bounds.py)
     wb = _open_workbook(path)
     try:
         visible, every = _worksheets(wb)
@@ -903,7 +905,8 @@ def _sniff_xlsx(path: Path, sheet: str | None) -> SourceInfo:
         if ws.start is None:
             raise FileProblem(empty, path=path)
         info.first_column = ws.start[1] + 1
-        records = _sheet_records(ws)
+        setattr(info, _BOUNDS, bounds)
+        records = _bounded_records(info, ws)
         header_row, raw = _split_header(path, records, empty)
         sample = list(itertools.islice(records, CHECK_ROWS))
         info.header_row = header_row
@@ -945,8 +948,9 @@ def _xlsx_records(info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
     path = info.path
     kept = _take_sheet(info)
     if kept is not None:
-        yield from _sheet_records(kept)
+        yield from _bounded_records(info, kept)
         return
+    setattr(info, _BOUNDS, check_workbook(path))
     wb = _open_workbook(path)
     try:
         _visible, every = _worksheets(wb)
@@ -957,9 +961,20 @@ def _xlsx_records(info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
                 path=path,
             )
         ws = _load_sheet(path, wb, info.sheet or "")
-        yield from _sheet_records(ws)
+        yield from _bounded_records(info, ws)
     finally:
         wb.close()
+
+
+#: Attribute of a SourceInfo that holds its workbook's :class:`WorkbookBounds`.
+_BOUNDS = "_xlsx_bounds"
+
+
+def _bounded_records(info: SourceInfo, ws: Any) -> Iterator[tuple[int, list[str]]]:
+    """The sheet's records, each cell within the CSV field limit (see xlsx_bounds.py)."""
+    bounds = getattr(info, _BOUNDS, None) or check_workbook(info.path)
+    return bounded_cells(_sheet_records(ws), info.path, bounds,
+                         first_column=info.first_column or 1)
 
 
 def _sheet_records(ws: Any) -> Iterator[tuple[int, list[str]]]:

@@ -1,4 +1,4 @@
-"""Write reports and exports as CSV or XLSX: formula-safe, streaming and atomic.
+r"""Write reports and exports as CSV or XLSX: formula-safe, streaming and atomic.
 
 * :func:`neutralise` guards against formula injection (CSV/spreadsheet injection,
   OWASP): a text that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
@@ -18,6 +18,11 @@
   the target (``os.replace``) only on a successful :meth:`TableWriter.close`; on an
   exception inside ``with`` (or :meth:`TableWriter.abort`) the temporary file is
   deleted and the target is untouched. Rows are streamed (constant memory).
+* A target that cannot be replaced at the end (``PermissionError``: on Windows, the file
+  is open in Excel) is not lost work: the file goes to the first free sibling name
+  (``report (2).csv``; :func:`~recotap_desktop.files.targets.sibling_name`), and
+  :attr:`TableWriter.path` / :attr:`TableWriter.diverted_from` say where it went.
+  Windows paths of 260 characters or more are written through their ``\\?\`` form.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+
+from .targets import native_path, sibling_name
 
 __all__ = ["TableWriter", "neutralise"]
 
@@ -75,13 +82,18 @@ class TableWriter:
         kind: str,
         delimiter: str = ",",
         sheet_title: str = "Sheet1",
+        replace: Any = os.replace,
     ) -> None:
         self.path = path
+        #: The target asked for, when the file had to go to a sibling name (see the module).
+        self.diverted_from: Path | None = None
+        self._replace = replace
         self.headers = list(headers)
         self.kind = kind
         self.rows_written = 0
         self._closed = False
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                   dir=native_path(path.parent.absolute()))
         self._tmp = Path(tmp)
         self._fh: IO[str] | None = None
         self._csv: Any = None
@@ -111,19 +123,21 @@ class TableWriter:
 
     @classmethod
     def open(
-        cls, path: str | os.PathLike[str], headers: Sequence[str], *, sheet_title: str = "Sheet1"
+        cls, path: str | os.PathLike[str], headers: Sequence[str], *, sheet_title: str = "Sheet1",
+        replace: Any = os.replace,
     ) -> TableWriter:
         """Start writing ``path`` with a header row; the format follows the suffix
         (``.csv``, ``.tsv``, ``.txt``, ``.xlsx``). Raises ``ValueError`` for another suffix
-        and ``OSError`` if the folder cannot be written."""
+        and ``OSError`` if the folder cannot be written. ``replace`` moves the finished
+        file into place (``os.replace``; a seam for tests of a locked target)."""
         p = Path(path)
         suffix = p.suffix.lower()
         if suffix == ".xlsx":
-            return cls(p, headers, kind="xlsx", sheet_title=sheet_title)
+            return cls(p, headers, kind="xlsx", sheet_title=sheet_title, replace=replace)
         if suffix == ".csv":
-            return cls(p, headers, kind="csv", delimiter=",")
+            return cls(p, headers, kind="csv", delimiter=",", replace=replace)
         if suffix in (".tsv", ".txt"):
-            return cls(p, headers, kind="csv", delimiter="\t")
+            return cls(p, headers, kind="csv", delimiter="\t", replace=replace)
         raise ValueError(f"cannot write {p.name}: use a .csv, .tsv, .txt or .xlsx name")
 
     def write_row(self, values: Sequence[object]) -> None:
@@ -165,11 +179,22 @@ class TableWriter:
                 self._fh.flush()
                 os.fsync(self._fh.fileno())
                 self._fh.close()
-            os.replace(self._tmp, self.path)
+            self._move_into_place()
         except BaseException:
             self.abort()
             raise
         self._closed = True
+
+    def _move_into_place(self) -> None:
+        target = native_path(self.path.absolute())
+        try:
+            self._replace(str(self._tmp), target)
+        except PermissionError:
+            if not self.path.exists():
+                raise  # the folder refuses it: not a locked file
+            other = sibling_name(self.path)
+            self._replace(str(self._tmp), native_path(other.absolute()))
+            self.diverted_from, self.path = self.path, other
 
     def abort(self) -> None:
         """Discard everything written; the target file is left as it was."""

@@ -41,16 +41,16 @@ import json
 import os
 import re
 import sqlite3
-import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from recotap_desktop.store._guard import find_secret_name
 from recotap_desktop.store.platform_checks import make_private_file
+from recotap_desktop.store.run_owner import OwnerLock, RunOwner, live_owner
 
 __all__ = [
     "MIGRATIONS",
@@ -62,6 +62,7 @@ __all__ = [
     "HistoryError",
     "NewerSchemaError",
     "RowOutcome",
+    "RunBusy",
     "RunInfo",
     "RunRecord",
 ]
@@ -154,6 +155,22 @@ class HistoryDiskError(HistoryError):
     def __init__(self, message: str, *, path: Path | None = None, reason: str) -> None:
         super().__init__(message, path=path)
         self.reason = reason
+
+
+class RunBusy(HistoryError):
+    """A run is being sent by a live process (its owner lock is held): it cannot be
+    resumed or retried now (see :mod:`~recotap_desktop.store.run_owner`)."""
+
+    def __init__(self, run_id: int, owner: RunOwner, *, path: Path | None = None) -> None:
+        where = owner.describe()
+        super().__init__(
+            f"Run {run_id} is still being sent by {where}, so nothing was sent: two "
+            f"processes sending the same rows would create them twice. Wait for it to "
+            f"finish (or stop it), then try again.",
+            path=path,
+        )
+        self.run_id = run_id
+        self.owner = owner
 
 
 class NewerSchemaError(HistoryError):
@@ -378,74 +395,6 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     )
 
 
-# --------------------------------------------------------------------------- owner locks
-class _OwnerLock:
-    """An OS file lock held for the life of a History object that started runs.
-
-    ``runs.owner`` names it; a run still "running" whose owner lock is free belongs to
-    a process that died (the OS releases locks of dead processes), so it is interrupted.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.token = os.urandom(16).hex()  # (uuid4's randomness; importing uuid costs start-up)
-        self.path = directory / f"{self.token}.lock"
-        directory.mkdir(parents=True, exist_ok=True)
-        self._handle: IO[bytes] | None = open(self.path, "a+b")  # noqa: SIM115 - held open
-        try:
-            _lock(self._handle)
-        except OSError:
-            self._handle.close()
-            self._handle = None
-            raise
-
-    def release(self) -> None:
-        if self._handle is not None:
-            with contextlib.suppress(OSError):
-                _unlock(self._handle)
-            self._handle.close()
-            self._handle = None
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
-
-    @staticmethod
-    def is_held(path: Path) -> bool:
-        """Whether a live process holds the lock file at ``path``."""
-        try:
-            handle = open(path, "a+b")  # noqa: SIM115 - closed below
-        except OSError:
-            return False
-        try:
-            try:
-                _lock(handle)
-            except OSError:
-                return True
-            _unlock(handle)
-            return False
-        finally:
-            handle.close()
-
-
-if sys.platform == "win32":
-    import msvcrt
-
-    def _lock(handle: IO[bytes]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-
-    def _unlock(handle: IO[bytes]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(handle: IO[bytes]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock(handle: IO[bytes]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 # --------------------------------------------------------------------------- History
 class History:
     """The sync history database. Open with ``History(path)``; close with :meth:`close`.
@@ -461,8 +410,8 @@ class History:
     def __init__(self, path: Path | str, *, timeout: float = 10.0) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._owner: _OwnerLock | None = None
-        self._owner_failed = False
+        #: Owner locks of the runs this object is sending (see run_owner), by run id.
+        self._claims: dict[int, OwnerLock] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -485,8 +434,19 @@ class History:
 
     @classmethod
     def open(cls, paths: Any, **kwargs: Any) -> History:
-        """Open ``paths.history_file`` (an :class:`~recotap_desktop.store.paths.AppPaths`)."""
-        return cls(paths.history_file, **kwargs)
+        """Open ``paths.history_file`` (an :class:`~recotap_desktop.store.paths.AppPaths`)
+        as every command and the app do: runs left ``running`` by a process that is gone
+        are marked ``interrupted`` (:meth:`mark_stale_running_as_interrupted`; a history
+        that cannot be written is still opened, for browsing)."""
+        history = cls(paths.history_file, **kwargs)
+        try:
+            history.mark_stale_running_as_interrupted()
+        except HistoryDiskError:
+            pass  # read-only or locked: browsing still works; a run's first write says why
+        except BaseException:
+            history.close()
+            raise
+        return history
 
     # ------------------------------------------------------------------ plumbing
     def _open(self) -> None:
@@ -551,14 +511,62 @@ class History:
         with self._lock, self._translated():
             return self._conn.execute(sql, params).fetchall()
 
-    def _owner_token(self) -> str | None:
+    @property
+    def _owners_dir(self) -> Path:
+        return self.path.with_name(self.path.name + ".owners")
+
+    def _new_owner_lock(self) -> OwnerLock | None:
+        try:
+            return OwnerLock(self._owners_dir)
+        except OSError:
+            return None  # the run then looks ownerless (marked interrupted by others)
+
+    def run_owner(self, run_id: int) -> RunOwner | None:
+        """The live process sending ``run_id`` (this object included), or None."""
+        if run_id in self._claims:
+            return RunOwner(os.getpid(), "", here=True)
+        rows = self._read("SELECT owner, state FROM runs WHERE id = ?", (run_id,))
+        if not rows or rows[0][0] is None:
+            return None
+        return live_owner(self._owners_dir / f"{rows[0][0]}.lock")
+
+    def claim_run(self, run_id: int) -> None:
+        """Become the one owner of ``run_id`` (before a resume or retry sends anything).
+
+        Raises :class:`RunBusy`, naming the process, while a live process (or this
+        object) holds the run; ``KeyError`` when there is no such run. The claim lasts
+        until :meth:`finish_run` or :meth:`release_run`.
+        """
+        owner = self.run_owner(run_id)
+        if owner is not None:
+            raise RunBusy(run_id, owner, path=self.path)
+        lock = self._new_owner_lock()
+        try:
+            with self._write() as conn:
+                row = conn.execute("SELECT owner FROM runs WHERE id = ?", (run_id,)).fetchone()
+                if row is None:
+                    raise KeyError(run_id)
+                # Checked again inside the write lock: two claimers are serialised here.
+                if row[0] is not None:
+                    owner = live_owner(self._owners_dir / f"{row[0]}.lock")
+                    if owner is not None:
+                        raise RunBusy(run_id, owner, path=self.path)
+                conn.execute("UPDATE runs SET owner = ? WHERE id = ?",
+                             (lock.token if lock else None, run_id))
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        if lock is not None:
+            with self._lock:
+                self._claims[run_id] = lock
+
+    def release_run(self, run_id: int) -> None:
+        """Let go of ``run_id`` (idempotent); :meth:`finish_run` does it too."""
         with self._lock:
-            if self._owner is None and not self._owner_failed:
-                try:
-                    self._owner = _OwnerLock(self.path.with_name(self.path.name + ".owners"))
-                except OSError:
-                    self._owner_failed = True  # runs then look ownerless (see docs)
-            return self._owner.token if self._owner is not None else None
+            lock = self._claims.pop(run_id, None)
+        if lock is not None:
+            lock.release()
 
     @property
     def schema_version(self) -> int:
@@ -570,9 +578,9 @@ class History:
         with self._lock:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
-            if self._owner is not None:
-                self._owner.release()
-                self._owner = None
+            for lock in self._claims.values():
+                lock.release()
+            self._claims.clear()
 
     def __enter__(self) -> History:
         return self
@@ -586,7 +594,20 @@ class History:
         _check_run_state(state)
         for name in ("mapping_json", "options_json"):
             _refuse_secret_json(getattr(info, name), name)
-        owner = self._owner_token()
+        lock = self._new_owner_lock()  # held before the run exists: never seen ownerless
+        owner = lock.token if lock is not None else None
+        try:
+            run_id = self._insert_run(info, state, owner)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        if lock is not None:
+            with self._lock:
+                self._claims[run_id] = lock
+        return run_id
+
+    def _insert_run(self, info: RunInfo, state: str, owner: str | None) -> int:
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO runs (kind, file_name, file_path, file_sha256, mapping_json, "
@@ -629,7 +650,9 @@ class History:
             conn.execute("UPDATE runs SET note = ? WHERE id = ?", (note, run_id))
 
     def finish_run(self, run_id: int, state: str, counts: Mapping[str, int]) -> None:
-        """End a run: final ``state`` (finished, cancelled, aborted ...), counts per row state."""
+        """End a run: final ``state`` (finished, cancelled, aborted ...), counts per row state.
+
+        This object's claim on the run ends with it (another process may resume it now)."""
         _check_run_state(state)
         with self._write() as conn:
             self._require_run(conn, run_id)
@@ -637,6 +660,7 @@ class History:
                 "UPDATE runs SET state = ?, ended_at = ?, counts_json = ? WHERE id = ?",
                 (state, _now(), json.dumps(dict(counts), sort_keys=True), run_id),
             )
+        self.release_run(run_id)
 
     @staticmethod
     def _require_run(conn: sqlite3.Connection, run_id: int) -> None:
@@ -702,15 +726,14 @@ class History:
         the run's last journal activity; ``counts`` the outcomes recorded so far.
         Returns the ids of the runs marked.
         """
-        owners_dir = self.path.with_name(self.path.name + ".owners")
-        own = self._owner.token if self._owner is not None else None
+        owners_dir = self._owners_dir
         candidates = self._read("SELECT id, owner FROM runs WHERE state = 'running'")
         stale: list[int] = []
         dead_owners: set[str] = set()
         for run_id, owner in candidates:
-            if owner is not None and owner == own:
+            if run_id in self._claims:
                 continue
-            if owner is not None and _OwnerLock.is_held(owners_dir / f"{owner}.lock"):
+            if owner is not None and OwnerLock.is_held(owners_dir / f"{owner}.lock"):
                 continue
             stale.append(run_id)
             if owner is not None:

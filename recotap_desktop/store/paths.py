@@ -16,6 +16,7 @@ before writing.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,43 @@ import platformdirs
 
 from recotap_desktop import APP_NAME
 
-__all__ = ["AppPaths", "app_paths"]
+__all__ = ["AppPaths", "DataDirError", "app_paths", "data_dir_problem"]
+
+
+class DataDirError(OSError):
+    """One of the app's folders cannot be used; ``message`` says why and what to do.
+
+    An ``OSError`` (callers that catch those keep working), raised by
+    :meth:`AppPaths.ensure` for a folder that is a file, a dangling symbolic link, on a
+    read-only file system or not writable.
+    """
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+def data_dir_problem(directory: Path, exc: OSError) -> str:
+    """Plain words for why ``directory`` (one of the app's folders) could not be made."""
+    import errno
+
+    hint = "Start with --data-dir pointing to a folder you can write to."
+    for part in (directory, *directory.parents):
+        if part.is_symlink() and not part.exists():
+            return (f"The data folder {part} is a symbolic link to "
+                    f"{os.readlink(part)}, which does not exist. Create that folder or remove "
+                    f"the link. {hint}")
+        if part.exists() and not part.is_dir():
+            return f"The data folder {directory} cannot be created: {part} is a file. {hint}"
+        if part.exists():
+            break
+    if exc.errno == errno.EROFS:
+        return f"The data folder {directory} is on a read-only file system. {hint}"
+    if isinstance(exc, PermissionError):
+        return (f"The data folder {directory} cannot be created or written: permission "
+                f"denied. {hint}")
+    return f"The data folder {directory} cannot be used ({exc.strerror or exc}). {hint}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +87,19 @@ class AppPaths:
 
         They are private to the user on POSIX (``0700``; see
         :mod:`~recotap_desktop.store.platform_checks`). Raises ``OSError`` (e.g.
-        ``PermissionError``) when a directory cannot be created.
+        ``PermissionError``) when a directory cannot be created: a :class:`DataDirError`
+        whose message names the folder and says why (a file, a dangling link, a read-only
+        file system, no permission).
         """
         from recotap_desktop.store.platform_checks import make_private_dir
 
         for directory in (self.data_dir, self.config_dir, self.log_dir, self.cache_dir):
-            make_private_dir(directory)
+            try:
+                make_private_dir(directory)
+            except DataDirError:
+                raise
+            except OSError as exc:
+                raise DataDirError(data_dir_problem(directory, exc), directory) from exc
         return self
 
 

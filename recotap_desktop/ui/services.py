@@ -113,8 +113,7 @@ class Services:
         from recotap_desktop.store import history as history_mod
 
         try:
-            self.history = history_mod.History(self.paths.history_file)
-            self.history.mark_stale_running_as_interrupted()
+            self.history = history_mod.History.open(self.paths)
         except Exception as exc:  # all of the store's documented errors carry a message
             message = getattr(exc, "message", None) or str(exc)
             log.error("sync history unavailable: %s", message)

@@ -135,7 +135,7 @@ def test_unreachable_api_or_rejected_key_exits_3(server: SandboxServer, data_dir
 
 def test_bad_usage_exits_2(server: SandboxServer, data_dir: Path, tmp_path: Path) -> None:
     code, _, err = run(server, data_dir, "export", "accounts", str(tmp_path / "a.json"))
-    assert code == EXIT_USAGE and "must end in .csv or .xlsx" in err
+    assert code == EXIT_USAGE and "ending in .csv, .tsv, .txt or .xlsx" in err
     code, _, err = run(server, data_dir, "export", "accounts", str(tmp_path / "a.csv"),
                        "--since", "last tuesday")
     assert code == EXIT_USAGE and "ISO 8601" in err

@@ -549,7 +549,7 @@ def test_custom_field_created_during_the_pull_is_named_not_added(
 @pytest.mark.parametrize(
     ("name", "options", "match"),
     [
-        ("a.json", ExportOptions(mode="full"), "must end in .csv or .xlsx"),
+        ("a.json", ExportOptions(mode="full"), "ending in .csv, .tsv, .txt or .xlsx"),
         ("missing/a.csv", ExportOptions(mode="full"), "does not exist"),
         ("a.csv", ExportOptions(mode="sometimes"), "Unknown pull mode"),
         ("a.csv", ExportOptions(mode="since"), "needs a date"),

@@ -202,8 +202,11 @@ def test_a_journal_that_cannot_be_written_stops_the_run_with_the_disk_error(
         return send_accounts(client, items, options, repeated)
 
     runner._sender = sender
-    with pytest.raises(HistoryDiskError, match="disk is full"):
-        runner.run()
+    result = runner.run()
+    # Rows were sent: the run is aborted (resumable), never "nothing sent" (issue 15, #10).
+    assert result.state is RunState.ABORTED
+    assert "disk is full" in result.message and "resumed" in result.message
+    assert history.get_run(result.run_id).state == "aborted"
     assert sent < 20  # the run stopped; it did not go on sending without a journal
     # The writer and the workers are gone (the sandbox's own threads may linger).
     assert [t.name for t in threading.enumerate() if t.name.startswith("recotap-")] == []
@@ -233,8 +236,8 @@ def test_an_entry_that_cannot_be_written_stops_the_run_before_its_request(
         return send_accounts(client, items, options, repeated)
 
     runner._sender = sender
-    with pytest.raises(HistoryDiskError, match="disk is full"):
-        runner.run()
+    result = runner.run()
+    assert result.state is RunState.ABORTED and "disk is full" in result.message
     # Only batches whose entry is on disk went out: the third entry failed, and no later
     # entry was tried once the error was known (a worker may have started one before).
     assert len(sent) <= starts - 1

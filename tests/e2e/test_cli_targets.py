@@ -1,0 +1,137 @@
+"""Every path a CLI run writes is checked before its first request (issue 15, findings 1
+and 8; issue 19's report-target traps): exit 2, nothing sent, the input untouched."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from recotap_desktop.cli import main
+from recotap_desktop.sandbox import DEMO_API_KEY, SandboxServer
+from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
+
+ENV = {"RECOTAP_API_KEY": DEMO_API_KEY}
+
+
+def _run(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(args, stdin=io.StringIO(""), stdout=out, stderr=err, env=ENV)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _two_sheet_book(path: Path) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Accounts"
+    ws.append(list(ACCOUNT_HEADERS))
+    for row in account_rows(5, prefix="xl"):
+        ws.append(row)
+    wb.create_sheet("Notes").append(["keep me"])
+    wb.save(path)
+    return path
+
+
+def test_the_input_is_never_overwritten_by_the_report(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    book = _two_sheet_book(tmp_path / "book.xlsx")
+    csv_in = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADERS, account_rows(5))
+    (tmp_path / "links").mkdir()
+    os.link(csv_in, tmp_path / "links" / "hard.csv")
+    (tmp_path / "links" / "soft.xlsx").symlink_to(book)
+    before = {p: p.read_bytes() for p in (book, csv_in)}
+    base = ["--data-dir", str(tmp_path / "d"), "--base-url", small_sandbox.base_url("crm")]
+    cases = [
+        (book, book), (csv_in, csv_in), (csv_in, tmp_path / "links" / "hard.csv"),
+        (book, tmp_path / "links" / "soft.xlsx"),
+        # the failures-only file beside the report would be the input
+        (write_csv(tmp_path / "in.failures.csv", ACCOUNT_HEADERS, account_rows(3)),
+         tmp_path / "in.csv"),
+    ]
+    for source, report in cases:
+        code, _, err = _run([*base, "import", "accounts", str(source), "--yes",
+                             "--report", str(report)])
+        assert code == 2, err
+        assert "input file" in err and "Nothing was sent" in err
+        assert "Report:" not in err
+    assert {p: p.read_bytes() for p in before} == before
+    assert openpyxl.load_workbook(book).sheetnames == ["Accounts", "Notes"]
+    assert list(small_sandbox.state.request_log) == []  # not even a GET
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip("needs to mount a read-only tmpfs (root on Linux)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_report_into_a_read_only_folder_sends_nothing(
+    small_sandbox: SandboxServer, tmp_path: Path, read_only_folder: Path
+) -> None:
+    source = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADERS, account_rows(5))
+    base = ["--data-dir", str(tmp_path / "d"), "--base-url", small_sandbox.base_url("crm")]
+    code, _, err = _run([*base, "import", "accounts", str(source), "--yes",
+                         "--report", str(read_only_folder / "report.csv")])
+    assert code == 2, err
+    assert "read-only" in err and "Report:" not in err
+    assert list(small_sandbox.state.request_log) == []
+    code, _, err = _run([*base, "export", "accounts", str(read_only_folder / "out.csv")])
+    assert code == 2 and "read-only" in err
+    code, _, err = _run(["--data-dir", str(read_only_folder), "--base-url",
+                         small_sandbox.base_url("crm"), "import", "accounts", str(source), "--yes"])
+    assert code == 2 and "read-only" in err and "Traceback" not in err
+    assert list(small_sandbox.state.request_log) == []
+
+
+def test_unportable_names_and_the_export_input(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADERS, account_rows(5))
+    base = ["--data-dir", str(tmp_path / "d"), "--base-url", small_sandbox.base_url("crm")]
+    for name in ("CON.csv", "nul.xlsx", "report.csv.", "report.csv "):
+        code, _, err = _run([*base, "import", "accounts", str(source), "--yes",
+                             "--report", str(tmp_path / name)])
+        assert code == 2 and "Windows" in err, err
+    domains = tmp_path / "domains.csv"
+    domains.write_text("domain\nacme.com\n", encoding="utf-8")
+    code, _, err = _run([*base, "export", "accounts", str(domains), "--domains", str(domains)])
+    assert code == 2 and "input file" in err
+    assert domains.read_text(encoding="utf-8") == "domain\nacme.com\n"
+    assert list(small_sandbox.state.request_log) == []
+
+
+def test_a_target_locked_before_the_run_is_refused_with_another_name(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """Windows keeps a file open in Excel locked; ``chattr +i`` makes a file that even root
+    cannot open for writing, which is what the check meets there."""
+    source = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADERS, account_rows(5))
+    report = tmp_path / "report.csv"
+    report.write_text("open elsewhere")
+    if subprocess.run(["chattr", "+i", str(report)], capture_output=True,
+                      check=False).returncode != 0:
+        pytest.skip("needs chattr +i (root on a Linux file system that supports it)")
+    try:
+        base = ["--data-dir", str(tmp_path / "d"), "--base-url", small_sandbox.base_url("crm")]
+        code, _, err = _run([*base, "import", "accounts", str(source), "--yes",
+                             "--report", str(report)])
+    finally:
+        subprocess.run(["chattr", "-i", str(report)], check=False)
+    assert code == 2, err
+    assert "cannot be replaced" in err and "report (2).csv" in err
+    assert list(small_sandbox.state.request_log) == []
