@@ -57,6 +57,7 @@ from recotap_desktop.engine.runner import ImportRunner, RunResult, summarise_fai
 from recotap_desktop.engine.states import SUCCESS_STATES, RunState
 from recotap_desktop.files.targets import TargetProblem, check_data_dir, check_target
 from recotap_desktop.records import KINDS, ColumnMapping, get_kind
+from recotap_desktop.records.formats import undecided_message
 from recotap_desktop.store.history import History, HistoryError, RunBusy
 from recotap_desktop.store.paths import AppPaths, DataDirError, app_paths
 from recotap_desktop.store.platform_checks import FirstKeychainUse, data_dir_warnings
@@ -381,8 +382,19 @@ def _describe_mapping(mapping: ColumnMapping, job: ImportJob) -> list[str]:
     return lines
 
 
+def _delimiter_arg(value: str | None) -> str | None:
+    """``--delimiter``: the character itself, or ``tab`` / ``\\t`` for a tab."""
+    if value is None:
+        return None
+    return "\t" if value.strip().lower() in ("tab", "\\t") else value
+
+
 def _print_plan(ctx: Context, plan: Plan) -> None:
     ctx.err(f"Checked {plan.job.path.name}: {plan.summary()}.")
+    if plan.formats:
+        ctx.err("How dates and numbers are read:")
+        for fmt in plan.formats:
+            ctx.err(f"  {fmt.describe()}")
     for p in plan.problems[:20]:
         ctx.err(
             f"  row {p.row}, {p.column}: {p.reason}" + (f" (value {p.value!r})" if p.value else "")
@@ -544,13 +556,24 @@ def cmd_import(ctx: Context) -> int:
         if path != Path(args.file):
             ctx.err(f"note: {args.file} is on a network share; it was read once into "
                     f"{path} and the run uses that copy.")
-        source = sniff(path, sheet=args.sheet)  # an unreadable file fails before any request
+        # an unreadable file fails before any request
+        source = sniff(
+            path,
+            sheet=args.sheet,
+            encoding=args.encoding,
+            delimiter=_delimiter_arg(args.delimiter),
+        )
     except FileProblem as exc:
         raise CliError(exc.message) from exc
     with conn.open() as client:
         custom_fields = client.list_custom_fields() if _needs_custom_fields(kind.name) else []
     options = ImportOptions(
-        segment_id=args.segment, upsert=args.upsert, concurrency=concurrency, dry_run=args.dry_run
+        segment_id=args.segment,
+        upsert=args.upsert,
+        concurrency=concurrency,
+        dry_run=args.dry_run,
+        date_order=args.date_order or "auto",
+        decimal=args.decimal or "auto",
     )
     base_job = ImportJob(
         kind=kind.name,
@@ -577,6 +600,10 @@ def cmd_import(ctx: Context) -> int:
         sheet=source.sheet,
     )
     plan = build_plan(job)
+    undecided = undecided_message(plan.formats)
+    if undecided is not None:
+        ctx.err(undecided)
+        return EXIT_USAGE
     _print_plan(ctx, plan)
     if report is not None and not args.dry_run:  # the local copy of a network file, too
         report = _preflight(ctx, args.report, inputs=[args.file, args.mapping, path])
@@ -1123,6 +1150,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency", type=int, default=4, help="requests in flight (1-16, default 4)"
     )
     imp.add_argument("--report", help="write the results to OUT.csv or OUT.xlsx")
+    imp.add_argument(
+        "--date-order",
+        choices=["DMY", "MDY", "YMD"],
+        type=str.upper,
+        help="how every date column writes dates such as 03/04/2026 "
+        "(default: decided per column from its values)",
+    )
+    imp.add_argument(
+        "--decimal",
+        choices=["comma", "point"],
+        type=str.lower,
+        help="the decimal mark of every number column, e.g. 1.234,50 (comma) or 1,234.50 "
+        "(point) (default: decided per column from its values)",
+    )
+    imp.add_argument(
+        "--encoding", help="the CSV file's text encoding, e.g. cp1252 (default: detected)"
+    )
+    imp.add_argument("--delimiter", help="the CSV delimiter: , ; | or tab (default: detected)")
     imp.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     imp.set_defaults(func=cmd_import)
 

@@ -10,9 +10,9 @@ that the file has not changed since it was planned.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from recotap_desktop.records.base import (
     RecordKind,
     RowConverter,
 )
+from recotap_desktop.records.formats import ColumnFormat, FormatScanner
 
 #: Problems kept in memory for display; the count goes on beyond this.
 MAX_PROBLEMS = 100_000
@@ -63,8 +64,12 @@ class ImportOptions:
     dry_run: bool = False
     #: Rows the user chose not to send (for example invalid rows acknowledged on the Check page).
     exclude_rows: frozenset[int] = frozenset()
-    #: How to read ambiguous dates such as 03/04/2026: "auto" (refuse ambiguous), "DMY", "MDY".
+    #: How to read dates such as 03/04/2026: "auto" (each column's values decide, see
+    #: records.formats), or "DMY", "MDY", "YMD" for every date column.
     date_order: str = "auto"
+    #: How to read numbers such as 1.234: "auto" (each column's values decide), or
+    #: "point", "comma" for every number column.
+    decimal: str = "auto"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,6 +80,7 @@ class ImportOptions:
             "dry_run": self.dry_run,
             "exclude_rows": sorted(self.exclude_rows),
             "date_order": self.date_order,
+            "decimal": self.decimal,
         }
 
     @classmethod
@@ -87,6 +93,7 @@ class ImportOptions:
             dry_run=bool(data.get("dry_run", False)),
             exclude_rows=frozenset(int(r) for r in data.get("exclude_rows", ())),
             date_order=str(data.get("date_order", "auto")),
+            decimal=str(data.get("decimal", "auto")),
         )
 
 
@@ -103,10 +110,16 @@ class ImportJob:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    #: field name → the convention :func:`build_plan` decided for its column
+    formats: Mapping[str, str] = field(default_factory=dict)
 
     def context(self) -> ConvertContext:
         return ConvertContext.build(
-            self.rules, list(self.custom_fields), date_order=self.options.date_order
+            self.rules,
+            list(self.custom_fields),
+            date_order=self.options.date_order,
+            decimal=self.options.decimal,
+            formats=self.formats,
         )
 
     def record_kind(self) -> RecordKind:
@@ -155,6 +168,13 @@ class Plan:
     warning_count: int = 0
     #: Errors (the row is not sent) and warnings (a value dropped), the first MAX_PROBLEMS.
     problems: list[Problem] = field(default_factory=list)
+    #: How each date and number column is read, and why (records.formats).
+    formats: list[ColumnFormat] = field(default_factory=list)
+
+    @property
+    def needs_choice(self) -> list[ColumnFormat]:
+        """Columns that can be read in more than one way: nothing may be sent until chosen."""
+        return [f for f in self.formats if f.needs_choice]
 
     @property
     def rows_to_send(self) -> int:
@@ -339,6 +359,8 @@ def build_plan(
     source = _open_source(job)
     _check_mapping(job, source)
     size, mtime = _file_identity(job.path)
+    formats = _decide_formats(job, source, cancel)
+    job = replace(job, formats={f.target: f.convention for f in formats if f.convention})
     plan = Plan(job=job, source=source, file_sha256="", file_size=size, file_mtime_ns=mtime)
     kind = job.record_kind()
     meter = RateMeter()
@@ -351,6 +373,7 @@ def build_plan(
         else:
             _count_rows(plan, job, source, kind, progress, cancel, meter)
         plan.file_sha256 = sha256.result()
+    plan.formats = formats
     plan.batches = -(-plan.items // kind.batch_size) if plan.items else 0
     if plan.total_rows == 0:
         raise PlanError(
@@ -363,6 +386,30 @@ def build_plan(
             )
         )
     return plan
+
+
+def _decide_formats(
+    job: ImportJob, source: SourceInfo, cancel: CancelToken | None
+) -> list[ColumnFormat]:
+    """How each date and number column will be read: a first pass over the file that
+    looks only at those columns (none when the mapping has none)."""
+    ctx = job.context()
+    scanner = FormatScanner.for_mapping(job.record_kind().fields(ctx), job.mapping, source.headers)
+    if scanner is None:
+        return []
+    try:
+        for numbers, values_block in iter_row_blocks(source, _BLOCK):
+            if cancel is not None and cancel.cancelled:
+                raise PlanCancelled()
+            scanner.add(numbers, values_block)
+    except FileProblem as exc:
+        raise PlanError(exc.message) from exc
+    return scanner.decide(
+        date_order=job.options.date_order,
+        decimal=job.options.decimal,
+        delimiter=source.delimiter,
+        per_column=job.mapping.formats,
+    )
 
 
 def _report(progress: ProgressSink, meter: RateMeter, total: int) -> None:

@@ -24,7 +24,7 @@ from .base import (
     custom_field_key,
     custom_field_targets,
 )
-from .convert import ConversionError, detect_date_order
+from .convert import ConversionError
 from .deals import DEALS, DealsKind
 from .dedupe import DuplicateTracker, Group, Grouper
 from .id_mappings import ID_MAPPINGS, IdMappingsKind
@@ -62,7 +62,6 @@ __all__ = [
     "automap",
     "custom_field_key",
     "custom_field_targets",
-    "detect_date_order",
     "get_kind",
     "header_signature",
     "normalise_header",

@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import partial
 from itertools import repeat
 from typing import Any, Protocol
 
@@ -143,17 +144,26 @@ class ConvertContext:
 
     ``custom_fields``: active account custom fields by key. ``date_order``: how to
     read ``a/b/yyyy`` dates — ``"auto"`` (default: accept only unambiguous values),
-    ``"DMY"`` or ``"MDY"`` (see :mod:`recotap_desktop.records.convert`).
+    ``"DMY"``, ``"MDY"`` or ``"YMD"``; ``decimal``: how to read numbers — ``"auto"``,
+    ``"point"`` or ``"comma"`` (see :mod:`recotap_desktop.records.convert`).
+    ``formats``: field name → the convention decided for its column (see
+    :mod:`recotap_desktop.records.formats`), which wins over the two defaults.
     """
 
     rules: EditionRules
     custom_fields: Mapping[str, CustomFieldLike] = field(default_factory=dict)
     date_order: str = "auto"
+    decimal: str = "auto"
+    formats: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.date_order not in cv.DATE_ORDERS:
             raise ValueError(
                 f"date_order must be one of {', '.join(cv.DATE_ORDERS)}, not {self.date_order!r}"
+            )
+        if self.decimal not in cv.DECIMALS:
+            raise ValueError(
+                f"decimal must be one of {', '.join(cv.DECIMALS)}, not {self.decimal!r}"
             )
 
     @classmethod
@@ -163,9 +173,13 @@ class ConvertContext:
         custom_fields: Iterable[CustomFieldLike] = (),
         *,
         date_order: str = "auto",
+        decimal: str = "auto",
+        formats: Mapping[str, str] | None = None,
     ) -> ConvertContext:
         """Context from a list of custom fields (as ``list_custom_fields()`` returns)."""
-        return cls(rules, {cf.key: cf for cf in custom_fields}, date_order)
+        return cls(
+            rules, {cf.key: cf for cf in custom_fields}, date_order, decimal, dict(formats or {})
+        )
 
 
 # ---------------------------------------------------------------- custom fields
@@ -237,21 +251,22 @@ def converter_for(f: TargetField, ctx: ConvertContext, header: str = "") -> Conv
     if t is FieldType.DOMAIN:
         return cv.parse_domain
     if t in (FieldType.DATETIME, FieldType.DATE):
-        order = ctx.date_order
+        order = ctx.formats.get(f.name, ctx.date_order)
 
         def to_datetime(raw: str) -> str:
             return cv.parse_datetime(raw, order)
 
         return to_datetime
+    decimal = ctx.formats.get(f.name, ctx.decimal)
     if t is FieldType.NUMBER:
-        return cv.parse_number
+        return cv.parse_number if decimal == "auto" else partial(cv.parse_number, decimal=decimal)
     if t is FieldType.INTEGER:
-        return cv.parse_non_negative_int
+        return partial(cv.parse_non_negative_int, decimal=decimal)
     if t is FieldType.DURATION:
         unit = cv.duration_unit_from_header(header)
 
         def to_minutes(raw: str) -> int | float:
-            return cv.parse_duration_minutes(raw, unit)
+            return cv.parse_duration_minutes(raw, unit, decimal)
 
         return to_minutes
     if t is FieldType.LIST:

@@ -35,7 +35,7 @@ Decisions taken here (the API reference leaves them open):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
@@ -44,11 +44,12 @@ from recotap_desktop.api.domains import normalise_domain
 
 __all__ = [
     "ConversionError",
-    "detect_date_order",
+    "date_orders",
     "duration_unit_from_header",
     "format_utc",
     "match_choice",
     "match_multi_choice",
+    "number_readings",
     "parse_datetime",
     "parse_domain",
     "parse_duration_minutes",
@@ -56,10 +57,11 @@ __all__ = [
     "parse_linkedin_url",
     "parse_non_negative_int",
     "parse_number",
+    "read_number",
     "split_list",
 ]
 
-DATE_ORDERS = ("auto", "DMY", "MDY")
+DATE_ORDERS = ("auto", "DMY", "MDY", "YMD")
 
 
 class ConversionError(ValueError):
@@ -68,6 +70,10 @@ class ConversionError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class UndecidedError(ConversionError):
+    """The value reads differently under the conventions still possible for its column."""
 
 
 # ---------------------------------------------------------------- lists / choices
@@ -298,18 +304,37 @@ def parse_linkedin_url(raw: str) -> str:
 
 # ---------------------------------------------------------------- numbers
 
+#: How a column writes its numbers: ``"point"`` (1,234.50 / 1'234.50 / 1 234.50),
+#: ``"comma"`` (1.234,50 / 1 234,50), or ``"auto"`` (accept a value only when both
+#: readings agree or only one reads it; refuse one such as 1.234 that they disagree on).
+DECIMALS = ("auto", "point", "comma")
+
 _INT = re.compile(r"[-+]?\d+")
-_US_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_SIMPLE_DEC = re.compile(r"[-+]?\d*\.\d+")
 _CURRENCY_SYMBOLS = "$€£¥₹"
-_ISO_CODE = re.compile(r"^[A-Za-z]{3}\s*|\s*[A-Za-z]{3}$")
-_SINGLE_SEP = re.compile(r"(\d+)([.,])(\d+)")
-_GROUPED = re.compile(
-    r"(\d{1,3}(?:([ ,.'\u00a0\u202f])\d{3})(?:\2\d{3})*)(?:([.,])(\d+))?"
+#: ISO 4217 codes accepted around an amount; any other letters make the value invalid.
+CURRENCY_CODES = frozenset({
+    "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "ISK",
+    "PLN", "CZK", "HUF", "RON", "BGN", "HRK", "RSD", "UAH", "RUB", "TRY", "ILS", "AED",
+    "SAR", "QAR", "KWD", "BHD", "OMR", "EGP", "ZAR", "NGN", "KES", "MAD", "INR", "PKR",
+    "BDT", "LKR", "CNY", "RMB", "HKD", "TWD", "SGD", "MYR", "IDR", "THB", "PHP", "VND",
+    "KRW", "BRL", "MXN", "ARS", "CLP", "COP", "PEN", "UYU",
+})
+_AFFIX = re.compile(r"([A-Za-z]{3})?\s*(.*?)\s*([A-Za-z]{3})?", re.DOTALL)
+# Number bodies (no sign, no currency): groups of three after a first group of 1-3
+# digits, one separator throughout, then an optional fraction.
+_POINT_BODY = re.compile(
+    r"(?:[1-9]\d{0,2}(?:([, '\u00a0\u202f\u2019])\d{3})(?:\1\d{3})*|\d+)(?:\.(\d+))?|\.(\d+)"
+)
+_COMMA_BODY = re.compile(
+    r"(?:[1-9]\d{0,2}(?:([. '\u00a0\u202f\u2019])\d{3})(?:\1\d{3})*|\d+)(?:,(\d+))?|,(\d+)"
 )
 _SCIENTIFIC = re.compile(r"\d+(?:\.\d+)?[eE][-+]?\d+")
-
-_NUMBER_HELP = "Use digits, e.g. 75000 or 75,000.50."
+_BODIES = {"point": _POINT_BODY, "comma": _COMMA_BODY}
+_DECIMAL_WORDS = {
+    "point": "a decimal point (1,234.50)",
+    "comma": "a decimal comma (1.234,50)",
+    "auto": "digits such as 75000 or 75,000.50",
+}
 
 
 def _number_from_parts(int_digits: str, frac_digits: str) -> int | float:
@@ -319,77 +344,110 @@ def _number_from_parts(int_digits: str, frac_digits: str) -> int | float:
     return float(dec)
 
 
-def parse_number(raw: str) -> int | float:
-    """Parse a number written the way spreadsheets and CRMs write them.
-
-    Whole values come back as ``int``, others as ``float``; see the module notes for
-    the separator rules.
-    """
-    if _INT.fullmatch(raw):
-        return int(raw)
-    if _SIMPLE_DEC.fullmatch(raw):
-        value = float(raw)
-        if value.is_integer() and abs(value) < 2**53:
-            return int(value)
-        return value
-    if _US_GROUPED.fullmatch(raw) and (
-        "." in raw or raw.count(",") > 1 or raw.lstrip("-")[0] != "0"
-    ):
-        plain = raw.replace(",", "")
-        if "." not in plain:
-            return int(plain)
-        value = float(plain)
-        return int(value) if value.is_integer() and abs(value) < 2**53 else value
-    return _parse_number_slow(raw)
-
-
-def _parse_number_slow(raw: str) -> int | float:
+def _strip_currency(raw: str) -> tuple[bool, str] | None:
+    """(negative, the number body) with sign, brackets, currency symbols and ISO codes
+    removed; ``None`` when other letters surround the number."""
     s = raw.strip()
     negative = False
     if s.startswith("(") and s.endswith(")"):
         negative = True
         s = s[1:-1].strip()
-    s = _ISO_CODE.sub("", s) if len(s) > 3 else s
+    m = _AFFIX.fullmatch(s)
+    if m is not None and (m.group(1) or m.group(3)):
+        before, body, after = m.groups()
+        if before and after:
+            return None
+        code = before or after
+        if code.upper() not in CURRENCY_CODES:
+            return None
+        s = body
     signed = False
     for _ in range(2):  # "-$5" and "$-5" alike
-        s = s.strip().strip(_CURRENCY_SYMBOLS).strip()
-        if s[:1] in ("-", "+") and not signed:
+        s = s.strip().strip(_CURRENCY_SYMBOLS).strip(" \u00a0\u202f")
+        if s[:1] in ("-", "+", "\u2212") and not signed:
             signed = True
-            negative ^= s[0] == "-"
+            negative ^= s[0] != "+"
             s = s[1:]
-    s = s.strip(" \u00a0\u202f")
+    return negative, s.strip(" \u00a0\u202f")
+
+
+def read_number(raw: str, decimal: str) -> int | float | None:
+    """``raw`` read completely by one convention (``"point"`` or ``"comma"``), or ``None``."""
+    stripped = _strip_currency(raw)
+    if stripped is None:
+        return None
+    negative, s = stripped
+    if not s:
+        return None
     result: int | float | None = None
     if s.isdigit():
         result = int(s)
-    elif (m := _SINGLE_SEP.fullmatch(s)) is not None:
-        whole, sep, frac = m.groups()
-        if sep == "," and len(frac) == 3 and len(whole) <= 3 and whole[0] != "0":
-            result = int(whole + frac)  # "75,000": thousands
+    elif (m := _BODIES[decimal].fullmatch(s)) is not None:
+        group_sep, frac, bare_frac = m.groups()
+        if bare_frac is not None:
+            result = _number_from_parts("0", bare_frac)
         else:
-            result = _number_from_parts(whole, frac)
-    elif (m := _GROUPED.fullmatch(s)) is not None:
-        grouped, group_sep, dec_sep, frac = m.groups()
-        if dec_sep is not None and dec_sep == group_sep:
-            result = None
-        else:
-            result = _number_from_parts(grouped.replace(group_sep, ""), frac or "")
-    elif s.startswith(".") and s[1:].isdigit():
-        result = _number_from_parts("0", s[1:])
-    elif _SCIENTIFIC.fullmatch(s):
-        try:
-            value = float(s)
-        except ValueError:  # pragma: no cover - the regex admits only valid floats
-            value = float("nan")
-        if value == value and value not in (float("inf"), float("-inf")):
-            result = int(value) if value.is_integer() and abs(value) < 2**53 else value
+            whole = s.partition("." if decimal == "point" else ",")[0]
+            if group_sep:
+                whole = whole.replace(group_sep, "")
+            result = _number_from_parts(whole, frac or "")
+    elif decimal == "point" and _SCIENTIFIC.fullmatch(s):
+        value = float(s)
+        if value in (float("inf"), float("-inf")):
+            return None
+        result = int(value) if value.is_integer() and abs(value) < 2**53 else value
     if result is None:
-        raise ConversionError(f"“{raw}” is not a number. {_NUMBER_HELP}")
+        return None
     return -result if negative else result
 
 
-def parse_non_negative_int(raw: str) -> int:
+def number_readings(raw: str) -> dict[str, int | float]:
+    """Convention → value, for each convention that reads ``raw`` completely."""
+    out: dict[str, int | float] = {}
+    for decimal in ("point", "comma"):
+        value = read_number(raw, decimal)
+        if value is not None:
+            out[decimal] = value
+    return out
+
+
+def parse_number(raw: str, decimal: str = "auto") -> int | float:
+    """Parse a number written the way spreadsheets and CRMs write them.
+
+    ``decimal`` is the column's convention (see :data:`DECIMALS`). The whole value must
+    be read: only a sign, brackets (negative), currency symbols and ISO currency codes
+    may surround the digits. Whole results are ``int``.
+    """
+    if _INT.fullmatch(raw):
+        return int(raw)
+    if decimal != "auto":
+        value = read_number(raw, decimal)
+        if value is None:
+            raise ConversionError(_not_a_number(raw, decimal))
+        return value
+    readings = number_readings(raw)
+    if not readings:
+        raise ConversionError(_not_a_number(raw, "auto"))
+    values = set(readings.values())
+    if len(values) > 1:
+        raise UndecidedError(
+            f"“{raw}” could be {readings['point']} (decimal point) or {readings['comma']} "
+            "(decimal comma), and no value of its column settles which. Choose the decimal "
+            "mark of the column."
+        )
+    return values.pop()
+
+
+def _not_a_number(raw: str, decimal: str) -> str:
+    return (
+        f"“{raw}” is not a number: expected {_DECIMAL_WORDS[decimal]}, optionally with a sign "
+        "and a currency (€, $, USD), and nothing else in the cell. Fix the cell or clear it."
+    )
+
+
+def parse_non_negative_int(raw: str, decimal: str = "auto") -> int:
     """A count (opens, clicks): a whole number, zero or more."""
-    value = parse_number(raw)
+    value = parse_number(raw, decimal)
     if isinstance(value, float) or value < 0:
         raise ConversionError(
             f"“{raw}” is not a whole number of zero or more. Use a count such as 0, 1 or 12."
@@ -429,12 +487,17 @@ def _round_minutes(minutes: float) -> int | float:
     return int(rounded) if float(rounded).is_integer() else rounded
 
 
-def parse_duration_minutes(raw: str, plain_unit: str = "m") -> int | float:
-    """Return a duration in minutes (int when whole, else rounded to 2 decimals)."""
+def parse_duration_minutes(
+    raw: str, plain_unit: str = "m", decimal: str = "auto"
+) -> int | float:
+    """Return a duration in minutes (int when whole, else rounded to 2 decimals);
+    plain numbers are read with the column's ``decimal`` convention."""
     s = raw.strip()
     minutes: float | None = None
     try:
-        number = parse_number(s)
+        number = parse_number(s, decimal)
+    except UndecidedError:
+        raise
     except ConversionError:
         number = None
     if number is not None:
@@ -497,7 +560,7 @@ _NAMED_MDY = re.compile(
 _DATE_HELP = "Use a date such as 2026-01-15 or 2026-01-15T10:30:00Z."
 
 
-class _Ambiguous(ConversionError):
+class _Ambiguous(UndecidedError):
     pass
 
 
@@ -561,14 +624,20 @@ def _parse_datetime_obj(raw: str, date_order: str) -> datetime:
         a, b, c = m.group("a"), m.group("b"), m.group("c")
         if len(a) == 4:  # y-m-d
             return _build(raw, int(a), int(b), int(c), m)
+        if date_order == "YMD" and len(a) == 2 and len(c) <= 2:
+            return _build(raw, _year(a), int(b), int(c), m)
         if len(c) not in (2, 4):
             raise ConversionError(f"“{raw}” is not a date I can read. {_DATE_HELP}")
         first, second = int(a), int(b)
         year = _year(c)
-        if date_order == "DMY":
-            day, month = first, second
-        elif date_order == "MDY":
-            month, day = first, second
+        if date_order in ("DMY", "MDY"):
+            day, month = (first, second) if date_order == "DMY" else (second, first)
+            if not 1 <= month <= 12:
+                raise ConversionError(
+                    f"“{raw}” is not a date in the {ORDER_WORDS[date_order]} order of its "
+                    f"column (there is no month {month}). Fix the cell, or change the "
+                    "column's date order if most of its dates are written the other way."
+                )
         elif first > 12 >= second:
             day, month = first, second
         elif second > 12 >= first:
@@ -580,8 +649,8 @@ def _parse_datetime_obj(raw: str, date_order: str) -> datetime:
         else:
             raise _Ambiguous(
                 f"“{raw}” is ambiguous: it could be day {first} of month {second} or "
-                f"month {first} day {second}. Choose the date order (day first or month "
-                "first) in the import options, or write dates as 2026-01-15."
+                f"month {first} day {second}, and no value of its column settles which. "
+                "Choose the column's date order (day first or month first)."
             )
         return _build(raw, year, month, day, m)
     for pattern in (_NAMED_DMY, _NAMED_MDY):
@@ -612,37 +681,32 @@ def parse_datetime(raw: str, date_order: str = "auto") -> str:
     """Parse a date or date-time; return UTC ISO 8601 with ``Z`` (see module notes)."""
     result = _parse_datetime_cached(raw, date_order)
     if isinstance(result, ConversionError):
-        raise ConversionError(result.reason)
+        raise type(result)(result.reason)
     return result
 
 
-_DMY_MDY = re.compile(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}\b")
+#: How a date order is named to the user.
+ORDER_WORDS = {"DMY": "day/month/year", "MDY": "month/day/year", "YMD": "year/month/day"}
 
 
-def detect_date_order(values: Iterable[str]) -> str | None:
-    """Propose ``"DMY"`` or ``"MDY"`` for a column from its values, or ``None``.
+def date_orders(raw: str) -> tuple[str, ...]:
+    """The orders (``"DMY"``, ``"MDY"``) in which a numeric date ``a/b/yyyy`` reads as a
+    real, *different* date: ``()`` for any other value (ISO, month names, 5/5/2026 …)."""
+    m = _DMY_MDY.fullmatch(raw)
+    if m is None:
+        return ()
+    a, b = int(m.group(1)), int(m.group(2))
+    if a == b:
+        return ()
+    fits = []
+    if 1 <= b <= 12 and 1 <= a <= 31:
+        fits.append("DMY")
+    if 1 <= a <= 12 and 1 <= b <= 31:
+        fits.append("MDY")
+    return tuple(fits)
 
-    Looks for ``a/b/yyyy`` values whose first part is above 12 (day first) or whose
-    second part is (month first). Returns ``None`` when nothing decides it or when
-    the column contradicts itself.
-    """
-    dmy = mdy = False
-    for value in values:
-        m = _DMY_MDY.match(value)
-        if m is None:
-            continue
-        a, b = int(m.group(1)), int(m.group(2))
-        if a > 12 >= b:
-            dmy = True
-        elif b > 12 >= a:
-            mdy = True
-        if dmy and mdy:
-            return None
-    if dmy:
-        return "DMY"
-    if mdy:
-        return "MDY"
-    return None
+
+_DMY_MDY = re.compile(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](?:\d{4}|\d{2})\b.*", re.DOTALL)
 
 
 #: Converters with a block form (see ``_block_converter`` in base.py): converter →

@@ -19,6 +19,8 @@ from typing import Any
 __all__ = ["MAPPING_FORMAT_VERSION", "ColumnMapping", "header_signature"]
 
 MAPPING_FORMAT_VERSION = 1
+#: The conventions a mapping may choose for a column (records.formats).
+_CONVENTIONS = ("DMY", "MDY", "YMD", "point", "comma")
 
 
 @dataclass
@@ -27,10 +29,14 @@ class ColumnMapping:
 
     A constant fills a field for every row. When a field has both a column and a
     constant, the constant is the default used where that column's cell is empty.
+    ``formats``: field name → how its column is written, as the user chose it
+    (``"DMY"``, ``"MDY"``, ``"YMD"`` for dates; ``"point"``, ``"comma"`` for numbers;
+    see :mod:`recotap_desktop.records.formats`); other columns are inferred.
     """
 
     columns: dict[str, str] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
 
     # -- JSON ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -39,6 +45,7 @@ class ColumnMapping:
             "version": MAPPING_FORMAT_VERSION,
             "columns": dict(sorted(self.columns.items())),
             "constants": dict(sorted(self.constants.items())),
+            **({"formats": dict(sorted(self.formats.items()))} if self.formats else {}),
         }
 
     @classmethod
@@ -53,7 +60,14 @@ class ColumnMapping:
             )
         columns = _str_dict(data.get("columns", {}), "columns")
         constants = _str_dict(data.get("constants", {}), "constants")
-        return cls(columns=columns, constants=constants)
+        formats = _str_dict(data.get("formats", {}), "formats")
+        bad = sorted(v for v in formats.values() if v not in _CONVENTIONS)
+        if bad:
+            raise ValueError(
+                f"Column mapping “formats” must be one of {', '.join(_CONVENTIONS)}, "
+                f"not {bad[0]!r}."
+            )
+        return cls(columns=columns, constants=constants, formats=formats)
 
     def to_json(self) -> str:
         """Stable JSON text (sorted keys), suitable for storing in the sync history."""
@@ -91,9 +105,11 @@ class ColumnMapping:
         """A copy without columns that ``headers`` does not contain (a remembered
         mapping applied to a file whose layout changed a little)."""
         present = set(headers)
+        columns = {f: h for f, h in self.columns.items() if h in present}
         return ColumnMapping(
-            columns={f: h for f, h in self.columns.items() if h in present},
+            columns=columns,
             constants=dict(self.constants),
+            formats={f: c for f, c in self.formats.items() if f in columns},
         )
 
     def is_used(self, field_name: str) -> bool:

@@ -219,6 +219,7 @@ def test_mapping_template_and_constant(small_sandbox: SandboxServer, tmp_path: P
     ColumnMapping(
         {"externalDealId": "ID", "name": "Title", "amount": "Value"},
         {"ownerEmail": "owner@yourcompany.example"},
+        {"amount": "point"},  # "1,500" alone could be 1.5: the template says how to read it
     ).save(template)
     code, _, err = _run(
         [

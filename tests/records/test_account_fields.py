@@ -46,7 +46,7 @@ def test_update_item(ctx: ConvertContext) -> None:
     }
     assert ACCOUNT_FIELDS.check_mapping(ctx, mapping, headers) == []
     to_item = ACCOUNT_FIELDS.compile(ctx, mapping, headers)
-    assert to_item(2, ["663abc", "95,000", "Outbound", ""]) == (
+    assert to_item(2, ["663abc", "95,000.00", "Outbound", ""]) == (
         {"key": "663abc", "customFields": {"CONTRACT_VALUE_C": 95000,
                                            "DEAL_SOURCE_C": "outbound"}}, [])
     item, problems = to_item(3, ["663abd", "", "", " "])

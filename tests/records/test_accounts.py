@@ -46,7 +46,7 @@ def test_full_row(ctx: ConvertContext) -> None:
     to_item = ACCOUNTS.compile(ctx, mapping, HEADERS)
     item, problems = to_item(2, [
         " crm-001 ", "Acme Corp", "https://www.Acme.com/about", "linkedin.com/company/acme-corp",
-        "enterprise; q2-target", "75,000", "Partner", "emea, Americas", "2026-06-30",
+        "enterprise; q2-target", "75,000.00", "Partner", "emea, Americas", "2026-06-30",
     ])
     assert problems == []
     assert item == {
@@ -127,7 +127,9 @@ def test_bad_constant_is_reported_with_label(external: ConvertContext) -> None:
                             constants={"customFields.CONTRACT_VALUE_C": "many"})
     problems = ACCOUNTS.check_mapping(external, mapping, ["D", "N"])
     assert problems == [Problem(0, "Contract Value", "many",
-                                "“many” is not a number. Use digits, e.g. 75000 or 75,000.50.",
+                                "“many” is not a number: expected digits such as 75000 or "
+                                "75,000.50, optionally with a sign and a currency (€, $, USD), and "
+                                "nothing else in the cell. Fix the cell or clear it.",
                                 "customFields.CONTRACT_VALUE_C")]
     item, row_problems = ACCOUNTS.compile(external, mapping, ["D", "N"])(4, ["a.com", "A"])
     assert item is None

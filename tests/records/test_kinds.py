@@ -59,7 +59,7 @@ def test_convert_empty_row_lists_all_required(ctx: ConvertContext) -> None:
 
 def test_context_validates_date_order() -> None:
     with pytest.raises(ValueError, match="date_order"):
-        ConvertContext(CRM, date_order="YMD")
+        ConvertContext(CRM, date_order="YDM")
     ctx = ConvertContext(EXTERNAL, date_order="DMY")
     item, _ = get_kind("deals").convert(
         2, {"externalDealId": "d", "name": "n", "startDate": "03/02/2026"}, ctx)

@@ -1,0 +1,185 @@
+"""Real-world-shaped exports through ``recotap import deals … --dry-run --report``: each
+column's date order and decimal mark are decided from its values (or a file hint, or a
+flag), and the payload carries exactly the values the file meant (issue 14)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from recotap_desktop.cli import main
+from recotap_desktop.sandbox import DEMO_API_KEY, SandboxServer
+
+ENV = {"RECOTAP_API_KEY": DEMO_API_KEY}
+HEADERS = ["Deal ID", "Deal Name", "Amount", "Close Date"]
+
+
+def _write(path: Path, rows: list[list[str]], *, delimiter: str = ",",
+           encoding: str = "utf-8") -> Path:
+    with path.open("w", newline="", encoding=encoding) as fh:
+        writer = csv.writer(fh, delimiter=delimiter)
+        writer.writerow(HEADERS)
+        writer.writerows(rows)
+    return path
+
+
+def _dry_run(sandbox: SandboxServer, tmp: Path, path: Path, *flags: str) -> tuple[int, str, Path]:
+    report = tmp / f"{path.stem}.report.csv"
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["--data-dir", str(tmp / "d"), "--base-url", sandbox.base_url("crm"),
+         "import", "deals", str(path), "--dry-run", "--report", str(report), *flags],
+        stdin=io.StringIO(""), stdout=out, stderr=err, env=ENV,
+    )
+    return code, err.getvalue(), report
+
+
+def _payloads(report: Path) -> dict[str, dict[str, object]]:
+    with report.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out = {}
+    for r in rows:
+        assert r["recotap_state"] == "not sent", r
+        payload = json.loads(r["recotap_payload"])
+        out[payload["externalDealId"]] = payload
+    return out
+
+
+# name → (rows as written, delimiter, encoding, flags, expected (amount, closeDate) by id)
+CORPUS: dict[str, tuple[list[list[str]], str, str, tuple[str, ...],
+                        dict[str, tuple[object, str]]]] = {
+    "US": (
+        [["d1", "A", "$77,000", "5/1/2026"], ["d2", "B", "$1,250,000.50", "1/13/2026"],
+         ["d3", "C", "$500", "12/31/2026"]],
+        ",", "utf-8", (),
+        {"d1": (77000, "2026-05-01T00:00:00Z"), "d2": (1250000.5, "2026-01-13T00:00:00Z"),
+         "d3": (500, "2026-12-31T00:00:00Z")},
+    ),
+    "UK": (
+        [["d1", "A", "£77,000.00", "05/01/2026"], ["d2", "B", "£1,250", "31/01/2026"]],
+        ",", "utf-8", (),
+        {"d1": (77000, "2026-01-05T00:00:00Z"), "d2": (1250, "2026-01-31T00:00:00Z")},
+    ),
+    "German": (
+        [["d1", "A", "285.000 €", "05.01.2026"], ["d2", "B", "206.000,25 €", "31.01.2026"],
+         ["d3", "C", "1.234.567 €", "01.02.2026"]],
+        ";", "utf-8-sig", (),
+        {"d1": (285000, "2026-01-05T00:00:00Z"), "d2": (206000.25, "2026-01-31T00:00:00Z"),
+         "d3": (1234567, "2026-02-01T00:00:00Z")},
+    ),
+    "French": (
+        [["d1", "A", "1 234,50 €", "05/01/2026"], ["d2", "B", "12\u202f000 €", "02/03/2026"]],
+        ";", "utf-8", (),
+        {"d1": (1234.5, "2026-01-05T00:00:00Z"), "d2": (12000, "2026-03-02T00:00:00Z")},
+    ),
+    "Swiss": (
+        [["d1", "A", "CHF 1'234.50", "05.01.2026"], ["d2", "B", "CHF 12'000", "13.01.2026"]],
+        ",", "utf-8", (),
+        {"d1": (1234.5, "2026-01-05T00:00:00Z"), "d2": (12000, "2026-01-13T00:00:00Z")},
+    ),
+    "ISO": (
+        [["d1", "A", "1234.5", "2026-01-05"], ["d2", "B", "99", "2026-01-05T10:30:00+02:00"]],
+        ",", "utf-8", (),
+        {"d1": (1234.5, "2026-01-05T00:00:00Z"), "d2": (99, "2026-01-05T08:30:00Z")},
+    ),
+    "flag decides": (
+        [["d1", "A", "1.500", "03/04/2026"], ["d2", "B", "2.000", "04/05/2026"]],
+        ",", "utf-8", ("--date-order", "MDY", "--decimal", "comma"),
+        {"d1": (1500, "2026-03-04T00:00:00Z"), "d2": (2000, "2026-04-05T00:00:00Z")},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_corpus_payloads(small_sandbox: SandboxServer, tmp_path: Path, name: str) -> None:
+    rows, delimiter, encoding, flags, expected = CORPUS[name]
+    path = _write(tmp_path / f"{name}.csv", rows, delimiter=delimiter, encoding=encoding)
+    code, err, report = _dry_run(small_sandbox, tmp_path, path, *flags)
+    assert code == 0, err
+    payloads = _payloads(report)
+    assert {k: (p.get("amount"), p.get("closedDate")) for k, p in payloads.items()} == expected
+    assert small_sandbox.state.deals == {}
+
+
+def test_excel_date_serials_in_csv_are_invalid_with_a_hint(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """A CSV holds the serial number Excel shows for an unformatted date cell: never
+    sent as a guess; the row is invalid and the message says how to fix it."""
+    path = _write(tmp_path / "serials.csv", [["d1", "A", "10", "46023"]])
+    code, err, report = _dry_run(small_sandbox, tmp_path, path)
+    assert code == 1, err
+    with report.open(encoding="utf-8-sig", newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["recotap_state"] == "invalid"
+    assert "“46023”" in row["recotap_message"]
+    assert "spreadsheet date number" in row["recotap_message"]
+
+
+def test_undecidable_columns_exit_2_naming_the_flag(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "undecided.csv",
+                  [["d1", "A", "$77,000", "5/1/2026"], ["d2", "B", "$12,500", "3/4/2026"]])
+    code, err, report = _dry_run(small_sandbox, tmp_path, path)
+    assert code == 2
+    assert not report.exists()
+    assert "Close Date: needs a choice — no value settles it: 2 values such as 5/1/2026" in err
+    assert "Pass --date-order DMY|MDY|YMD" in err
+    assert "Amount: needs a choice — no value settles it: 2 values such as $77,000" in err
+    assert "Pass --decimal point|comma" in err
+    code, err, report = _dry_run(
+        small_sandbox, tmp_path, path, "--date-order", "mdy", "--decimal", "point"
+    )
+    assert code == 0, err
+    assert _payloads(report)["d1"]["closedDate"] == "2026-05-01T00:00:00Z"
+    assert _payloads(report)["d1"]["amount"] == 77000
+
+
+def test_contradictory_column_is_reported_once_with_rows_on_each_side(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "mixed.csv",
+                  [["d1", "A", "1", "13/1/2026"], ["d2", "B", "2", "1/13/2026"],
+                   ["d3", "C", "3", "14/1/2026"]])
+    code, err, _ = _dry_run(small_sandbox, tmp_path, path)
+    assert code == 2
+    assert err.count("contradict") == 1
+    assert "rows 2, 4 (such as 13/1/2026) fit only day/month/year" in err
+    assert "row 3 (such as 1/13/2026) fit only month/day/year" in err
+    code, err, report = _dry_run(small_sandbox, tmp_path, path, "--date-order", "DMY")
+    assert code == 1  # the month-first row is invalid, never read another way
+    with report.open(encoding="utf-8-sig", newline="") as fh:
+        states = {r["Deal ID"]: (r["recotap_state"], r["recotap_message"])
+                  for r in csv.DictReader(fh)}
+    assert states["d2"][0] == "invalid"
+    assert "“1/13/2026” is not a date in the day/month/year order" in states["d2"][1]
+    assert states["d1"][0] == states["d3"][0] == "not sent"
+
+
+def test_semicolon_file_hints_european_conventions(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """No value settles either column; the file is ;-separated, as Excel writes CSV
+    where the decimal mark is a comma: day-first dates and a decimal comma."""
+    path = _write(tmp_path / "eu.csv", [["d1", "A", "1.500", "03/04/2026"]], delimiter=";")
+    code, err, report = _dry_run(small_sandbox, tmp_path, path)
+    assert code == 0, err
+    assert "separated by “;”" in err
+    assert _payloads(report)["d1"]["amount"] == 1500
+    assert _payloads(report)["d1"]["closedDate"] == "2026-04-03T00:00:00Z"
+
+
+def test_encoding_and_delimiter_flags(small_sandbox: SandboxServer, tmp_path: Path) -> None:
+    path = _write(tmp_path / "pipes.csv", [["d1", "Café", "12,50", "31/01/2026"]],
+                  delimiter="|", encoding="cp1252")
+    code, err, report = _dry_run(
+        small_sandbox, tmp_path, path, "--encoding", "cp1252", "--delimiter", "|"
+    )
+    assert code == 0, err
+    payload = _payloads(report)["d1"]
+    assert (payload["name"], payload["amount"]) == ("Café", 12.5)
