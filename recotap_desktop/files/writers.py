@@ -82,12 +82,12 @@ class TableWriter:
         kind: str,
         delimiter: str = ",",
         sheet_title: str = "Sheet1",
-        replace: Any = os.replace,
+        replace: Any = None,
     ) -> None:
         self.path = path
         #: The target asked for, when the file had to go to a sibling name (see the module).
         self.diverted_from: Path | None = None
-        self._replace = replace
+        self._replace = replace or os.replace
         self.headers = list(headers)
         self.kind = kind
         self.rows_written = 0
@@ -124,7 +124,7 @@ class TableWriter:
     @classmethod
     def open(
         cls, path: str | os.PathLike[str], headers: Sequence[str], *, sheet_title: str = "Sheet1",
-        replace: Any = os.replace,
+        replace: Any = None,
     ) -> TableWriter:
         """Start writing ``path`` with a header row; the format follows the suffix
         (``.csv``, ``.tsv``, ``.txt``, ``.xlsx``). Raises ``ValueError`` for another suffix

@@ -321,6 +321,24 @@ def stop_question(parent: QWidget, title: str, text: str, stop_text: str) -> QMe
     return box
 
 
+def another_name_question(parent: QWidget, message: str, choose: object) -> QMessageBox:
+    """A file cannot be written where the user asked (the rule and its words:
+    :mod:`recotap_desktop.files.targets`): say why, and offer a save-as ("Choose another
+    name…" calls ``choose``). Window-modal, opened (not exec'd); returned for tests."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Choose another file", message,
+                      QMessageBox.StandardButton.Cancel, parent)
+    other = box.addButton("Choose another name…", QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(other)
+
+    def answered() -> None:
+        if box.clickedButton() is other and callable(choose):
+            choose()
+
+    box.finished.connect(answered)
+    box.open()
+    return box
+
+
 class JobDialog(QDialog):
     """A dialog that runs background jobs: Esc or closing asks before stopping a running
     job (and closes once it has stopped); F1 opens the dialog's help.

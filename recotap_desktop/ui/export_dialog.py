@@ -214,6 +214,8 @@ class ExportDialog(JobDialog):
         self.domain_list: DomainList | None = None
         self.domain_file: Path | None = None
         self.confirm_box: QMessageBox | None = None
+        #: "Choose another file": the output cannot be written there (files/targets.py).
+        self.target_box: QMessageBox | None = None
         self.help_dialog: QDialog | None = None
         #: How URLs are opened (tests replace it).
         self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
@@ -807,6 +809,18 @@ class ExportDialog(JobDialog):
             return None
         out = self.output_path()
         if out is None:
+            return None
+        from recotap_desktop.engine.export import OUTPUT_SUFFIXES
+        from recotap_desktop.files.targets import TargetProblem, check_target
+
+        try:  # before anything is sent: the rule the CLI uses (files/targets.py)
+            check_target(out, inputs=[self.domain_file], label="The export file",
+                         suffixes=OUTPUT_SUFFIXES)
+        except TargetProblem as exc:
+            from recotap_desktop.ui.dialogs import another_name_question
+
+            self.show_banner(exc.message, warning=True)
+            self.target_box = another_name_question(self, exc.message, self.choose_output)
             return None
         if out.exists() and out != self._confirmed_path:
             box = QMessageBox(

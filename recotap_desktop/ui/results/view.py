@@ -110,6 +110,8 @@ class ResultsView(QWidget):
         self.client_kwargs: dict[str, Any] = {}
         self.load_job: Worker | None = None
         self.export_job: Worker | None = None
+        #: "Choose another file": the chosen file cannot be written (files/targets.py).
+        self.target_box: Any = None
         self.retry_job: Worker | None = None
         self.target_dialog: QWidget | None = None
         self.error: str | None = None
@@ -416,28 +418,44 @@ class ResultsView(QWidget):
         Exporting all rows of a run with failures also writes the failures-only file
         next to it (``name.failures.csv``), ready to fix and import again.
         """
+        from recotap_desktop.engine.report import failures_path, write_report_file
+        from recotap_desktop.files.targets import TargetProblem, check_target
+
         history = self.services.history
         if history is None or self.run_id is None:
             return None
         run_id = self.run_id
         counts = self.model.results.counts()
         also_failures = not failures_only and any(counts.get(s) for s in PROBLEM_NAMES)
+        try:  # before writing anything: the rule the CLI uses (files/targets.py)
+            inputs = [history.get_run(run_id).file_path]
+            check_target(path, inputs=inputs, label="The file", suffixes=(".csv", ".xlsx"))
+            if also_failures:
+                check_target(failures_path(path), inputs=inputs,
+                             label="The failures-only file beside it")
+        except TargetProblem as exc:
+            from recotap_desktop.ui.dialogs import another_name_question
 
-        def write(progress: SignalProgress) -> tuple[int, Path | None]:
-            from recotap_desktop.engine.report import failures_path, write_report
+            self._status("Not saved: " + exc.message)
+            self.target_box = another_name_question(
+                self, exc.message, lambda: self.choose_export(failures_only))
+            return None
 
-            rows = write_report(path, history, run_id, failures_only=failures_only)
+        def write(progress: SignalProgress) -> tuple[Path, int, Path | None]:
+            written, rows = write_report_file(path, history, run_id, failures_only=failures_only)
             extra = None
             if also_failures:
-                extra = failures_path(path)
-                write_report(extra, history, run_id, failures_only=True)
-            return rows, extra
+                extra, _n = write_report_file(failures_path(path), history, run_id,
+                                              failures_only=True)
+            return written, rows, extra
 
-        def done(result: tuple[int, Path | None]) -> None:
-            rows, extra = result
+        def done(result: tuple[Path, int, Path | None]) -> None:
+            written, rows, extra = result
             more = f"; failures only: {extra.name}" if extra else ""
-            self._status(f"Saved {rows:,} rows to {path}{more}")
-            self.exported.emit(path, rows)
+            moved = (f" ({path.name} is open in another program, such as Excel, so it was "
+                     "saved under this name)" if written != path else "")
+            self._status(f"Saved {rows:,} rows to {written}{moved}{more}")
+            self.exported.emit(written, rows)
 
         def failed(exc: BaseException) -> None:
             self._status("Could not save the results: " + describe_error(exc))
