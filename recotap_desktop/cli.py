@@ -823,7 +823,7 @@ def cmd_export(ctx: Context) -> int:
         domains=domains,
         min_score=args.min_score,
         stages=args.stage or None,
-        label_row=not args.no_label_row,
+        label_row=args.label_row,
     )
     token = CancelToken()
     progress = TerminalProgress(ctx.stderr, "export accounts")
@@ -1235,8 +1235,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="only accounts in these journey stages (repeatable)",
     )
     exp.add_argument(
-        "--no-label-row", action="store_true", help="no second header row with readable labels"
+        "--label-row",
+        action="store_true",
+        help="add a second header row with readable labels (for people; a re-import or a "
+        "script would take it for an account)",
     )
+    # the default since issue 14; still accepted so that existing scripts keep working
+    exp.add_argument("--no-label-row", action="store_true", help=argparse.SUPPRESS)
     exp.set_defaults(func=cmd_export, mode=None)
 
     unm = sub.add_parser("unmapped", help="list accounts that have no external ID yet")

@@ -17,9 +17,10 @@ Columns (stable for a connection, decided before the first row is written)
                are not in that list cannot get a column in a streamed file: they are
                named in the result's message instead.
 
-    With ``label_row`` (the default, for CSV and XLSX alike) a second header row holds
-    readable labels (the custom fields' own labels). Switch it off for files that a
-    machine reads: a CRM import would take that row for an account. Multi-value custom
+    One header row (the API's names) by default, so that every tool reading the file
+    (a spreadsheet's filter, pandas, a CRM import) sees only accounts below it. With
+    ``label_row`` a second header row holds readable labels (the custom fields' own
+    labels), for people reading the file. Multi-value custom
     fields are written as ``a; b`` (the separator the importer splits on).
 
 De-duplication
@@ -215,7 +216,7 @@ class ExportOptions:
     domains: list[str] | None = None
     min_score: float | None = None
     stages: list[str] | None = None
-    label_row: bool = True
+    label_row: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The options as JSON-ready data (recorded with the run)."""

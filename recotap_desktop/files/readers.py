@@ -63,6 +63,7 @@ from .detect import (
     validate_encoding,
 )
 from .problems import FileProblem, column_label, column_letter
+from .writers import REPORT_HEADERS, unneutralise
 from .xlsx_bounds import bounded_cells, check_workbook
 
 __all__ = ["FIELD_SIZE_LIMIT", "SourceInfo", "iter_row_blocks", "iter_rows", "preview", "sniff"]
@@ -146,7 +147,25 @@ def iter_rows(info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
     and at the end if the file had no data rows at all."""
     if info.format == "xlsx":
         return _data_rows(info, _xlsx_records(info))
-    return _rows_of(_csv_row_blocks(info, 512))
+    return _rows_of(_csv_blocks(info, 512))
+
+
+def _csv_blocks(
+    info: SourceInfo, size: int
+) -> Generator[tuple[Sequence[int], list[list[str]]], None, None]:
+    """:func:`_csv_row_blocks`; for a report or failures file this app wrote (its
+    ``recotap_`` columns), with the neutralising apostrophes removed (writers.neutralise)."""
+    if not REPORT_HEADERS.issubset(info.headers):
+        return _csv_row_blocks(info, size)
+    return _unneutralised(_csv_row_blocks(info, size))
+
+
+def _unneutralised(
+    blocks: Generator[tuple[Sequence[int], list[list[str]]], None, None],
+) -> Generator[tuple[Sequence[int], list[list[str]]], None, None]:
+    with contextlib.closing(blocks):
+        for numbers, values in blocks:
+            yield numbers, [[unneutralise(v) for v in row] for row in values]
 
 
 def _rows_of(
@@ -180,7 +199,7 @@ def iter_row_blocks(
                 raise problem
             if not block:
                 return
-    yield from _csv_row_blocks(info, size)
+    yield from _csv_blocks(info, size)
 
 
 def preview(info: SourceInfo, n: int = 20) -> list[list[str]]:

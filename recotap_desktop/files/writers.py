@@ -11,8 +11,9 @@ r"""Write reports and exports as CSV or XLSX: formula-safe, streaming and atomic
   ``.txt`` (tab; Excel's "Text (Tab delimited)" uses ``.txt``) are written as UTF-8
   with a BOM (so Excel detects UTF-8), minimal quoting and CRLF line ends (RFC 4180,
   what Excel writes); ``.xlsx`` is written with openpyxl's write-only mode. Strings
-  are neutralised in both; ints/floats go into XLSX as numbers and into text files
-  as their plain text; ``None`` is an empty cell; ``bool`` is ``TRUE``/``FALSE``;
+  are neutralised in text files (XLSX cells are typed as text: no formula, no
+  apostrophe); ints/floats go into XLSX as numbers and into text files as their plain
+  text, never prefixed; ``None`` is an empty cell; ``bool`` is ``TRUE``/``FALSE``;
   dates are ISO text.
 * Writing is atomic: rows go to a temporary file beside the target, which replaces
   the target (``os.replace``) only on a successful :meth:`TableWriter.close`; on an
@@ -39,7 +40,7 @@ from typing import IO, Any
 
 from .targets import native_path, sibling_name
 
-__all__ = ["TableWriter", "neutralise"]
+__all__ = ["REPORT_HEADERS", "TableWriter", "neutralise", "unneutralise"]
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
@@ -49,10 +50,25 @@ _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def neutralise(value: str) -> str:
     """Make ``value`` safe to open in a spreadsheet: prefix ``'`` to a text starting
-    with ``=``, ``+``, ``-``, ``@``, tab or CR, unless it is a plain number."""
+    with ``=``, ``+``, ``-``, ``@``, tab or CR, unless it is a plain number. A text that
+    already starts with ``'`` gets one more, so :func:`unneutralise` gives back exactly
+    the value written (``'x`` → ``''x`` → ``'x``)."""
     if value.startswith(_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
+    if value.startswith("'"):
+        return "'" + value
     return value
+
+
+def unneutralise(value: str) -> str:
+    """Undo :func:`neutralise` for a cell of a file this app wrote (a report or a
+    failures file read back): one leading ``'`` is removed."""
+    return value[1:] if value.startswith("'") else value
+
+
+#: Headers that mark a file as a report or failures file written by this app
+#: (engine.report): its CSV cells were neutralised and are read back unneutralised.
+REPORT_HEADERS = frozenset({"recotap_row", "recotap_state"})
 
 
 def _text(value: object) -> str:
@@ -153,7 +169,9 @@ class TableWriter:
         if self._ws is not None:
             self._ws.append([self._xlsx_cell(v) for v in values])
         else:
-            self._csv.writerow([neutralise(_text(v)) for v in values])
+            self._csv.writerow(
+                [_text(v) if type(v) in (int, float) else neutralise(_text(v)) for v in values]
+            )
 
     def _xlsx_cell(self, value: object) -> object:
         from openpyxl.cell import WriteOnlyCell
@@ -164,8 +182,10 @@ class TableWriter:
             return value
         if isinstance(value, int | float):
             return value
-        cell = WriteOnlyCell(self._ws, value=_ILLEGAL_XML.sub("", neutralise(_text(value))))
-        cell.data_type = "s"  # never a formula, even if a caller bypassed neutralise
+        # A text cell, typed as text: never a formula, and no apostrophe needed (it would
+        # be part of the value read back).
+        cell = WriteOnlyCell(self._ws, value=_ILLEGAL_XML.sub("", _text(value)))
+        cell.data_type = "s"
         return cell
 
     def close(self) -> None:

@@ -220,7 +220,6 @@ class ExportDialog(JobDialog):
         #: How URLs are opened (tests replace it).
         self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
         self._close_when_done = False
-        self._label_row_touched = False
         self._confirmed_path: Path | None = None
         self._domain_job: Worker | None = None
 
@@ -590,14 +589,10 @@ class ExportDialog(JobDialog):
 
     def _path_changed(self, text: str) -> None:
         self._confirmed_path = None
-        suffix = Path(text.strip()).suffix.lower()
-        if not self._label_row_touched:
-            self.label_row.setChecked(suffix == ".xlsx")
         self._update_label_hint()
         self._update_start()
 
     def _label_row_clicked(self) -> None:
-        self._label_row_touched = True
         self._update_label_hint()
 
     def _update_label_hint(self) -> None:

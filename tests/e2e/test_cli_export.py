@@ -39,7 +39,7 @@ def run(server: SandboxServer | str, data_dir: Path, *args: str, edition: str = 
     return code, out.getvalue(), err.getvalue()
 
 
-def rows_of(path: Path, *, label_row: bool = True) -> list[dict[str, str]]:
+def rows_of(path: Path, *, label_row: bool = False) -> list[dict[str, str]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
     body = rows[2:] if label_row else rows[1:]
@@ -59,6 +59,13 @@ def test_full_then_delta_by_default(server: SandboxServer, data_dir: Path, tmp_p
     assert "File: " in err and "Account score of the exported accounts" in err
     rows = rows_of(first)
     assert {r["rtp_aid"] for r in rows} == {a["rtp_aid"] for a in server.state.all_accounts()}
+    # one header row by default: csv.DictReader gives one dict per account, nothing else
+    with first.open(encoding="utf-8-sig", newline="") as fh:
+        read = list(csv.DictReader(fh))
+    assert sorted(r["rtp_aid"] for r in read) == sorted(
+        a["rtp_aid"] for a in server.state.all_accounts()
+    )
+    assert read[0]["domain"] and "." in read[0]["domain"]
 
     changed = set(server.state.rescore(42))
     second = tmp_path / "changed.csv"

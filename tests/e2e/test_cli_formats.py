@@ -183,3 +183,55 @@ def test_encoding_and_delimiter_flags(small_sandbox: SandboxServer, tmp_path: Pa
     assert code == 0, err
     payload = _payloads(report)["d1"]
     assert (payload["name"], payload["amount"]) == ("Café", 12.5)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_failures_file_edited_and_imported_again_sends_the_original_values(
+    small_sandbox: SandboxServer, tmp_path: Path, suffix: str
+) -> None:
+    """Formula-like values (neutralised in the CSV failures file, typed as text in
+    XLSX) reach the server exactly as in the original file after the round trip."""
+    import openpyxl
+
+    path = _write(tmp_path / "deals.csv", [
+        ["=dl5", "+x", "12abc", "2026-01-05"],
+        ["dl6", "-y", "100 TBD", "2026-01-06"],
+        ["'dl7", "@z", "7", "2026-01-07"],
+    ])
+    base = ["--data-dir", str(tmp_path / "d"), "--base-url", small_sandbox.base_url("crm")]
+    report = tmp_path / f"run{suffix}"
+
+    def run(*args: str) -> tuple[int, str]:
+        err = io.StringIO()
+        code = main([*base, *args], stdin=io.StringIO(""), stdout=io.StringIO(), stderr=err,
+                    env=ENV)
+        return code, err.getvalue()
+
+    code, err = run("import", "deals", str(path), "--yes", "--report", str(report))
+    assert code == 1, err  # two rows invalid: "12abc" and "100 TBD" are not numbers
+    assert set(small_sandbox.state.deals) == {"'dl7"}
+    failures = tmp_path / f"run.failures{suffix}"
+    fixed = {"12abc": "12", "100 TBD": "100"}
+    if suffix == ".csv":
+        with failures.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.reader(fh))
+        assert rows[1][:2] == ["'=dl5", "'+x"]  # neutralised for spreadsheets
+        for row in rows[1:]:
+            row[2] = fixed[row[2]]
+        with failures.open("w", encoding="utf-8-sig", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+    else:
+        wb = openpyxl.load_workbook(failures)
+        ws = wb.active
+        assert [c.value for c in ws[2]][:2] == ["=dl5", "+x"]  # text cells, no apostrophe
+        assert ws["A2"].data_type == "s"
+        for (cell,) in ws.iter_rows(min_row=2, min_col=3, max_col=3):
+            cell.value = fixed[cell.value]
+        wb.save(failures)
+    code, err = run("import", "deals", str(failures), "--yes")
+    assert code == 0, err
+    deals = small_sandbox.state.deals
+    assert set(deals) == {"=dl5", "dl6", "'dl7"}
+    assert (deals["=dl5"]["name"], deals["=dl5"]["amount"]) == ("+x", 12)
+    assert (deals["dl6"]["name"], deals["dl6"]["amount"]) == ("-y", 100)
+    assert deals["'dl7"]["name"] == "@z"

@@ -77,7 +77,7 @@ def spec(server: SandboxServer, edition: str, *, profile: str = "work", key: str
 
 
 def read_csv(
-    path: Path, *, label_row: bool = True
+    path: Path, *, label_row: bool = False
 ) -> tuple[list[str], list[str], list[dict[str, str]]]:
     """(headers, label row or [], data rows as dicts)."""
     with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -142,12 +142,13 @@ class RecordingTransport(httpx.BaseTransport):
 def test_full_pull_equals_sandbox_accounts(server: SandboxServer, history: History,
                                            tmp_path: Path, edition: str) -> None:
     out = tmp_path / "accounts.csv"
-    result = export_accounts(spec(server, edition), out, history, ExportOptions(mode="full"))
+    result = export_accounts(spec(server, edition), out, history,
+                             ExportOptions(mode="full", label_row=True))
 
     assert result.state is RunState.FINISHED, result.message
     assert result.path == out and out.is_file()
     truth = {a["rtp_aid"]: a for a in server.state.all_accounts()}
-    headers, labels, rows = read_csv(out)
+    headers, labels, rows = read_csv(out, label_row=True)
     # stable column order: identity, every rtp_ field, then custom fields by key
     custom = sorted(f["key"] for f in server.state.list_custom_fields())
     expected_headers = IDENTITY + SCORES + (custom if edition == "external" else [])
@@ -208,7 +209,8 @@ def test_summary_matches_the_sandbox_scores(server: SandboxServer, history: Hist
 def test_xlsx_output_with_and_without_label_row(server: SandboxServer, history: History,
                                                 tmp_path: Path) -> None:
     out = tmp_path / "accounts.xlsx"
-    result = export_accounts(spec(server, "external"), out, history, ExportOptions(mode="full"))
+    result = export_accounts(spec(server, "external"), out, history,
+                             ExportOptions(mode="full", label_row=True))
     assert result.state is RunState.FINISHED
     wb = openpyxl.load_workbook(out, read_only=True)
     rows = list(wb.active.iter_rows(values_only=True))
@@ -222,7 +224,7 @@ def test_xlsx_output_with_and_without_label_row(server: SandboxServer, history: 
 
     plain = tmp_path / "plain.xlsx"
     export_accounts(spec(server, "external"), plain, history,
-                    ExportOptions(mode="full", label_row=False))
+                    ExportOptions(mode="full"))
     wb = openpyxl.load_workbook(plain, read_only=True)
     rows = list(wb.active.iter_rows(values_only=True))
     wb.close()

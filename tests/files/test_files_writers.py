@@ -31,7 +31,8 @@ from recotap_desktop.files import TableWriter, iter_rows, neutralise, sniff
         ("Acme", "Acme"),
         ("a=b", "a=b"),
         ("", ""),
-        ("'quoted", "'quoted"),
+        # an apostrophe of its own is doubled, so that reading back removes exactly one
+        ("'quoted", "''quoted"),
     ],
 )
 def test_neutralise(value: str, expected: str) -> None:
@@ -77,15 +78,16 @@ def test_xlsx(tmp_path: Path) -> None:
     values = [[c.value for c in row] for row in ws.iter_rows()]
     assert values == [
         ["Name", "Score", "Ratio", "Formula", "Flag", "Ctl"],
-        ["Acme", 75, 0.5, "'=1+1", True, "abc"],
-        [None, -3, -1.5, "-12.5", False, "'@x"],
+        ["Acme", 75, 0.5, "=1+1", True, "abc"],
+        [None, -3, -1.5, "-12.5", False, "@x"],
     ]
-    assert ws["D2"].data_type == "s"  # text, never a formula
+    # text typed as text: never a formula, and no apostrophe that would be read back
+    assert ws["D2"].data_type == "s" and ws["F3"].data_type == "s"
     info = sniff(path)
     assert info.sheet == "Accounts"
     assert list(iter_rows(info)) == [
-        (2, ["Acme", "75", "0.5", "'=1+1", "TRUE", "abc"]),
-        (3, ["", "-3", "-1.5", "-12.5", "FALSE", "'@x"]),
+        (2, ["Acme", "75", "0.5", "=1+1", "TRUE", "abc"]),
+        (3, ["", "-3", "-1.5", "-12.5", "FALSE", "@x"]),
     ]
 
 
@@ -132,3 +134,21 @@ def test_misuse(tmp_path: Path) -> None:
         writer.write_row(["only one"])
     with pytest.raises(FileNotFoundError):
         TableWriter.open(tmp_path / "missing-dir" / "x.csv", ["A"])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_a_report_read_back_gives_the_values_written(tmp_path: Path, suffix: str) -> None:
+    """A file with this app's recotap_ columns is read back without the neutralising
+    apostrophes: every value comes back exactly as it was written (issue 14)."""
+    values = ["+x", "=dl5", "'quoted", "''two", "-", "-12.5", "@a", "plain", "\t=1"]
+    path = tmp_path / f"failures{suffix}"
+    with TableWriter.open(path, ["Name", "recotap_row", "recotap_state"]) as writer:
+        for i, v in enumerate(values):
+            writer.write_row([v, i + 2, "failed"])
+    read = [row[0] for _, row in iter_rows(sniff(path))]
+    assert read == values
+    # the same cells in a file without the recotap_ columns are read as they stand
+    other = tmp_path / f"other{suffix}"
+    with TableWriter.open(other, ["Name"]) as writer:
+        writer.write_row(["+x"])
+    assert [row[0] for _, row in iter_rows(sniff(other))] == ["'+x"]

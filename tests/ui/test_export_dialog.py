@@ -105,7 +105,7 @@ def test_full_export_to_csv_shows_counts_and_chart(qtbot, services, sandbox, tmp
     # no complete pull yet: full is the default, delta cannot be chosen
     assert dialog.full_radio.isChecked() and not dialog.delta_radio.isEnabled()
     assert "No complete pull" in dialog.last_sync_label.text()
-    assert dialog.path_edit.text().endswith(".xlsx") and dialog.label_row.isChecked()
+    assert dialog.path_edit.text().endswith(".xlsx") and not dialog.label_row.isChecked()
 
     out = tmp_path / "scored.csv"
     result = _run(qtbot, dialog, out)
@@ -139,15 +139,16 @@ def test_full_export_to_csv_shows_counts_and_chart(qtbot, services, sandbox, tmp
     assert not dialog.isVisible()
 
 
-def test_label_row_follows_the_format_until_the_user_decides(qtbot, services, tmp_path):
+def test_label_row_only_when_the_user_asks(qtbot, services, tmp_path):
+    """One header row by default, whatever the format (issue 14); the checkbox adds one."""
     dialog = _dialog(qtbot, services)
     dialog.path_edit.setText(str(tmp_path / "a.csv"))
     assert not dialog.label_row.isChecked()
     dialog.path_edit.setText(str(tmp_path / "a.xlsx"))
-    assert dialog.label_row.isChecked()
-    qtbot.mouseClick(dialog.label_row, Qt.MouseButton.LeftButton)  # the user switches it off
-    dialog.path_edit.setText(str(tmp_path / "b.xlsx"))
     assert not dialog.label_row.isChecked()
+    qtbot.mouseClick(dialog.label_row, Qt.MouseButton.LeftButton)  # the user switches it on
+    dialog.path_edit.setText(str(tmp_path / "b.csv"))
+    assert dialog.label_row.isChecked()
     assert "re-import" in dialog.label_row.toolTip() or "import" in dialog.label_row.toolTip()
 
 
