@@ -464,14 +464,6 @@ def _preflight(
         raise CliError(f"{exc.message} Nothing was sent.") from exc
 
 
-def _check_journal_room(ctx: Context, rows: int) -> None:
-    """Room on the data folder's disk for the journal of ``rows`` rows (exit 2)."""
-    try:
-        check_data_dir(ctx.paths.data_dir, rows=rows)
-    except TargetProblem as exc:
-        raise CliError(exc.message) from exc
-
-
 def _get_run(ctx: Context, run_id: int) -> Any:
     try:
         return ctx.history.get_run(run_id)
@@ -607,7 +599,6 @@ def cmd_import(ctx: Context) -> int:
     _print_plan(ctx, plan)
     if report is not None and not args.dry_run:  # the local copy of a network file, too
         report = _preflight(ctx, args.report, inputs=[args.file, args.mapping, path])
-    _check_journal_room(ctx, plan.total_rows)
     if (
         not args.dry_run
         and plan.rows_to_send

@@ -73,6 +73,7 @@ from recotap_desktop.engine.wording import (
     sentence,
     summarise_failures,
 )
+from recotap_desktop.files.targets import check_data_dir
 from recotap_desktop.store.history import History, HistoryError, RowOutcome, RunInfo
 
 log = logging.getLogger(__name__)
@@ -359,6 +360,8 @@ class ImportRunner:
         started = time.monotonic()
         self._check_connection()
         check_unchanged(self.plan)
+        # Room for the journal (both faces; TargetProblem before anything is recorded or sent).
+        check_data_dir(self.history.path.parent, rows=self._count_rows_in_scope({}))
         prior: dict[int, RowOutcome] = {}
         reconcile_rows: set[int] = set()
         old_unanswered: list[tuple[int, list[int]]] = []

@@ -135,3 +135,28 @@ def test_a_target_locked_before_the_run_is_refused_with_another_name(
     assert code == 2, err
     assert "cannot be replaced" in err and "report (2).csv" in err
     assert list(small_sandbox.state.request_log) == []
+
+
+def test_no_room_for_the_journal_sends_nothing(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """A data folder on a 6 MiB disk: room for the history, not for the journal of 5 000
+    rows (the runner's check, shared by the GUI): refused before it is recorded or sent."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(disk)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip("needs to mount a tmpfs (root on Linux)")
+    try:
+        source = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADERS, account_rows(5000))
+        code, _, err = _run(["--data-dir", str(disk / "d"), "--base-url",
+                             small_sandbox.base_url("crm"), "import", "accounts", str(source),
+                             "--yes"])
+        assert code == 2, err
+        assert "MB free" in err and "5,000 rows" in err and "Nothing was sent" in err
+        assert [r for r in small_sandbox.state.request_log if r.method == "POST"] == []
+        code, out, _ = _run(["--data-dir", str(disk / "d"), "history"])
+        assert code == 0 and out.strip() == "No runs yet."
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
