@@ -15,9 +15,10 @@ Decided, in this order:
    one convention on *both* sides make the column contradictory: it is reported once,
    with rows on each side, and needs a choice.
 3. **File-level hints**, only when some value reads differently under the two
-   conventions and no value settles it: the file's *other* columns (a number column
-   with a decimal comma points to day-first dates; a date column that is month-first,
-   as only US exports are, points to a decimal point), then the delimiter (Excel writes
+   conventions and no value settles it: the file's *other* columns (other date columns
+   that all settle one order point to it; a number column with a decimal comma points
+   to day-first dates; a date column that is month-first, as only US exports are,
+   points to a decimal point), then the delimiter (Excel writes
    ``;``-separated CSV where the decimal mark is a comma, so ``;`` points to a decimal
    comma and day-first dates).
 4. Otherwise **undecided**: the plan says so, the GUI asks, the CLI exits 2 naming the
@@ -113,7 +114,10 @@ class ColumnFormat:
 
     def describe(self) -> str:
         """``Close Date: day/month/year — 41 values such as 31/01/2026 fit only this order``."""
-        head = convention_words(self.convention) if self.convention else "needs a choice"
+        if self.convention:
+            head = convention_words(self.convention)
+        else:
+            head = "needs a choice" if self.needs_choice else "read as written"
         return f"{self.column}: {head} — {self.reason}"
 
 
@@ -290,6 +294,9 @@ def _conflict_reason(c: _Column) -> str:
 def _hint(
     kind: str, settled: Mapping[str, set[str]], delimiter: str | None
 ) -> tuple[str, str] | None:
+    if kind == DATE and settled[DATE] in ({"DMY"}, {"MDY"}):
+        (order,) = settled[DATE]
+        return order, f"the file's other dates are {convention_words(order)}"
     if kind == DATE and settled[NUMBER] == {"comma"}:
         return "DMY", "the file's numbers use a decimal comma, which goes with day-first dates"
     if kind == NUMBER and settled[DATE] == {"MDY"}:

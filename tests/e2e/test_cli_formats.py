@@ -174,6 +174,27 @@ def test_semicolon_file_hints_european_conventions(
     assert _payloads(report)["d1"]["closedDate"] == "2026-04-03T00:00:00Z"
 
 
+def test_other_columns_of_the_file_hint(small_sandbox: SandboxServer, tmp_path: Path) -> None:
+    """Close Date settles nothing, but Create Date in the same file is day-first; Amount
+    settles nothing, but the file's dates are month-first (US)."""
+    headers = ["Deal ID", "Deal Name", "Amount", "Close Date", "Create Date"]
+    path = tmp_path / "hints.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([headers, ["d1", "A", "1500", "03/04/2026", "31/01/2026"]])
+    code, err, report = _dry_run(small_sandbox, tmp_path, path)
+    assert code == 0, err
+    assert "Close Date: day/month/year — no value settles it; the file's other dates are " \
+        "day/month/year" in err
+    assert _payloads(report)["d1"]["closedDate"] == "2026-04-03T00:00:00Z"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([headers, ["d1", "A", "1,500", "03/04/2026", "1/31/2026"]])
+    code, err, report = _dry_run(small_sandbox, tmp_path, path)
+    assert code == 0, err
+    assert "Amount: decimal point — no value settles it; the file's dates are month-first" in err
+    assert _payloads(report)["d1"]["amount"] == 1500
+    assert _payloads(report)["d1"]["closedDate"] == "2026-03-04T00:00:00Z"
+
+
 def test_encoding_and_delimiter_flags(small_sandbox: SandboxServer, tmp_path: Path) -> None:
     path = _write(tmp_path / "pipes.csv", [["d1", "Café", "12,50", "31/01/2026"]],
                   delimiter="|", encoding="cp1252")

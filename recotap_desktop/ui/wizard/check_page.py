@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -25,9 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from recotap_desktop.engine.plan import MAX_PROBLEMS, Plan, PlanCancelled, build_plan
-from recotap_desktop.store.settings import UI_LAST_FOLDER
+from recotap_desktop.records.formats import ColumnFormat
+from recotap_desktop.store.settings import UI_LAST_FOLDER, header_signature
 from recotap_desktop.ui.messages import describe_error
-from recotap_desktop.ui.wizard.columns_page import DATE_TYPES
 from recotap_desktop.ui.wizard.models import (
     PROBLEM_COLUMNS,
     ProblemsModel,
@@ -41,11 +43,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DATE_ORDERS = (
-    ("Detect (only unambiguous dates)", "auto"),
-    ("Day first (31/12/2026)", "DMY"),
-    ("Month first (12/31/2026)", "MDY"),
-)
+#: What a button that chooses a convention says.
+CHOICE_TEXT = {
+    "DMY": "Day first (31/12/2026)",
+    "MDY": "Month first (12/31/2026)",
+    "YMD": "Year first (26/12/31)",
+    "point": "Decimal point (1,234.50)",
+    "comma": "Decimal comma (1.234,50)",
+    "auto": "Decide from the values",
+}
 
 
 class CheckPage(QWizardPage):
@@ -104,19 +110,15 @@ class CheckPage(QWizardPage):
             self.count_labels[key] = value
         layout.addLayout(grid)
 
-        self.date_row = QHBoxLayout()
-        date_caption = QLabel("Read &dates like 03/04/2026 as:")
-        self.date_combo = QComboBox()
-        self.date_combo.setObjectName("dateOrder")
-        for text, order in DATE_ORDERS:
-            self.date_combo.addItem(text, order)
-        date_caption.setBuddy(self.date_combo)
-        self.date_combo.activated.connect(self._on_date_order)
-        self.date_row.addWidget(date_caption)
-        self.date_row.addWidget(self.date_combo)
-        self.date_row.addStretch(1)
-        self._date_widgets = (date_caption, self.date_combo)
-        layout.addLayout(self.date_row)
+        # How each date and number column is read, and why; a click changes it.
+        self.formats_box = QGroupBox("How dates and numbers are read")
+        self.formats_box.setObjectName("formatsBox")
+        self.formats_grid = QGridLayout(self.formats_box)
+        self.formats_grid.setColumnStretch(0, 1)
+        self.formats_box.setVisible(False)
+        self.format_labels: dict[str, QLabel] = {}
+        self.format_buttons: dict[tuple[str, str], QPushButton] = {}
+        layout.addWidget(self.formats_box)
 
         filters = QHBoxLayout()
         find = QLabel("&Find problems:")
@@ -182,19 +184,66 @@ class CheckPage(QWizardPage):
         return self.job is not None and self.job.running
 
     def initializePage(self) -> None:
-        has_dates = any(f.type in DATE_TYPES for f in self.ctx.kind.fields(
-            self.ctx.convert_context()) if f.name in self.ctx.mapping.columns)
-        for w in self._date_widgets:
-            w.setVisible(has_dates)
-        self.date_combo.setCurrentIndex(max(0, self.date_combo.findData(self.ctx.date_order)))
         if self.ctx.plan is None or self.ctx.plan_key != self.ctx.check_key():
             self.start_check()
         else:
             self._show_plan(self.ctx.plan)
 
-    def _on_date_order(self, _index: int) -> None:
-        self.ctx.date_order = self.date_combo.currentData()
+    def set_format(self, target: str, convention: str) -> None:
+        """Read the column of ``target`` with ``convention`` (``"auto"``: decide from its
+        values); the choice is part of the mapping (remembered, saved in templates)."""
+        formats = dict(self.ctx.mapping.formats)
+        if convention == "auto":
+            formats.pop(target, None)
+        else:
+            formats[target] = convention
+        self.ctx.mapping = replace(self.ctx.mapping, formats=formats)
+        self._wizard.columns_page.mapper.formats = dict(formats)
+        source = self.ctx.source
+        if source is not None:
+            settings = self.ctx.services.settings
+            settings.remember_mapping(
+                header_signature(self.ctx.kind.name, source.headers), self.ctx.mapping.to_dict())
+            try:
+                self.ctx.services.save_settings()
+            except Exception:
+                log.warning("could not remember the column formats", exc_info=True)
         self.start_check()
+
+    def _show_formats(self, formats: list[ColumnFormat]) -> None:
+        while self.formats_grid.count():
+            item = self.formats_grid.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.format_labels.clear()
+        self.format_buttons.clear()
+        chosen = self.ctx.mapping.formats
+        for row, fmt in enumerate(formats):
+            label = QLabel(("⚠ " if fmt.needs_choice else "") + fmt.describe())
+            label.setObjectName(f"format:{fmt.target}")
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            if fmt.needs_choice:
+                font = label.font()
+                font.setBold(True)
+                label.setFont(font)
+            self.formats_grid.addWidget(label, row, 0)
+            self.format_labels[fmt.target] = label
+            options = [c for c in fmt.choices if c != fmt.convention]
+            if not fmt.needs_choice and fmt.kind == "date":
+                options = [c for c in options if c != "YMD"]
+            if fmt.target in chosen:
+                options.append("auto")
+            for col, convention in enumerate(options, start=1):
+                button = QPushButton(CHOICE_TEXT[convention])
+                button.setObjectName(f"format:{fmt.target}:{convention}")
+                button.setAccessibleName(f"{fmt.column}: {CHOICE_TEXT[convention]}")
+                button.clicked.connect(
+                    lambda _c=False, t=fmt.target, c=convention: self.set_format(t, c))
+                self.formats_grid.addWidget(button, row, col)
+                self.format_buttons[(fmt.target, convention)] = button
+        self.formats_box.setVisible(bool(formats))
 
     def start_check(self) -> Worker | None:
         """Run ``build_plan`` on a worker (progress, cancellable)."""
@@ -277,7 +326,11 @@ class CheckPage(QWizardPage):
         more = (f" The first {MAX_PROBLEMS:,} of {plan.problem_count + plan.warning_count:,} "
                 "problems are listed." if len(plan.problems) >= MAX_PROBLEMS else "")
         kind = self.ctx.kind.title.lower()
-        if plan.rows_to_send == 0:
+        self._show_formats(plan.formats)
+        if plan.needs_choice:
+            text = ("⚠ Some columns can be read in more than one way: choose how below. "
+                    "Nothing is sent until you do.")
+        elif plan.rows_to_send == 0:
             text = "✖ No row can be sent. Fix the file or the column matching (Back)."
         elif plan.invalid_rows:
             text = (f"{plan.invalid_rows:,} invalid row(s) will not be sent. Go Back to change the "
@@ -325,7 +378,7 @@ class CheckPage(QWizardPage):
     # ------------------------------------------------------------------ QWizardPage
     def isComplete(self) -> bool:
         plan = self.ctx.plan
-        if plan is None or self.running or plan.rows_to_send <= 0:
+        if plan is None or self.running or plan.rows_to_send <= 0 or plan.needs_choice:
             return False
         return plan.invalid_rows == 0 or self.exclude_check.isChecked()
 

@@ -70,6 +70,8 @@ class ColumnMapper(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        #: field name → convention chosen for its column (ColumnMapping.formats)
+        self.formats: dict[str, str] = {}
         self.fields: list[TargetField] = []
         self.headers: list[str] = []
         self.combos: dict[str, QComboBox] = {}
@@ -157,6 +159,7 @@ class ColumnMapper(QWidget):
                 combo.setCurrentIndex(max(0, index))
             for name, edit in self.constants.items():
                 edit.setText(mapping.constants.get(name, ""))
+            self.formats = dict(mapping.formats)
         finally:
             self._updating = False
         self.mappingChanged.emit()
@@ -165,7 +168,9 @@ class ColumnMapper(QWidget):
         """The chosen mapping."""
         columns = {n: c.currentData() for n, c in self.combos.items() if c.currentData()}
         constants = {n: e.text() for n, e in self.constants.items() if e.text().strip()}
-        return ColumnMapping(columns=columns, constants=constants)
+        # how a column is written (chosen on the Check page or in a template) stays with it
+        formats = {n: c for n, c in self.formats.items() if n in columns}
+        return ColumnMapping(columns=columns, constants=constants, formats=formats)
 
     def missing_required(self) -> list[str]:
         """Labels of required fields with neither a column nor a fixed value."""
@@ -329,6 +334,7 @@ class ColumnsPage(QWizardPage):
         return ColumnMapping(
             columns={k: v for k, v in mapping.for_headers(headers).columns.items() if k in names},
             constants={k: v for k, v in mapping.constants.items() if k in names},
+            formats={k: v for k, v in mapping.for_headers(headers).formats.items() if k in names},
         )
 
     def _show_custom_state(self) -> None:
