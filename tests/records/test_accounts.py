@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from recotap_desktop.api.domains import normalise_domain
@@ -198,6 +198,7 @@ def test_item_key_follows_identity(crm: ConvertContext, external: ConvertContext
 def test_domain_invariants_through_accounts(
     host: str, scheme: str, www: str, tail: str, upper: bool
 ) -> None:
+    assume(not host.startswith("www."))  # "www.co.uk" is "co.uk" once www. is stripped
     raw = f"  {scheme}{www}{host.upper() if upper else host}{tail} "
     item, problems = ACCOUNTS.convert(2, {"domain": raw, "name": "X"}, ConvertContext(EXTERNAL))
     assert problems == []
