@@ -54,6 +54,7 @@ def test_check_page_asks_then_reads_as_chosen(qtbot, services, sandbox, tmp_path
         "Amount: decimal point — 1 value such as $1,250,000.50 fits only this mark")
     assert "choose how below" in page.status_label.text()
     assert not wizard.button(NEXT).isEnabled()  # nothing is sent on a guess
+    assert not page.exclude_check.isVisible()  # and good rows cannot be dropped instead
     qtbot.wait(100)
     _save(wizard, tmp_path, "wizard-3-check-formats.png")
 
@@ -74,5 +75,8 @@ def test_check_page_asks_then_reads_as_chosen(qtbot, services, sandbox, tmp_path
     assert wizard.columns_page.mapper.mapping().formats == {"closedDate": "MDY"}
     qtbot.wait(100)
     _save(wizard, tmp_path, "wizard-3-check-formats-chosen.png")
+    wizard.next()  # the Options summary says how the columns are read
+    summary = wizard.options_page.summary_label.text()
+    assert "Close Date: month/day/year" in summary and "Amount: decimal point" in summary
     wizard._discard_confirmed = True
     wizard.close()

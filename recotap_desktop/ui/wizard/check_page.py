@@ -339,7 +339,9 @@ class CheckPage(QWizardPage):
             text = "✔ Every row can be sent."
         self.status_label.setText(
             f"{text} {plan.items:,} {kind} in {plan.batches:,} request(s).{more}")
-        self.exclude_check.setVisible(plan.invalid_rows > 0 and plan.rows_to_send > 0)
+        # while a column needs a choice, its rows are not "invalid": nothing to exclude yet
+        self.exclude_check.setVisible(
+            plan.invalid_rows > 0 and plan.rows_to_send > 0 and not plan.needs_choice)
         self.export_button.setEnabled(bool(plan.problems))
         self.completeChanged.emit()
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from recotap_desktop.engine.plan import ImportOptions
 from recotap_desktop.engine.runner import MAX_CONCURRENCY
+from recotap_desktop.records.formats import convention_words
 from recotap_desktop.store.settings import UI_CONCURRENCY
 from recotap_desktop.ui.dialogs import concurrency_setting
 from recotap_desktop.ui.models import format_when
@@ -238,6 +239,10 @@ class OptionsPage(QWizardPage):
                          if self.segment else "without a segment")
             if options.upsert:
                 lines.append("updating accounts that already exist (upsert)")
+        read = [f"{html.escape(f.column)}: {convention_words(f.convention)}"
+                for f in plan.formats if f.convention]
+        if read:
+            lines.append("reading " + "; ".join(read) + " (see the Check page)")
         if plan.invalid_rows:
             lines.append(f"{plan.invalid_rows:,} invalid row(s) are left out (not sent)")
         self.summary_label.setText("<br>".join(lines))
