@@ -42,7 +42,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -515,11 +515,24 @@ class History:
     def _owners_dir(self) -> Path:
         return self.path.with_name(self.path.name + ".owners")
 
-    def _new_owner_lock(self) -> OwnerLock | None:
+    @contextlib.contextmanager
+    def _owning(self, run_id: Callable[[], int]) -> Iterator[str | None]:
+        """A new owner lock (its token, or None when locks cannot be made: the run then
+        looks ownerless) kept for the run ``run_id()`` names once the body succeeds, and
+        released when it fails."""
         try:
-            return OwnerLock(self._owners_dir)
+            lock: OwnerLock | None = OwnerLock(self._owners_dir)
         except OSError:
-            return None  # the run then looks ownerless (marked interrupted by others)
+            lock = None
+        try:
+            yield lock.token if lock is not None else None
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        if lock is not None:
+            with self._lock:
+                self._claims[run_id()] = lock
 
     def run_owner(self, run_id: int) -> RunOwner | None:
         """The live process sending ``run_id`` (this object included), or None."""
@@ -540,26 +553,16 @@ class History:
         owner = self.run_owner(run_id)
         if owner is not None:
             raise RunBusy(run_id, owner, path=self.path)
-        lock = self._new_owner_lock()
-        try:
-            with self._write() as conn:
-                row = conn.execute("SELECT owner FROM runs WHERE id = ?", (run_id,)).fetchone()
-                if row is None:
-                    raise KeyError(run_id)
-                # Checked again inside the write lock: two claimers are serialised here.
-                if row[0] is not None:
-                    owner = live_owner(self._owners_dir / f"{row[0]}.lock")
-                    if owner is not None:
-                        raise RunBusy(run_id, owner, path=self.path)
-                conn.execute("UPDATE runs SET owner = ? WHERE id = ?",
-                             (lock.token if lock else None, run_id))
-        except BaseException:
-            if lock is not None:
-                lock.release()
-            raise
-        if lock is not None:
-            with self._lock:
-                self._claims[run_id] = lock
+        with self._owning(lambda: run_id) as token, self._write() as conn:
+            row = conn.execute("SELECT owner FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise KeyError(run_id)
+            # Checked again inside the write lock: two claimers are serialised here.
+            if row[0] is not None:
+                owner = live_owner(self._owners_dir / f"{row[0]}.lock")
+                if owner is not None:
+                    raise RunBusy(run_id, owner, path=self.path)
+            conn.execute("UPDATE runs SET owner = ? WHERE id = ?", (token, run_id))
 
     def release_run(self, run_id: int) -> None:
         """Let go of ``run_id`` (idempotent); :meth:`finish_run` does it too."""
@@ -594,18 +597,11 @@ class History:
         _check_run_state(state)
         for name in ("mapping_json", "options_json"):
             _refuse_secret_json(getattr(info, name), name)
-        lock = self._new_owner_lock()  # held before the run exists: never seen ownerless
-        owner = lock.token if lock is not None else None
-        try:
-            run_id = self._insert_run(info, state, owner)
-        except BaseException:
-            if lock is not None:
-                lock.release()
-            raise
-        if lock is not None:
-            with self._lock:
-                self._claims[run_id] = lock
-        return run_id
+        created: list[int] = []
+        # The lock is held before the run exists: the run is never seen ownerless.
+        with self._owning(lambda: created[0]) as token:
+            created.append(self._insert_run(info, state, token))
+        return created[0]
 
     def _insert_run(self, info: RunInfo, state: str, owner: str | None) -> int:
         with self._write() as conn:

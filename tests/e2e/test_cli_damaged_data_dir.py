@@ -4,7 +4,6 @@ traceback (issue 15, finding 9), in the CLI and in the GUI's start-up (Qt-free p
 from __future__ import annotations
 
 import io
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from recotap_desktop.cli import main
 from recotap_desktop.sandbox import DEMO_API_KEY
 from recotap_desktop.store.paths import DataDirError, app_paths
+from tests.tmpfs import tmpfs
 
 
 def _run(args: list[str]) -> tuple[int, str]:
@@ -49,18 +49,10 @@ def test_cli_says_what_is_wrong(tmp_path: Path, case: str, command: list[str]) -
 
 
 def test_read_only_file_system(tmp_path: Path) -> None:
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip("needs to mount a read-only tmpfs (root on Linux)")
-    try:
+    with tmpfs(tmp_path / "ro", read_only=True) as folder:
         code, err = _run(["--data-dir", str(folder), "history"])
         with pytest.raises(DataDirError) as info:
             app_paths(folder).ensure()
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
     assert code == 2 and "read-only file system" in err and "Traceback" not in err
     assert "read-only file system" in info.value.message
 

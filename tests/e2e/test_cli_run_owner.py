@@ -14,6 +14,7 @@ import pytest
 
 from recotap_desktop.sandbox import DEMO_API_KEY, SandboxServer
 from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
+from tests.tmpfs import tmpfs
 
 ENV = {**os.environ, "RECOTAP_API_KEY": DEMO_API_KEY}
 
@@ -96,16 +97,8 @@ def test_a_run_being_sent_cannot_be_resumed_or_retried_elsewhere(
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 24 MiB tmpfs: room for the run's journal at the start, filled up during the run."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(folder)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip("needs to mount a tmpfs (root on Linux)")
-    try:
+    with tmpfs(tmp_path / "disk", size="24m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def _fill(folder: Path) -> Path:

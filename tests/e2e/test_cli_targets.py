@@ -15,6 +15,7 @@ import pytest
 from recotap_desktop.cli import main
 from recotap_desktop.sandbox import DEMO_API_KEY, SandboxServer
 from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
+from tests.tmpfs import tmpfs
 
 ENV = {"RECOTAP_API_KEY": DEMO_API_KEY}
 
@@ -68,16 +69,8 @@ def test_the_input_is_never_overwritten_by_the_report(
 
 @pytest.fixture
 def read_only_folder(tmp_path: Path) -> Iterator[Path]:
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip("needs to mount a read-only tmpfs (root on Linux)")
-    try:
+    with tmpfs(tmp_path / "ro", read_only=True) as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def test_report_into_a_read_only_folder_sends_nothing(
@@ -142,13 +135,7 @@ def test_no_room_for_the_journal_sends_nothing(
 ) -> None:
     """A data folder on a 6 MiB disk: room for the history, not for the journal of 5 000
     rows (the runner's check, shared by the GUI): refused before it is recorded or sent."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(disk)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip("needs to mount a tmpfs (root on Linux)")
-    try:
+    with tmpfs(tmp_path / "disk", size="6m") as disk:
         source = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADERS, account_rows(5000))
         code, _, err = _run(["--data-dir", str(disk / "d"), "--base-url",
                              small_sandbox.base_url("crm"), "import", "accounts", str(source),
@@ -158,5 +145,36 @@ def test_no_room_for_the_journal_sends_nothing(
         assert [r for r in small_sandbox.state.request_log if r.method == "POST"] == []
         code, out, _ = _run(["--data-dir", str(disk / "d"), "history"])
         assert code == 0 and out.strip() == "No runs yet."
+
+
+def test_a_report_locked_at_the_end_goes_beside_it_and_says_where(
+    small_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The report became locked during the run (Windows: opened in Excel); ``chattr +i``
+    makes the final replace fail the same way here. The report goes to ``report (2).csv``
+    and the closing lines say so; "Report:" names the file that was written."""
+    from types import SimpleNamespace
+
+    from recotap_desktop.cli import _write_reports
+    from recotap_desktop.store.history import History
+
+    source = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADERS, account_rows(5))
+    data = tmp_path / "d"
+    base = ["--data-dir", str(data), "--base-url", small_sandbox.base_url("crm")]
+    assert _run([*base, "import", "accounts", str(source), "--yes"])[0] == 0
+    report = tmp_path / "report.csv"
+    report.write_text("open in Excel")
+    if subprocess.run(["chattr", "+i", str(report)], capture_output=True,
+                      check=False).returncode != 0:
+        pytest.skip("needs chattr +i (root on a Linux file system that supports it)")
+    try:
+        with History(data / "data" / "history.sqlite3") as history:
+            written = _write_reports(SimpleNamespace(history=history), 1, report)  # type: ignore[arg-type]
     finally:
-        subprocess.run(["umount", str(disk)], check=False)
+        subprocess.run(["chattr", "-i", str(report)], check=False)
+    lines = written.lines()
+    assert report.read_text() == "open in Excel"
+    sibling = tmp_path / "report (2).csv"
+    assert sibling.read_text(encoding="utf-8-sig").startswith("Record ID")
+    assert any("could not be replaced" in line and str(sibling) in line for line in lines)
+    assert f"Report: {sibling}" in lines and f"Report: {report}" not in lines

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from recotap_desktop.files.targets import (
     same_file,
     sibling_name,
 )
+from tests.tmpfs import tmpfs
 
 PLATFORMS = ("linux", "darwin", "win32")
 
@@ -100,17 +100,9 @@ def test_a_folder_that_is_a_file_or_missing(tmp_path: Path) -> None:
 
 @pytest.fixture
 def read_only_folder(tmp_path: Path) -> Iterator[Path]:
-    """A folder on a read-only file system (a read-only tmpfs): root cannot write it either."""
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip("needs to mount a read-only tmpfs (root on Linux)")
-    try:
+    """A folder on a read-only file system: root cannot write it either."""
+    with tmpfs(tmp_path / "ro", read_only=True) as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def test_a_read_only_folder_is_probed_not_guessed(read_only_folder: Path) -> None:
