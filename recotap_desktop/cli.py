@@ -287,17 +287,33 @@ def cmd_auth(ctx: Context) -> int:
             raise CliError(exc.message, EXIT_API) from exc
         ctx.out(f"API key for {name!r} removed from {ctx.keystore.backend_name()}.")
         return EXIT_OK
+    return _auth_test(ctx, name)
+
+
+def _auth_test(ctx: Context, name: str) -> int:
+    """Probe both editions' paths with the key and keep the one that answers (issue 18: 8)."""
+    from datetime import UTC, datetime
+
+    from recotap_desktop.api.detect import detect_edition
+
     conn = ctx.connection()
-    with conn.open() as client:
-        client.verify()
-    ctx.out(f"OK: {conn.host} accepted the key ({conn.rules.title}).")
+    found = detect_edition(conn.api_key, base_url=conn.base_url, preferred=conn.edition,
+                           allow_insecure_http=conn.allow_insecure_http, timeout=conn.timeout)
+    if found.chosen is None:
+        raise CliError(found.message[:1].upper() + found.message[1:], EXIT_API)
+    rules = found.chosen.rules
+    ctx.out(f"OK: {conn.host} accepted the key. Detected edition: {rules.name} ({rules.title}).")
+    if found.both_answered:
+        ctx.out(f"Both editions answer; kept {rules.name} (choose with --edition).")
     settings = ctx.settings
     profile = settings.get_profile(name)
     if profile is not None:
-        from datetime import UTC, datetime
-
-        settings.upsert_profile(replace(profile, last_verified=datetime.now(UTC).isoformat()))
+        base = found.chosen.base_url if profile.base_url else profile.base_url
+        settings.upsert_profile(replace(profile, edition=rules.name, base_url=base,
+                                        last_verified=datetime.now(UTC).isoformat()))
         settings.save()
+        if profile.edition != rules.name:
+            ctx.out(f"Connection {name!r} now uses the {rules.title}.")
     return EXIT_OK
 
 

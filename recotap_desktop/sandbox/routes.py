@@ -91,10 +91,16 @@ def _route(method: str, segs: list[str]) -> Handler | None:
     return None
 
 
-def handle_api(state: SandboxState, api_key: str, req: ApiRequest) -> Reply:
-    """Answer one request to an ``/api/`` route (faults are applied by the caller)."""
+def handle_api(state: SandboxState, api_key: str, req: ApiRequest,
+               editions: frozenset[str] | None = None) -> Reply:
+    """Answer one request to an ``/api/`` route (faults are applied by the caller).
+
+    ``editions`` (names, ``None``: both) are the editions served; a path of another
+    edition is answered 404 like an unknown route, as a server of one edition would."""
     try:
         found = split_edition(req.path)
+        if found is not None and editions is not None and found[0].name not in editions:
+            found = None
         route = _route(req.method, found[1]) if found else None
         if found is None or route is None:
             raise not_found_route(req.method, req.path)

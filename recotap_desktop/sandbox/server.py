@@ -33,6 +33,7 @@ import socket
 import socketserver
 import threading
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -273,7 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {k.lower(): v for k, v in self.headers.items()}
             req = ApiRequest(self.command, path, parse_qs(query, keep_blank_values=True),
                              headers, body)
-            reply = handle_api(state, owner.api_key, req)
+            reply = handle_api(state, owner.api_key, req, owner.editions)
             if faults.shuffle_results and _shuffle_results(reply, faults):
                 state.count_fault("shuffle")
             if faults.roll(faults.rate_drop_after):
@@ -363,8 +364,13 @@ class SandboxServer:
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str = DEMO_API_KEY,
                  faults: Faults | None = None, accounts: int = 3000, seed: int = 7,
-                 rescore_every: float | None = None, rescore_count: int = 25) -> None:
+                 rescore_every: float | None = None, rescore_count: int = 25,
+                 editions: Iterable[Edition | str] | None = None) -> None:
         self.host = host
+        #: The editions served (names); ``None``: both. Paths of another edition get 404.
+        self.editions: frozenset[str] | None = (
+            None if editions is None else frozenset(rules_for(e).name for e in editions)
+        )
         self._requested_port = port
         self.api_key = api_key
         self.faults = faults if faults is not None else Faults()

@@ -29,10 +29,12 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from recotap_desktop.api.detect import Detection, detect_edition
 from recotap_desktop.api.editions import Edition, rules_for
 from recotap_desktop.api.errors import ConfigError
 from recotap_desktop.api.urls import normalise_base_url
@@ -143,7 +145,10 @@ class ConnectionDialog(QDialog):
             "CRM API: accounts are identified by your CRM's ID (externalId).\n"
             "External API: accounts are identified by their domain; supports upsert.")
         self.edition_combo.currentIndexChanged.connect(self._on_edition_changed)
-        form.addRow("Edition:", self.edition_combo)
+        self.edition_label = QLabel()
+        self.edition_label.setObjectName("editionLabel")
+        self.edition_label.setWordWrap(True)
+        form.addRow("Edition:", self.edition_label)
         self.url_edit = QLineEdit()
         self.url_edit.setObjectName("urlEdit")
         self.url_edit.setToolTip("Leave empty to use Recotap's address for the chosen edition.")
@@ -196,6 +201,7 @@ class ConnectionDialog(QDialog):
         self.result_label.setWordWrap(True)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("", self.result_label)
+        form.addRow(self._build_advanced())
         body.addWidget(form_box, 3)
 
         help_label = QLabel(
@@ -209,6 +215,42 @@ class ConnectionDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         outer.addWidget(self.buttons)
+
+    def _build_advanced(self) -> QWidget:
+        """The manual edition choice, collapsed: "Test connection" detects it (finding 8)."""
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setObjectName("advancedToggle")
+        self.advanced_toggle.setText("Advanced")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.setAutoRaise(True)
+        layout.addWidget(self.advanced_toggle)
+        self.advanced_box = QWidget()
+        self.advanced_box.setObjectName("advancedBox")
+        inner = QFormLayout(self.advanced_box)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addRow("Edition (manual):", self.edition_combo)
+        self.advanced_box.setVisible(False)
+        layout.addWidget(self.advanced_box)
+
+        def toggled(on: bool) -> None:
+            self.advanced_box.setVisible(on)
+            self.advanced_toggle.setArrowType(
+                Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+
+        self.advanced_toggle.toggled.connect(toggled)
+        return box
+
+    def _show_edition(self, detected: bool = False) -> None:
+        edition = self.edition_combo.currentData() or Edition.CRM.value
+        title = rules_for(edition).title
+        self.edition_label.setText(
+            f"{title} (detected)" if detected
+            else f"{title}. “Test connection” finds out which one the workspace speaks.")
 
     # ------------------------------------------------------------------ list
     def _fill_list(self) -> None:
@@ -334,6 +376,7 @@ class ConnectionDialog(QDialog):
     def _update_placeholders(self) -> None:
         edition = self.edition_combo.currentData() or Edition.CRM.value
         self.url_edit.setPlaceholderText(rules_for(edition).default_base_url)
+        self._show_edition()
 
     def _on_name_edited(self, text: str) -> None:
         if self._current is None:
@@ -470,29 +513,42 @@ class ConnectionDialog(QDialog):
         host = urlsplit(normalise_base_url(profile.base_url, profile.edition,
                                            profile.allow_insecure_http)).netloc
 
-        def verify(progress: SignalProgress) -> str:
+        def verify(progress: SignalProgress) -> Detection:
             key = typed
             if not key and lookup:
                 key = services.key_for(lookup)[0] or ""
             if not key:
                 raise ConfigError("Enter the API key first.")
-            with services.make_client(profile, api_key=key,
-                                      cancel_event=progress.cancel_event) as client:
-                client.verify()
-            return host
+            spec = services.connection_spec(profile, key)
+            return detect_edition(key, base_url=spec.base_url, preferred=profile.edition,
+                                  allow_insecure_http=profile.allow_insecure_http,
+                                  cancel_event=progress.cancel_event, timeout=spec.timeout)
 
-        self.result_label.setText(f"Testing the connection to {host}…")
+        self.result_label.setText(f"Testing the connection to {host} (both API editions)…")
         self.test_button.setEnabled(False)
         job = Worker(verify, name="test-connection", parent=self)
-        job.succeeded.connect(lambda _h: self._on_test_ok(entry, host))
+        job.succeeded.connect(lambda found: self._on_detected(entry, found, host))
         job.failed.connect(lambda exc: self._on_test_failed(exc, host))
         job.finished.connect(lambda: self.test_button.setEnabled(self._current is not None))
         self.test_job = job.start()
         return job
 
-    def _on_test_ok(self, entry: _Entry, host: str) -> None:
+    def _on_detected(self, entry: _Entry, found: Detection, host: str) -> None:
+        """Keep the edition that answered (and its base URL when one was typed)."""
+        if found.chosen is None:
+            error = found.telling_error
+            self.result_label.setText(
+                "✖ " + (describe_error(error, host) if error is not None else found.message))
+            return
         entry.profile.last_verified = now_iso()
-        self.result_label.setText(f"✔ Connected to {host}: the API key works.")
+        entry.profile.edition = found.chosen.rules.name
+        if entry.profile.base_url:
+            entry.profile.base_url = found.chosen.base_url
+        if entry is self._current:
+            self._load(entry)
+            self._show_edition(detected=True)
+        self.result_label.setText(
+            f"✔ Connected to {host}: the API key works; {found.message}.")
 
     def _on_test_failed(self, exc: BaseException, host: str) -> None:
         self.result_label.setText("✖ " + describe_error(exc, host))

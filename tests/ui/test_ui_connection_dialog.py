@@ -225,3 +225,44 @@ def test_real_keychain_round_trip(qtbot, data_dir, sandbox):
 
 def test_memory_keyring_is_isolated(memory_keyring: MemoryKeyring):
     assert memory_keyring.entries == {}
+
+
+@pytest.mark.parametrize("served", ["crm", "external"])
+def test_test_connection_detects_the_edition_that_answers(qtbot, bare_services, memory_keyring,
+                                                          served, tmp_path):
+    """Finding 8: the edition is found by probing both paths, not asked; the manual choice
+    is under a collapsed "Advanced"."""
+    from recotap_desktop.sandbox import SandboxServer
+
+    other = "external" if served == "crm" else "crm"
+    with SandboxServer(accounts=3, editions=[served]) as server:
+        dialog = _dialog(qtbot, bare_services)
+        dialog.show()
+        assert not dialog.advanced_box.isVisible()  # the manual choice is tucked away
+        assert dialog.edition_combo.isHidden() or not dialog.edition_combo.isVisible()
+        _fill(qtbot, dialog, name="W", url=server.base_url(other), key=DEMO_API_KEY)
+        text = _test(qtbot, dialog)
+        assert text.startswith("✔ Connected to 127.0.0.1"), text
+        title = "CRM API" if served == "crm" else "External API"
+        assert f"speaks the {title}" in text
+        assert dialog.edition_label.text().endswith("(detected)")
+        assert dialog.edition_combo.currentData() == served
+        assert dialog.url_edit.text() == server.base_url(served)
+        dialog.grab().save(str(tmp_path / f"connection-detected-{served}.png"))
+        with qtbot.waitSignal(dialog.accepted, timeout=WAIT):
+            dialog.accept()
+        saved = bare_services.settings.get_profile("W")
+        assert (saved.edition, saved.base_url) == (served, server.base_url(served))
+
+
+def test_neither_edition_path_known_says_404(qtbot, services):
+    from recotap_desktop.sandbox import SandboxServer
+
+    with SandboxServer(accounts=3) as server:
+        dialog = _dialog(qtbot, services)
+        dialog.select(PROFILE)
+        dialog.url_edit.clear()
+        qtbot.keyClicks(dialog.url_edit, f"http://127.0.0.1:{server.port}/nothing/here/")
+        qtbot.keyClicks(dialog.key_edit, DEMO_API_KEY)
+        text = _test(qtbot, dialog)
+    assert text.startswith("✖ Neither API edition answered") and "(404)" in text
