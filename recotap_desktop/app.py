@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="open the window, check it works, close it and report (for "
                              "installers and support)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                        help="open the import wizard on FILE (CSV, TSV or XLSX); when the "
+                             "app already runs, its window gets the file")
     return parser
 
 
@@ -301,6 +304,49 @@ def preload_qt_free_modules() -> None:
     import recotap_desktop.ui.kinds
     import recotap_desktop.ui.messages
     import recotap_desktop.ui.run_format  # noqa: F401
+
+
+def start_single_instance(args: argparse.Namespace, services: Services | None) -> Any:
+    """Hand ``args.files`` to a window already open on the same data folder (``False``:
+    handed over, this process ends), else listen for later launches (the server, or
+    ``None`` when listening failed; the app then simply runs on its own)."""
+    from recotap_desktop.store.paths import app_paths
+    from recotap_desktop.ui.single_instance import InstanceServer, hand_over, socket_name
+
+    name = socket_name(app_paths(args.data_dir).data_dir)
+    try:
+        handed = hand_over(name, list(args.files))
+    except ValueError as exc:  # too many file names for one message
+        print(f"{APP_NAME}: {exc}", file=sys.stderr)
+        handed = False
+    if handed:
+        log.info("handed %d file(s) to the running window", len(args.files))
+        print(f"{APP_NAME}: already running; its window opens "
+              + (", ".join(str(f) for f in args.files) or "in front"), flush=True)
+        if services is not None:
+            services.close()
+        return False
+    server = InstanceServer(name)
+    return server if server.listen() else None
+
+
+def connect_open_with(app: QApplication, window: MainWindow, instance: Any,
+                      files: list[Path]) -> Any:
+    """Files from the command line, later launches and macOS Finder go to the window."""
+    from PySide6.QtCore import QTimer
+
+    from recotap_desktop.ui.single_instance import FileOpenFilter
+
+    if instance:
+        instance.setParent(window)
+        instance.files_received.connect(window.open_files)
+    file_open = FileOpenFilter(window)
+    file_open.files_received.connect(window.open_files)
+    if sys.platform == "darwin":  # an application-wide filter costs every event elsewhere
+        app.installEventFilter(file_open)
+    if files:
+        QTimer.singleShot(0, lambda: window.open_files(files))
+    return file_open
 
 
 def build_main_window(services: Services) -> MainWindow:
@@ -630,6 +676,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("cannot start: %s", problem, exc_info=True)
     preload_qt_free_modules()
     app = create_application([sys.argv[0]] if sys.argv else [APP_NAME])
+    instance = None if args.self_test else start_single_instance(args, services)
+    if instance is False:
+        return 0
     window_ref: list[Any] = []
     forwarder = install_excepthook(log_file, secret_filter,
                                    parent=lambda: window_ref[0] if window_ref else None)
@@ -654,7 +703,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if watcher is None:
         QTimer.singleShot(0, window.run_startup_checks)
+    file_open = connect_open_with(app, window, instance, list(args.files))
     tune_interpreter()
     code = app.exec()
-    del forwarder, notice
+    del forwarder, notice, file_open
     return int(code)

@@ -46,6 +46,15 @@ class KindGuess:
     mapped: dict[str, int]
     complete: tuple[str, ...]
 
+    @property
+    def sure(self) -> bool:
+        """The headers settle the kind: it maps more columns than any other kind whose
+        required columns are all there (otherwise the user is asked)."""
+        if self.kind is None:
+            return False
+        others = [self.mapped[k] for k in self.complete if k != self.kind]
+        return all(self.mapped[self.kind] > n for n in others)
+
 
 def is_openable(path: Path | str) -> bool:
     """True when the file name ends in a supported suffix."""

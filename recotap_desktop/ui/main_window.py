@@ -628,8 +628,34 @@ class MainWindow(QMainWindow):
         return box
 
     # ------------------------------------------------------------------ files
-    def open_file(self, path: Path | str | None = None) -> Worker | None:
-        """File → Open…: choose a file, guess its kind from the headers, ask, open the wizard."""
+    def open_files(self, paths: list[Path]) -> Worker | None:
+        """Files given on the command line or by a later launch (issue 18: 9): bring the
+        window forward and open the import wizard on the first; its kind is asked only
+        when the headers leave it unsure."""
+        if self.isMinimized():
+            self.showNormal()
+        else:
+            self.show()
+        self.raise_()
+        self.activateWindow()
+        if not paths:
+            return None
+        path, rest = paths[0], paths[1:]
+        if rest:
+            self.statusBar().showMessage(
+                f"Opened {path.name}; import the other {len(rest)} file(s) one at a time.")
+        if not path.is_file() or not is_openable(path):
+            self._inform("Cannot open this file",
+                         f"{path} is not a CSV, TSV, TXT or XLSX file that exists.")
+            return None
+        return self.open_file(path, ask_when_sure=False)
+
+    def open_file(self, path: Path | str | None = None, *,
+                  ask_when_sure: bool = True) -> Worker | None:
+        """File → Open…: choose a file, guess its kind from the headers, ask, open the wizard.
+
+        With ``ask_when_sure=False`` a kind the headers settle (:attr:`KindGuess.sure`)
+        opens the wizard directly."""
         if path is None:
             from PySide6.QtWidgets import QFileDialog
 
@@ -654,6 +680,9 @@ class MainWindow(QMainWindow):
 
         def ask(result: KindGuess) -> None:
             self.statusBar().clearMessage()
+            if not ask_when_sure and result.sure and result.kind is not None:
+                self.open_import_wizard(result.kind, path)
+                return
             self.ask_kind(path, result.kind, result.complete)
 
         def failed(exc: BaseException) -> None:
@@ -766,6 +795,7 @@ class MainWindow(QMainWindow):
             return
         from recotap_desktop.ui.wizard import ImportWizard
 
+        log.info("import wizard opened: kind=%s file=%s", kind, path)
         wizard = ImportWizard(self.services, kind, path, self)
         wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         wizard.finished.connect(lambda _code: self.refresh_history())

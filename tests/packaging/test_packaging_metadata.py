@@ -111,11 +111,36 @@ def test_desktop_file_launches_the_gui_with_the_app_icon():
     assert "Office" in categories and "Network" in categories
 
 
-def test_desktop_file_offers_files_only_if_it_takes_them():
+#: The files the app opens (issue 18: 9), by MIME type and by extension.
+OPENED_MIME_TYPES = {"text/csv", "text/tab-separated-values",
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+OPENED_EXTENSIONS = {"csv", "tsv", "xlsx"}
+
+
+def test_desktop_file_opens_csv_tsv_and_xlsx_files():
     entry = desktop_entry()
-    if "MimeType" in entry:
-        assert re.search(r"%[fFuU]", entry["Exec"]), "MimeType without a file argument in Exec"
-        assert "text/csv" in entry["MimeType"].split(";")
+    assert entry["Exec"] == f"{GUI_EXE} %F"  # the app takes FILE… (app.build_parser)
+    assert set(entry["MimeType"].split(";")) >= OPENED_MIME_TYPES
+    assert entry["MimeType"].endswith(";")
+
+
+def test_desktop_file_is_valid():
+    import shutil
+    import subprocess
+
+    tool = shutil.which("desktop-file-validate")
+    if tool is None:
+        pytest.skip("desktop-file-validate is not installed (apt: desktop-file-utils)")
+    done = subprocess.run([tool, str(DESKTOP_FILE)], capture_output=True, text=True)
+    errors = [line for line in (done.stdout + done.stderr).splitlines() if "error" in line]
+    assert done.returncode == 0 and not errors, done.stdout + done.stderr
+
+
+def test_gui_takes_the_files_the_desktop_file_passes():
+    from recotap_desktop.app import build_parser
+
+    args = build_parser().parse_args(["--data-dir", "/d", "a.csv", "b.xlsx"])
+    assert [p.name for p in args.files] == ["a.csv", "b.xlsx"]
 
 
 def test_desktop_file_is_named_for_the_app_desktop_file_name():
@@ -186,6 +211,24 @@ def test_inno_setup_installs_both_executables_with_the_icon():
     assert f"{GUI_EXE}.exe" in text and f"{CLI_EXE}.exe" in text
     assert "app.ico" in text
     assert re.search(r"AppId=\{\{[0-9A-F-]{36}\}", text)
+
+
+def test_inno_setup_offers_open_with_for_csv_tsv_and_xlsx():
+    text = (PACKAGING / "windows" / "recotap-desktop.iss").read_text(encoding="utf-8")
+    for ext in sorted(OPENED_EXTENSIONS):
+        assert re.search(rf'Subkey: "Software\\Classes\\\.{ext}\\OpenWithProgids"; '
+                         r'ValueType: string; ValueName: "RecotapDesktop\.File"', text), ext
+        assert f'SupportedTypes"; ValueType: string; ValueName: ".{ext}"' in text
+    command = r'ValueData: """{app}\{#AppExe}"" ""%1"""'
+    assert text.count(command) == 2  # the ProgID's and the Applications entry's open verb
+    assert "ChangesAssociations=yes" in text.split("[Languages]")[0]  # in [Setup]
+
+
+def test_macos_bundle_declares_the_document_types():
+    types = spec_literal("DOCUMENT_TYPES")
+    assert {e for t in types for e in t["CFBundleTypeExtensions"]} == OPENED_EXTENSIONS
+    assert all(t["LSHandlerRank"] == "Alternate" and t["LSItemContentTypes"] for t in types)
+    assert '"CFBundleDocumentTypes": DOCUMENT_TYPES' in SPEC.read_text(encoding="utf-8")
 
 
 def test_macos_bundle_is_a_foreground_app_launching_the_gui():

@@ -246,3 +246,35 @@ def test_export_and_backfill_open_their_dialogs(qtbot, services):
     assert backfill is not None and backfill.isVisible()
     qtbot.waitUntil(lambda: not backfill.running, timeout=WAIT)
     backfill.reject()
+
+
+def test_open_with_a_file_whose_headers_settle_the_kind_opens_the_wizard(qtbot, services,
+                                                                         tmp_path):
+    """Issue 18, finding 9: `recotap-desktop FILE` (and a later launch's hand-over)."""
+    csv = tmp_path / "accounts.csv"
+    csv.write_text("Company Name,Website,Record ID\nACME,acme.com,1\n", encoding="utf-8")
+    window = _window(qtbot, services, RecordingWindow)
+    job = window.open_files([csv])
+    assert job is not None
+    qtbot.waitUntil(lambda: job.is_finished, timeout=WAIT)
+    assert window.calls == [("import", "accounts", csv)]  # not asked: the headers settle it
+    assert "kind" not in window._dialogs
+
+
+def test_open_with_a_file_of_unsure_kind_asks(qtbot, services, tmp_path):
+    csv = tmp_path / "export.csv"
+    csv.write_text("Owner,Region\nAnna,EMEA\n", encoding="utf-8")  # no kind fits
+    window = _window(qtbot, services, RecordingWindow)
+    job = window.open_files([csv])
+    qtbot.waitUntil(lambda: job.is_finished, timeout=WAIT)
+    dialog = window._dialogs["kind"]
+    assert isinstance(dialog, KindDialog) and window.calls == []
+    dialog.choose("accounts")
+    dialog.accept()
+    assert window.calls == [("import", "accounts", csv)]
+
+
+def test_open_with_a_file_that_cannot_be_imported_says_so(qtbot, services, tmp_path):
+    window = _window(qtbot, services, RecordingWindow)
+    assert window.open_files([tmp_path / "missing.csv"]) is None
+    assert window.calls == []
