@@ -613,7 +613,7 @@ def cmd_import(ctx: Context) -> int:
         ctx.err(undecided)
         return EXIT_USAGE
     _print_plan(ctx, plan)
-    if report is not None and not args.dry_run:  # the local copy of a network file, too
+    if report is not None and path != Path(args.file):  # the local copy of a network file
         report = _preflight(ctx, args.report, inputs=[args.file, args.mapping, path])
     if (
         not args.dry_run

@@ -207,8 +207,9 @@ def check_target(
                 path=target,
             )
     folder = target.parent
-    if not folder.is_dir():
-        what = "is a file, not a folder" if folder.exists() else "does not exist"
+    os_folder, os_target = Path(native_path(folder)), Path(native_path(target))
+    if not os_folder.is_dir():
+        what = "is a file, not a folder" if os_folder.exists() else "does not exist"
         raise TargetProblem(f"{label} {target}: the folder {folder} {what}.", path=target)
     try:
         probe_folder(folder)
@@ -218,9 +219,9 @@ def check_target(
             f"({_why(exc)}). Choose another folder.",
             path=target,
         ) from exc
-    if target.is_dir():
+    if os_target.is_dir():
         raise TargetProblem(f"{label} {target} is a folder. Name a file.", path=target)
-    if target.exists():
+    if os_target.exists():
         try:
             probe_replace(target)
         except OSError as exc:
