@@ -1043,7 +1043,10 @@ def cmd_backfill(ctx: Context) -> int:
         except OSError as exc:
             ctx.err(f"error: could not write the report {report}: {exc.strerror or exc}.")
         else:
-            ctx.err(f"Report: {report} ({rows:,} accounts).")
+            where = session.report_path or report
+            for line in Written([("Report", report, where)]).lines()[:-1]:
+                ctx.err(line)
+            ctx.err(f"Report: {where} ({rows:,} accounts).")
     if declined:
         ctx.err("Nothing was sent.")
         return EXIT_CANCELLED

@@ -523,6 +523,8 @@ class BackfillSession:
         self.crm = crm
         self.history = history
         self.data_dir = Path(data_dir)
+        #: Where :meth:`write_report` last wrote the report (None before).
+        self.report_path: Path | None = None
         self.options = options or BackfillOptions()
         self.progress = progress or NullProgress()
         self.cancel = cancel or CancelToken()
@@ -805,11 +807,15 @@ class BackfillSession:
         return rows
 
     def write_report(self, path: str | os.PathLike[str]) -> int:
-        """Write :meth:`report_rows` to CSV/XLSX (by suffix, formula-safe); returns rows."""
+        """Write :meth:`report_rows` to CSV/XLSX (by suffix, formula-safe); returns rows.
+
+        :attr:`report_path` is where it went (beside ``path`` when that was locked at the
+        end, e.g. open in Excel; see :class:`~recotap_desktop.files.writers.TableWriter`)."""
         rows = self.report_rows()
         with TableWriter.open(path, REPORT_HEADERS) as writer:
             for row in rows:
                 writer.write_row(row)
+        self.report_path = writer.path
         return len(rows)
 
 

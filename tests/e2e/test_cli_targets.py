@@ -178,3 +178,23 @@ def test_a_report_locked_at_the_end_goes_beside_it_and_says_where(
     assert sibling.read_text(encoding="utf-8-sig").startswith("Record ID")
     assert any("could not be replaced" in line and str(sibling) in line for line in lines)
     assert f"Report: {sibling}" in lines and f"Report: {report}" not in lines
+
+
+def test_a_backfill_report_locked_at_the_end_names_where_it_went(tmp_path: Path) -> None:
+    """The backfill report, like an import's, goes beside a target locked at the end
+    (``chattr +i`` here, Excel on Windows), and ``report_path`` says where."""
+    from recotap_desktop.engine.backfill import BackfillSession
+
+    report = tmp_path / "backfill.csv"
+    report.write_text("open in Excel")
+    session = BackfillSession.__new__(BackfillSession)  # only its report is used here
+    session.report_rows = lambda: []  # type: ignore[method-assign]
+    if subprocess.run(["chattr", "+i", str(report)], capture_output=True,
+                      check=False).returncode != 0:
+        pytest.skip("needs chattr +i (root on a Linux file system that supports it)")
+    try:
+        assert session.write_report(report) == 0
+    finally:
+        subprocess.run(["chattr", "-i", str(report)], check=False)
+    assert session.report_path == tmp_path / "backfill (2).csv"
+    assert report.read_text() == "open in Excel"

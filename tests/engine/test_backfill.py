@@ -410,6 +410,7 @@ def test_backfill_2000_accounts_proposes_exactly_and_writes_exactly(
     # The report has every listed account once, with its fate.
     report = tmp_path / "report.csv"
     assert session.write_report(report) == 2000
+    assert session.report_path == report
     with report.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert Counter((r["match"], r["recotap_state"]) for r in rows) == {
