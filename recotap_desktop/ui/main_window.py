@@ -548,14 +548,27 @@ class MainWindow(QMainWindow):
             self._show_recent_runs([])
         else:
             try:
-                self._show_recent_runs(history.list_runs(limit=RECENT_RUNS))
+                runs = history.list_runs(limit=RECENT_RUNS)
+                self._show_recent_runs(runs)
             except Exception as exc:
                 self.history_problem_label.setText(
                     "The sync history could not be read: " + describe_error(exc))
                 self.history_problem_label.setVisible(True)
+            else:
+                self._verified_by_runs(runs)
         empty = self.runs_model.rowCount() == 0
         self.runs_empty_label.setVisible(empty and history is not None)
         self.runs_view.setVisible(not empty)
+
+    def _verified_by_runs(self, runs: list[Any]) -> None:
+        """A run the server answered proves the connection ("Last verified")."""
+        try:
+            changed = self.services.mark_verified_by_runs(runs)
+        except Exception as exc:  # settings not writable: the label simply stays as it was
+            log.warning("cannot record the connection as verified: %s", describe_error(exc))
+            return
+        if changed:
+            self.card.show_profile(self.services.active_profile)
 
     def _show_recent_runs(self, runs: list[Any]) -> None:
         # Every cell first: if formatting a run fails, the list and the rows stay as they were

@@ -105,8 +105,8 @@ def format_counts(run: Any) -> str:
     """``"12 created · 3 failed"``."""
     counts = run_counts(run)
     if not counts:
-        total = getattr(run, "total_rows", None)
-        return f"{total} rows" if total else ""
+        total = getattr(run, "total_rows", None)  # 0 is a count too (a delta export of nothing)
+        return "" if total is None else f"{total} rows"
     text = " · ".join(f"{n} {state}" for state, n in counts.items())
     total = int(getattr(run, "total_rows", 0) or 0)
     return f"{text} (of {total})" if total > sum(counts.values()) else text

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +59,30 @@ def host_of(profile: Profile) -> str:
 
     url = profile.base_url or rules_for(profile.edition).default_base_url
     return urlsplit(url if "://" in url else "https://" + url).netloc or url
+
+
+def run_proves_connection(run: Any) -> bool:
+    """Whether a finished run got answers from its server: an export that paged to the end,
+    or an import with rows the server created or updated (decided from state and counts)."""
+    from recotap_desktop.engine.export import EXPORT_KIND
+    from recotap_desktop.engine.states import SUCCESS_STATES, RunState
+
+    if getattr(run, "state", None) != RunState.FINISHED.value:
+        return False
+    if getattr(run, "kind", None) == EXPORT_KIND:
+        return True
+    counts = getattr(run, "counts", None) or {}
+    return any(counts.get(state.value) for state in SUCCESS_STATES)
+
+
+def _parse_when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def now_iso() -> str:
@@ -170,6 +194,24 @@ class Services:
         profile.last_verified = now_iso()
         self.save_settings()
         return profile.last_verified
+
+    def mark_verified_by_runs(self, runs: Iterable[Any]) -> bool:
+        """A run that the server answered proves its connection works as well as "Test
+        connection" does (issue 18: 6): the newest such run of each connection becomes its
+        ``last_verified`` when it is newer. Returns whether a connection changed."""
+        changed = False
+        for run in runs:
+            profile = self.settings.get_profile(getattr(run, "profile", None) or "")
+            ended = _parse_when(getattr(run, "ended_at", None))
+            if profile is None or ended is None or not run_proves_connection(run):
+                continue
+            known = _parse_when(profile.last_verified)
+            if known is None or ended > known:
+                profile.last_verified = ended.replace(microsecond=0).isoformat()
+                changed = True
+        if changed:
+            self.save_settings()
+        return changed
 
     def is_demo(self, profile: Profile | str | None) -> bool:
         """True for the in-memory demo connection of ``--demo``."""
