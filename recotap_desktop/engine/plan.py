@@ -24,7 +24,14 @@ from recotap_desktop.engine.progress import (
     ProgressSnapshot,
     RateMeter,
 )
-from recotap_desktop.files import FileProblem, SourceInfo, iter_row_blocks, iter_rows, sniff
+from recotap_desktop.files import (
+    FileProblem,
+    SourceInfo,
+    iter_row_blocks,
+    iter_rows,
+    sniff,
+    source_title,
+)
 from recotap_desktop.records import ColumnMapping, ConvertContext, Problem, get_kind
 from recotap_desktop.records.base import (
     BlockConverter,
@@ -377,7 +384,8 @@ def build_plan(
     plan.batches = -(-plan.items // kind.batch_size) if plan.items else 0
     if plan.total_rows == 0:
         raise PlanError(
-            f"The file {job.path.name} has a header but no data rows: nothing to import."
+            f"{source_title(job.path, source.sheet)} has a header but no data rows: "
+            "nothing to import."
         )
     if progress is not None:
         progress.update(

@@ -11,7 +11,15 @@ formats, padding of short rows, formula safety).
 from __future__ import annotations
 
 from .problems import FileProblem, column_letter
-from .readers import FIELD_SIZE_LIMIT, SourceInfo, iter_row_blocks, iter_rows, preview, sniff
+from .readers import (
+    FIELD_SIZE_LIMIT,
+    SourceInfo,
+    iter_row_blocks,
+    iter_rows,
+    preview,
+    sniff,
+    source_title,
+)
 from .writers import TableWriter, neutralise
 
 __all__ = [
@@ -25,4 +33,5 @@ __all__ = [
     "neutralise",
     "preview",
     "sniff",
+    "source_title",
 ]

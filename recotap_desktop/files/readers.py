@@ -383,10 +383,17 @@ def _fit_row(
     return None if _is_blank(values) else values
 
 
+def source_title(path: Path, sheet: str | None) -> str:
+    """``accounts.csv``, or ``Sheet 'Q3' of accounts.xlsx`` for a worksheet (a workbook's
+    sheets are told apart by name)."""
+    return f"Sheet {sheet!r} of {path.name}" if sheet else path.name
+
+
 def _no_data_rows(info: SourceInfo, header_row: int) -> FileProblem:
+    other = "choose another sheet or file" if info.sheet else "choose another file"
     return FileProblem(
-        f"{info.path.name} has a header row (row {header_row}) but no data rows. Export the "
-        "data again including the records, or choose another file.",
+        f"{source_title(info.path, info.sheet)} has a header row (row {header_row}) but no "
+        f"data rows. Export the data again including the records, or {other}.",
         path=info.path,
         row=header_row,
     )

@@ -307,3 +307,24 @@ def test_column_letter() -> None:
         "ZZ",
         "AAA",
     ]
+
+
+def test_an_empty_sheet_is_named_in_the_message(tmp_path: Path) -> None:
+    """Issue 18, finding 6: choosing a sheet with only a header names the sheet."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    data = wb.active
+    assert data is not None
+    data.title = "Data"
+    data.append(["Name", "Domain"])
+    data.append(["Acme", "acme.com"])
+    empty = wb.create_sheet("Q3")
+    empty.append(["Name", "Domain"])
+    path = tmp_path / "accounts.xlsx"
+    wb.save(path)
+    with pytest.raises(FileProblem) as caught:
+        list(iter_rows(sniff(path, sheet="Q3")))
+    assert caught.value.message.startswith(
+        "Sheet 'Q3' of accounts.xlsx has a header row (row 1) but no data rows.")
+    assert "choose another sheet or file" in caught.value.message
