@@ -252,6 +252,27 @@ class _Abort(Exception):
 class _BatchState:
     #: Some request of the batch that got no answer may have been processed by the server.
     processed_maybe: bool = False
+    #: Why the batch's last request ended without per-item answers (``None``: cancelled).
+    cause: RecotapError | None = None
+
+
+def unanswered_note(cause: RecotapError | None) -> str:
+    """What an unanswered row of a batch that may have been processed says, from the
+    error's type and status (issue 18: 6): a server that answered 5xx did not lose its
+    answer."""
+    if isinstance(cause, ServerError | RateLimited):
+        tries = f" to all {cause.attempts} attempts" if cause.attempts > 1 else ""
+        return (
+            f"Not sent: the server answered {cause.status_code}{tries}. It may have processed "
+            "part of the request, so resume sends these rows again and reconciles them."
+        )
+    if cause is None or isinstance(cause, CancelledError):
+        return ("Not sent: the run was stopped while a request was unanswered; "
+                "resume reconciles it.")
+    if isinstance(cause, TransportError):
+        return "Not sent: the answer was lost; resume reconciles it."
+    return ("Not sent: the run stopped before the answer was read; "
+            "resume reconciles it.")
 
 
 def _abort_for(exc: RecotapError) -> _Abort:
@@ -635,10 +656,7 @@ class ImportRunner:
             outcomes = self._send_isolating(client, batch.items, batch.reconcile, state, top=True)
             unanswered = any(o is None for o in outcomes)
             if unanswered and state.processed_maybe:
-                note = (
-                    "Not sent: the answer was lost or the run stopped mid-request; "
-                    "resume reconciles it."
-                )
+                note = unanswered_note(state.cause)
             elif self._abort is not None:
                 note = ""
             else:
@@ -731,6 +749,7 @@ class ImportRunner:
         except CancelledError as exc:
             # Stop-now while backing off; an earlier attempt may have reached the server.
             state.processed_maybe |= bool(getattr(exc, "possibly_repeated", False))
+            state.cause = exc
             return [None] * len(items)
         except RecotapError as exc:
             self._stop_with(_abort_for(exc), exc, state)
@@ -752,6 +771,7 @@ class ImportRunner:
         state.processed_maybe |= abort.processed_maybe or bool(
             getattr(exc, "possibly_repeated", False)
         )
+        state.cause = exc
         self._set_abort(abort)
 
     def _is_item_level(self, exc: RequestRejected) -> bool:

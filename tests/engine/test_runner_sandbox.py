@@ -233,3 +233,25 @@ def test_retry_sends_only_retryable_rows(
     assert history.get_run(third.run_id).parent_run_id == second.run_id
     assert set(_states(history, third.run_id).values()) == {"created"}
     assert len(_states(history, third.run_id)) == 300
+
+
+def test_rows_of_a_request_answered_500_say_so_not_lost(
+    small_sandbox: SandboxServer, history: History, tmp_path: Path
+) -> None:
+    """Issue 18, finding 6: a definite 500 is not 'the answer was lost'."""
+    small_sandbox.faults.update(rate_5xx=1.0, seed=1)
+    path = write_csv(tmp_path / "acc.csv", ACCOUNT_HEADERS, account_rows(20, prefix="five"))
+    fast = {"retry": RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02,
+                                 max_total=30)}
+    result = ImportRunner(build_plan(_job("accounts", path, concurrency=1)),
+                          _conn(small_sandbox), history, client_kwargs=fast).run()
+    assert result.state is RunState.ABORTED
+    sent_first = [o for o in history.outcomes(result.run_id).values() if o.message]
+    assert sent_first, "the first batch's rows carry a note"
+    for o in sent_first:
+        assert o.state == "not sent"
+        assert "answer was lost" not in o.message and "mid-request" not in o.message
+    statuses = {o.message.split("answered ")[1][:3] for o in sent_first
+                if "the server answered" in o.message}
+    assert statuses and statuses <= {"500", "503"}
+    assert any("to all 3 attempts" in o.message for o in sent_first)
