@@ -402,11 +402,17 @@ def _decide_formats(
     """How each date and number column will be read: a first pass over the file that
     looks only at those columns (none when the mapping has none)."""
     ctx = job.context()
-    scanner = FormatScanner.for_mapping(job.record_kind().fields(ctx), job.mapping, source.headers)
+    scanner = FormatScanner.for_mapping(
+        job.record_kind().fields(ctx),
+        job.mapping,
+        source.headers,
+        date_order=job.options.date_order,
+        decimal=job.options.decimal,
+    )
     if scanner is None:
         return []
     try:
-        for numbers, values_block in iter_row_blocks(source, _BLOCK):
+        for numbers, values_block in iter_row_blocks(source, _BLOCK) if scanner.needs_pass else ():
             if cancel is not None and cancel.cancelled:
                 raise PlanCancelled()
             scanner.add(numbers, values_block)

@@ -37,7 +37,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from functools import lru_cache
 
 from recotap_desktop.api.domains import normalise_domain
@@ -49,6 +48,7 @@ __all__ = [
     "format_utc",
     "match_choice",
     "match_multi_choice",
+    "number_fits",
     "number_readings",
     "parse_datetime",
     "parse_domain",
@@ -340,19 +340,23 @@ _DECIMAL_WORDS = {
 def _number_from_parts(int_digits: str, frac_digits: str) -> int | float:
     if not frac_digits.strip("0"):
         return int(int_digits)
-    dec = Decimal(f"{int_digits}.{frac_digits}")
-    return float(dec)
+    return float(f"{int_digits}.{frac_digits}")  # correctly rounded, as Decimal → float
 
 
 def _strip_currency(raw: str) -> tuple[bool, str] | None:
     """(negative, the number body) with sign, brackets, currency symbols and ISO codes
     removed; ``None`` when other letters surround the number."""
     s = raw.strip()
+    if s[-1:].isdigit():  # the common forms first: "1,234.50", "$1,234.50"
+        if s[:1].isdigit():
+            return False, s
+        if s[:1] in _CURRENCY_SYMBOLS and s[1:2].isdigit():
+            return False, s[1:]
     negative = False
     if s.startswith("(") and s.endswith(")"):
         negative = True
         s = s[1:-1].strip()
-    m = _AFFIX.fullmatch(s)
+    m = _AFFIX.fullmatch(s) if s[:1].isalpha() or s[-1:].isalpha() else None
     if m is not None and (m.group(1) or m.group(3)):
         before, body, after = m.groups()
         if before and after:
@@ -399,6 +403,26 @@ def read_number(raw: str, decimal: str) -> int | float | None:
     if result is None:
         return None
     return -result if negative else result
+
+
+def number_fits(raw: str) -> tuple[str, ...]:
+    """The conventions that read ``raw`` completely *and* differently from the other one
+    (``()`` when none reads it or both read the same value): what settles a column.
+    The cheap form of :func:`number_readings` for the plan's first pass."""
+    stripped = _strip_currency(raw)
+    if stripped is None:
+        return ()
+    s = stripped[1]
+    point = _POINT_BODY.fullmatch(s) is not None
+    comma = _COMMA_BODY.fullmatch(s) is not None
+    if point and comma:
+        readings = number_readings(raw)
+        return () if readings["point"] == readings["comma"] else ("point", "comma")
+    if point:
+        return ("point",)
+    if comma:
+        return ("comma",)
+    return ("point",) if read_number(raw, "point") is not None else ()
 
 
 def number_readings(raw: str) -> dict[str, int | float]:

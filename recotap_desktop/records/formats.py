@@ -31,6 +31,7 @@ settle nothing and need nothing: only text cells are ever in question.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -70,12 +71,8 @@ def convention_words(convention: str) -> str:
 @dataclass
 class _Side:
     count: int = 0
+    #: the first few (row, value), sorted when shown
     examples: list[tuple[int, str]] = field(default_factory=list)
-
-    def add(self, row: int, value: str) -> None:
-        self.count += 1
-        if len(self.examples) < _EXAMPLES:
-            self.examples.append((row, value))
 
 
 @dataclass(frozen=True)
@@ -122,7 +119,9 @@ class ColumnFormat:
 
 
 class _Column:
-    __slots__ = ("ambiguous", "cache", "classify", "field", "header", "index", "kind", "sides")
+    __slots__ = (
+        "ambiguous", "cache", "classify", "field", "header", "index", "kind", "scan", "sides"
+    )
 
     def __init__(self, f: TargetField, header: str, index: int) -> None:
         self.field = f.name
@@ -133,15 +132,16 @@ class _Column:
         self.sides: dict[str, _Side] = {}
         self.ambiguous = _Side()
         self.cache: dict[str, tuple[str, ...]] = {}
+        self.scan = True
 
     def add(self, numbers: Sequence[int], block: Sequence[Sequence[str]]) -> None:
+        """Count the block's values by what they settle: each distinct value is
+        classified once (and remembered), rows are looked at only for examples."""
         i = self.index
         cache = self.cache
         classify = self.classify
-        for row_no, values in zip(numbers, block, strict=True):
-            if i >= len(values):
-                continue
-            raw = values[i]
+        cells = [values[i] if i < len(values) else "" for values in block]
+        for raw, n in Counter(cells).items():
             fits = cache.get(raw)
             if fits is None:
                 text = raw.strip()
@@ -154,9 +154,17 @@ class _Column:
                 side = self.sides.get(fits[0])
                 if side is None:
                     side = self.sides[fits[0]] = _Side()
-                side.add(row_no, raw.strip())
             else:
-                self.ambiguous.add(row_no, raw.strip())
+                side = self.ambiguous
+            side.count += n
+            if len(side.examples) < _EXAMPLES:
+                text = raw.strip()
+                side.examples.extend(
+                    (row_no, text)
+                    for row_no, cell in zip(numbers, cells, strict=True)
+                    if cell == raw
+                )
+                del side.examples[_EXAMPLES:]
 
 
 def _date_sides(text: str) -> tuple[str, ...]:
@@ -164,12 +172,7 @@ def _date_sides(text: str) -> tuple[str, ...]:
 
 
 def _number_sides(text: str) -> tuple[str, ...]:
-    if text.isdigit():
-        return ()
-    readings = cv.number_readings(text)
-    if len(readings) == 2 and readings["point"] == readings["comma"]:
-        return ()
-    return tuple(readings)
+    return () if text.isdigit() else cv.number_fits(text)
 
 
 class FormatScanner:
@@ -184,8 +187,17 @@ class FormatScanner:
 
     @classmethod
     def for_mapping(
-        cls, fields: Iterable[TargetField], mapping: ColumnMapping, headers: Sequence[str]
+        cls,
+        fields: Iterable[TargetField],
+        mapping: ColumnMapping,
+        headers: Sequence[str],
+        *,
+        date_order: str = "auto",
+        decimal: str = "auto",
     ) -> FormatScanner | None:
+        """The scanner of the mapped date and number columns (``None`` when none is
+        mapped). A column whose convention is chosen (``date_order``/``decimal``, or
+        the mapping's ``formats``) is not scanned: its values cannot change it."""
         position = {h: i for i, h in reversed(list(enumerate(headers)))}
         columns = []
         for f in fields:
@@ -193,12 +205,21 @@ class FormatScanner:
                 continue
             header = mapping.columns.get(f.name)
             if header is not None and header in position:
-                columns.append(_Column(f, header, position[header]))
+                column = _Column(f, header, position[header])
+                chosen = date_order if column.kind == DATE else decimal
+                column.scan = chosen == "auto" and f.name not in mapping.formats
+                columns.append(column)
         return cls(columns) if columns else None
+
+    @property
+    def needs_pass(self) -> bool:
+        """Whether any column's values are to be read (see :meth:`add`)."""
+        return any(c.scan for c in self.columns)
 
     def add(self, numbers: Sequence[int], block: Sequence[Sequence[str]]) -> None:
         for column in self.columns:
-            column.add(numbers, block)
+            if column.scan:
+                column.add(numbers, block)
 
     def decide(
         self,
@@ -235,6 +256,8 @@ class FormatScanner:
         settled: Mapping[str, set[str]],
         delimiter: str | None,
     ) -> ColumnFormat:
+        for side in (*c.sides.values(), c.ambiguous):
+            side.examples.sort()
         sides = {k: (s.count, tuple(s.examples)) for k, s in c.sides.items()}
         ambiguous = (c.ambiguous.count, tuple(c.ambiguous.examples))
 

@@ -91,3 +91,19 @@ def test_hints_and_choices() -> None:
     fmts = _scan(["2026-04-03T10:30:00", "2026-01-15"], ["1234.5", "77000"])
     assert fmts["closedDate"].how == "not needed" and not fmts["closedDate"].needs_choice
     assert fmts["amount"].convention == "point"
+
+
+@given(st.text(alphabet="0123456789.,' $€-USDE", max_size=14))
+def test_number_fits_agrees_with_number_readings(raw: str) -> None:
+    readings = cv.number_readings(raw)
+    expected: tuple[str, ...] = tuple(readings)
+    if len(readings) == 2 and readings["point"] == readings["comma"]:
+        expected = ()
+    assert cv.number_fits(raw) == expected
+
+
+def test_number_fits_edge_cases() -> None:
+    for raw in ("1E999", "1E3", "1 234", "1.234", "$-5", "12abc"):
+        readings = cv.number_readings(raw)
+        same = len(readings) == 2 and readings["point"] == readings["comma"]
+        assert cv.number_fits(raw) == (() if same else tuple(readings)), raw
