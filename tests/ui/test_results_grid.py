@@ -211,3 +211,22 @@ def test_results_of_a_run_whose_file_is_gone(qtbot, services, sandbox, tmp_path)
     assert view.model.results.counts() == {"created": 30}
     assert "rtp_aid" in [view.model.headerData(c, Qt.Orientation.Horizontal)
                          for c in range(view.model.columnCount())]
+
+
+def test_retry_is_disabled_when_no_failed_row_can_be_retried(qtbot, services, sandbox,
+                                                             tmp_path):
+    """Issue 18, finding 6: rows that failed because they already exist are not retryable,
+    so "Retry failed rows" is off (and says why) instead of offering a retry that sends
+    nothing."""
+    _first_path, first = _sandbox_run(services, sandbox, tmp_path, 30)
+    assert first.state is RunState.FINISHED
+    _path, again = _sandbox_run(services, sandbox, tmp_path, 30)  # every row exists now
+    assert services.history.counts(again.run_id).get("failed") == 30
+    window = open_results(services, again.run_id)
+    qtbot.addWidget(window)
+    view = window.view
+    qtbot.waitUntil(lambda: view.model.rowCount() == 30 and not view.busy, timeout=WAIT)
+    assert view.model.results.retryable == 0
+    assert not view.retry_button.isEnabled()
+    assert view.retry_button.toolTip().startswith("Nothing to retry")
+    window.close()

@@ -77,6 +77,8 @@ class ResultsData:
     ids: list[list[str]] = field(default_factory=list)
     state_names: list[str] = field(default_factory=lambda: list(STATE_ORDER))
     run: Any = None
+    #: Rows that "Retry failed rows" would send (engine ``retryable_rows``); 0: none.
+    retryable: int = 0
     _state_interner: _Interner = field(default_factory=lambda: _Interner(STATE_ORDER))
     _message_interner: _Interner = field(default_factory=lambda: _Interner([""]))
     _search_cache: dict[int, tuple[str, array[int]]] = field(default_factory=dict)
@@ -342,10 +344,12 @@ def prepare_search(data: ResultsData) -> None:
 def load_run(history: Any, run_id: int, progress: Callable[[int], None] | None = None
              ) -> ResultsData:
     """Read a run's results from the history (and its file, if still there)."""
+    from recotap_desktop.engine.jobs import retryable_rows
     from recotap_desktop.engine.report import iter_report_rows
 
     headers, rows = iter_report_rows(history, run_id)
     data = ResultsData.from_report(headers, rows, progress=progress)
     data.run = history.get_run(run_id)
+    data.retryable = len(retryable_rows(history, run_id))
     prepare_search(data)
     return data

@@ -572,14 +572,18 @@ class ResultsView(QWidget):
 
     def _update_buttons(self) -> None:
         has_rows = self.model.results is not None and len(self.model.results) > 0
-        counts = self.model.results.counts() if has_rows else {}
         retry_busy = self.retry_job is not None and self.retry_job.running
         self.export_button.setEnabled(has_rows and not (
             self.export_job is not None and self.export_job.running))
+        retryable = self.model.results.retryable if has_rows else 0
         self.retry_button.setEnabled(
             has_rows and not retry_busy and self.services.history is not None
-            and bool(counts.get("failed") or counts.get("not sent"))
-            and not (self.run is not None and self.run.state == "running"))
+            and retryable > 0 and not (self.run is not None and self.run.state == "running"))
+        self.retry_button.setToolTip(
+            f"Send again the {retryable} row(s) that failed for a temporary reason or were "
+            "not sent." if retryable else
+            "Nothing to retry: the failed rows were rejected for their data or already exist "
+            "in Recotap, so sending them again unchanged would fail the same way.")
         self.copy_button.setEnabled(has_rows)
 
     def _status(self, text: str) -> None:
