@@ -309,7 +309,8 @@ def _conflict_reason(c: _Column) -> str:
         more = f" and {extra} more" if extra else ""
         parts.append(
             f"row{'s' if side.count > 1 else ''} {rows}{more} "
-            f"(such as {side.examples[0][1]}) fit only {convention_words(convention)}"
+            f"(such as {side.examples[0][1]}) {'fit' if side.count > 1 else 'fits'} only "
+            f"{convention_words(convention)}"
         )
     return "the values contradict each other: " + "; ".join(parts)
 

@@ -150,7 +150,7 @@ def test_contradictory_column_is_reported_once_with_rows_on_each_side(
     assert code == 2
     assert err.count("contradict") == 1
     assert "rows 2, 4 (such as 13/1/2026) fit only day/month/year" in err
-    assert "row 3 (such as 1/13/2026) fit only month/day/year" in err
+    assert "row 3 (such as 1/13/2026) fits only month/day/year" in err
     code, err, report = _dry_run(small_sandbox, tmp_path, path, "--date-order", "DMY")
     assert code == 1  # the month-first row is invalid, never read another way
     with report.open(encoding="utf-8-sig", newline="") as fh:
