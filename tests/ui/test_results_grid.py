@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 
+from recotap_desktop.api.editions import rules_for
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan
 from recotap_desktop.engine.progress import CancelMode, CancelToken, ProgressSnapshot
@@ -136,7 +137,6 @@ def test_summary_bar_clicks_filter_and_ctrl_c_copies_tsv(qtbot, services):
 def _sandbox_run(services, sandbox, tmp_path: Path, n: int, *, cancel_after: int | None = None):
     rows = account_rows(n, prefix="rg")
     path = write_csv(tmp_path / "grid.csv", ACCOUNT_HEADERS, rows)
-    from recotap_desktop.api.editions import rules_for
 
     rules = rules_for("crm")
     mapping = get_kind("accounts").automap(sniff(path).headers, ConvertContext.build(rules, []))
@@ -230,3 +230,24 @@ def test_retry_is_disabled_when_no_failed_row_can_be_retried(qtbot, services, sa
     assert not view.retry_button.isEnabled()
     assert view.retry_button.toolTip().startswith("Nothing to retry")
     window.close()
+
+
+def test_no_header_twice_when_the_file_uses_the_api_names(qtbot, services, sandbox, tmp_path):
+    """Issue 18, finding 6: a file with ``externalId`` and ``domain`` columns, and the ids
+    Recotap answers with the same names: every grid header is distinct."""
+    from recotap_desktop.ui.results.data import load_run
+
+    path = write_csv(tmp_path / "api-names.csv", ["externalId", "name", "domain"],
+                     [[f"api-{i}", f"Api {i}", f"api{i}.example.com"] for i in range(5)])
+    rules = rules_for("crm")
+    mapping = get_kind("accounts").automap(sniff(path).headers, ConvertContext.build(rules, []))
+    job = ImportJob(kind="accounts", path=path, mapping=mapping, rules=rules,
+                    options=ImportOptions(concurrency=1))
+    spec = ConnectionSpec(base_url=sandbox.base_url("crm"), api_key=DEMO_API_KEY,
+                          profile=services.active_profile.name)
+    result = ImportRunner(build_plan(job), spec, services.history).run()
+    data = load_run(services.history, result.run_id)
+    assert {"externalId", "domain"} <= set(data.id_keys)  # the collision is real
+    titles = data.column_titles
+    assert len(titles) == len(set(titles)), titles
+    assert "Recotap externalId" in titles and "Recotap domain" in titles

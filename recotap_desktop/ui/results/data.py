@@ -147,8 +147,12 @@ class ResultsData:
     # ------------------------------------------------------------------ columns
     @property
     def column_titles(self) -> list[str]:
-        """Row, State, Message, the input headers, then the ids."""
-        return ["Row", "State", "Message", *self.input_headers, *map(_id_title, self.id_keys)]
+        """Row, State, Message, the input headers, then the ids. An id named like an input
+        column (the file's ``externalId`` and the one Recotap stored) is titled "Recotap
+        externalId", so no header appears twice (issue 18: 6)."""
+        taken = set(self.input_headers)
+        ids = [f"Recotap {k}" if k in taken else _id_title(k) for k in self.id_keys]
+        return ["Row", "State", "Message", *self.input_headers, *ids]
 
     def cell(self, index: int, column: int) -> str | int:
         """The value at storage ``index`` in display ``column``."""
