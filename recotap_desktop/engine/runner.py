@@ -95,6 +95,8 @@ class RunResult:
     message: str = ""
     requests: int = 0
     isolation_requests: int = 0
+    #: Attempts sent again after a 429, a 5xx or a lost connection (the client's retries).
+    retries: int = 0
     isolated_rows: int = 0
     reconciled_rows: int = 0
     failure_groups: list[tuple[str, int]] = field(default_factory=list)
@@ -114,6 +116,7 @@ class _Throttle:
         self.max = max(1, min(MAX_CONCURRENCY, limit))
         self.window = self.max
         self.in_flight = 0
+        self.retries = 0
         self._successes = 0
         self._cond = threading.Condition()
 
@@ -137,6 +140,8 @@ class _Throttle:
             self._cond.notify_all()
 
     def on_retry(self, info: RetryInfo) -> None:
+        with self._cond:
+            self.retries += 1
         if info.status_code == 429:
             with self._cond:
                 self.window = max(1, self.window // 2)
@@ -427,6 +432,7 @@ class ImportRunner:
             message=message,
             requests=self._requests,
             isolation_requests=self._isolation_requests,
+            retries=self._throttle.retries,
             isolated_rows=self._isolated_rows,
             reconciled_rows=self._reconciled_rows,
             failure_groups=self._failure_reasons.most_common(),

@@ -134,3 +134,30 @@ HISTORY_COLUMNS: tuple[Column[Any], ...] = (
            sort_key=lambda r: run_duration(r) or 0.0),
     Column("State", lambda r: str(getattr(r, "state", "") or "")),
 )
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 request"``, ``"3 requests"``."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def settled_rows(counts: dict[str, int]) -> int:
+    """Rows with a final answer: every state except ``not sent`` (issue 18: 6)."""
+    return sum(n for state, n in counts.items() if state != "not sent")
+
+
+def run_numbers(headline: str, duration: str, counts: dict[str, int], requests: int,
+                retries: int) -> str:
+    """``"✖ Stopped in 4 s: 0 of 150 rows have a final state (150 not sent) · 1 request,
+    5 retries"``: what the run did, in the units it did it."""
+    total = sum(counts.values())
+    done = settled_rows(counts)
+    unsent = total - done
+    rows = f"{done:,} of {plural(total, 'row')} have a final state" if unsent else (
+        f"{plural(total, 'row')}")
+    if unsent:
+        rows += f" ({unsent:,} not sent)"
+    sent = plural(requests, "request")
+    if retries:
+        sent += f", {retries:,} {'retry' if retries == 1 else 'retries'}"
+    return f"{headline} in {duration}: {rows} · {sent}."

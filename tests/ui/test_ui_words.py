@@ -53,3 +53,38 @@ def test_a_run_the_server_answered_updates_last_verified(qtbot, services) -> Non
     window.refresh_history()
     assert window.card.verified_label.text() != "never"
     assert services.settings.get_profile(PROFILE).last_verified
+
+
+def test_run_page_after_500s_shows_no_full_bar_and_true_counters(qtbot, services, sandbox,
+                                                                  tmp_path) -> None:
+    """Issue 18, finding 6: a run stopped by 500s does not show a full bar next to '150 not
+    sent'; it counts requests and retries in the right units."""
+    from recotap_desktop.api import RetryPolicy
+    from recotap_desktop.engine.states import RunState
+    from recotap_desktop.sandbox import Faults
+    from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
+    from tests.ui.test_wizard_kinds import COMMIT, click, open_wizard, to_check
+
+    path = write_csv(tmp_path / "acc.csv", ACCOUNT_HEADERS, account_rows(150, prefix="w5"))
+    fast = {"retry": RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02,
+                                 max_total=30)}
+    wizard = open_wizard(qtbot, services, "accounts", path, client_kwargs=fast)
+    to_check(qtbot, wizard)
+    click(qtbot, wizard)
+    qtbot.waitUntil(lambda: wizard.ctx.spec is not None, timeout=WAIT)
+    wizard.options_page.concurrency_spin.setValue(1)
+    wizard.options_page.confirm_check.setChecked(True)
+    sandbox.faults = Faults(rate_5xx=1.0, seed=2)
+    click(qtbot, wizard, COMMIT)
+    page = wizard.run_page
+    qtbot.waitUntil(page.isComplete, timeout=WAIT)
+    sandbox.faults = Faults()
+    result = wizard.ctx.run_result
+    assert result.state is RunState.ABORTED
+    assert result.counts == {"not sent": 150}
+    assert page.progress.value() == 0 and page.progress.maximum() == 150  # not a full bar
+    text = page.numbers.text()
+    assert "0 of 150 rows have a final state (150 not sent)" in text, text
+    assert "1 request, 2 retries" in text, text  # one request, tried 3 times
+    assert "requests." not in text
+    page.grab().save(str(tmp_path / "run-page-500.png"))

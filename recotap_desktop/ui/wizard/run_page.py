@@ -22,6 +22,7 @@ from recotap_desktop.engine.runner import ImportRunner, RunResult, summarise_fai
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.results.summary_bar import StateSummaryBar
+from recotap_desktop.ui.run_format import run_numbers, settled_rows
 from recotap_desktop.ui.target_badge import TargetBadge, where_to
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
@@ -130,8 +131,10 @@ class RunPage(QWizardPage):
 
     def _on_snapshot(self, snapshot: ProgressSnapshot) -> None:
         if snapshot.total:
+            # The bar counts rows with a final state: a row given up as "not sent" is not done.
+            settled = snapshot.done - int(snapshot.counts.get("not sent", 0) or 0)
             self.progress.setRange(0, snapshot.total)
-            self.progress.setValue(min(snapshot.done, snapshot.total))
+            self.progress.setValue(max(0, min(settled, snapshot.total)))
         rate = f"{snapshot.rate:,.0f} rows/s" if snapshot.rate else "-- rows/s"
         total = f"{snapshot.total:,}" if snapshot.total is not None else "?"
         self.numbers.setText(f"{snapshot.done:,} of {total} rows · {rate} · "
@@ -145,15 +148,14 @@ class RunPage(QWizardPage):
         self.summary.set_counts(result.counts)
         total = sum(result.counts.values())
         self.progress.setRange(0, max(1, total))
-        self.progress.setValue(max(1, total) if result.state is RunState.FINISHED
-                               else self.progress.value())
+        self.progress.setValue(settled_rows(result.counts))
         headline = {
             RunState.FINISHED: "✔ Finished",
             RunState.CANCELLED: "Cancelled",
             RunState.ABORTED: "✖ Stopped",
         }.get(result.state, result.state.value)
-        self.numbers.setText(f"{headline} in {format_duration(result.duration)}: "
-                             f"{total:,} rows, {result.requests:,} requests.")
+        self.numbers.setText(run_numbers(headline, format_duration(result.duration),
+                                         result.counts, result.requests, result.retries))
         lines = []
         if result.message:
             lines.append(result.message)
