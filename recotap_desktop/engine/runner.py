@@ -420,8 +420,9 @@ class ImportRunner:
                 )
             counts = self.history.counts(run_id)
             self.history.finish_run(run_id, state.value, counts)
-            if message:
-                self.history.set_note(run_id, message)
+            # Always: a resumed run's note from its earlier stop (a 500...) is replaced by
+            # this ending's own, empty when it finished cleanly (issue 18: 6).
+            self.history.set_note(run_id, message)
         except HistoryError as exc:
             state, message, counts = self._journal_failed(run_id, exc)
         self._report(force=True)

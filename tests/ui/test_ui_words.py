@@ -88,3 +88,40 @@ def test_run_page_after_500s_shows_no_full_bar_and_true_counters(qtbot, services
     assert "1 request, 2 retries" in text, text  # one request, tried 3 times
     assert "requests." not in text
     page.grab().save(str(tmp_path / "run-page-500.png"))
+
+
+def test_after_a_resume_the_old_500_no_longer_shows_above_finished(qtbot, services, sandbox,
+                                                                    tmp_path) -> None:
+    from recotap_desktop.api import RetryPolicy
+    from recotap_desktop.engine.jobs import resume
+    from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan
+    from recotap_desktop.engine.runner import ImportRunner
+    from recotap_desktop.engine.states import RunState
+    from recotap_desktop.files import sniff
+    from recotap_desktop.records import ConvertContext, get_kind
+    from recotap_desktop.sandbox import Faults
+    from recotap_desktop.ui.results import open_results
+    from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
+
+    path = write_csv(tmp_path / "acc.csv", ACCOUNT_HEADERS, account_rows(40, prefix="rs5"))
+    spec = services.connection_spec(services.settings.get_profile(PROFILE))
+    mapping = get_kind("accounts").automap(sniff(path).headers,
+                                           ConvertContext.build(spec.rules, []))
+    job = ImportJob(kind="accounts", path=path, mapping=mapping, rules=spec.rules,
+                    options=ImportOptions(concurrency=1))
+    fast = {"retry": RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02,
+                                 max_total=30)}
+    sandbox.faults = Faults(rate_5xx=1.0, seed=4)
+    first = ImportRunner(build_plan(job), spec, services.history, client_kwargs=fast).run()
+    sandbox.faults = Faults()
+    assert first.state is RunState.ABORTED
+    assert "server problem" in services.history.get_run(first.run_id).note
+    again = resume(services.history, first.run_id, spec, client_kwargs=fast)
+    assert again.state is RunState.FINISHED and again.run_id == first.run_id
+    window = open_results(services, first.run_id)
+    qtbot.addWidget(window)
+    view = window.view
+    qtbot.waitUntil(lambda: view.model.rowCount() == 40 and not view.busy, timeout=WAIT)
+    title = view.title_label.text()
+    assert "finished" in title and "server problem" not in title and "503" not in title, title
+    window.close()
