@@ -97,6 +97,8 @@ class RunResult:
     isolation_requests: int = 0
     #: Attempts sent again after a 429, a 5xx or a lost connection (the client's retries).
     retries: int = 0
+    #: Items sent in this run (one per sales activity, account...) by final state.
+    item_counts: dict[str, int] = field(default_factory=dict)
     isolated_rows: int = 0
     reconciled_rows: int = 0
     failure_groups: list[tuple[str, int]] = field(default_factory=list)
@@ -378,6 +380,8 @@ class ImportRunner:
         self._isolated_rows = 0
         self._reconciled_rows = 0
         self._failure_reasons: Counter[str] = Counter()
+        #: Sent items (sales activities, ...) by final state; rows are in ``_counts``.
+        self._item_counts: Counter[str] = Counter()
         self._batch_no = 0
         self._last_report = 0.0
 
@@ -434,6 +438,7 @@ class ImportRunner:
             requests=self._requests,
             isolation_requests=self._isolation_requests,
             retries=self._throttle.retries,
+            item_counts=dict(self._item_counts),
             isolated_rows=self._isolated_rows,
             reconciled_rows=self._reconciled_rows,
             failure_groups=self._failure_reasons.most_common(),
@@ -669,6 +674,10 @@ class ImportRunner:
             else:
                 note = "Not sent: the run was cancelled before this row was sent."
             row_outcomes: list[RowOutcome] = []
+            items = Counter(
+                RowState.NOT_SENT.value if o is None else o.state.value for o in outcomes)
+            with self._lock:
+                self._item_counts.update(items)
             for item, outcome in zip(batch.items, outcomes, strict=True):
                 if outcome is None:
                     row_outcomes.extend(self._not_sent(r, note) for r in item.rows)

@@ -161,3 +161,12 @@ def run_numbers(headline: str, duration: str, counts: dict[str, int], requests: 
     if retries:
         sent += f", {retries:,} {'retry' if retries == 1 else 'retries'}"
     return f"{headline} in {duration}: {rows} · {sent}."
+
+
+def items_line(row_counts: dict[str, int], item_counts: dict[str, int], noun: str) -> str:
+    """``"117 rows as 59 sales activities: 59 created."`` — rows and the items they make,
+    each counted in its own unit, for kinds whose rows group into one item."""
+    rows = sum(row_counts.values())
+    items = sum(item_counts.values())
+    states = " · ".join(f"{n:,} {state}" for state, n in item_counts.items() if n)
+    return f"{plural(rows, 'row')} as {items:,} {noun}: {states}."

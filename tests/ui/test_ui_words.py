@@ -125,3 +125,29 @@ def test_after_a_resume_the_old_500_no_longer_shows_above_finished(qtbot, servic
     title = view.title_label.text()
     assert "finished" in title and "server problem" not in title and "503" not in title, title
     window.close()
+
+
+def test_activities_results_count_rows_and_activities_like_the_options_page(
+        qtbot, services, sandbox, tmp_path) -> None:
+    from tests.factories import ACTIVITY_HEADERS, activity_rows, write_csv
+    from tests.ui.test_wizard_kinds import COMMIT, click, open_wizard, to_check
+
+    activities = activity_rows(59, prefix="grp")
+    rows = []
+    for i in range(117):  # one row per contact, two contacts per activity: 59 activities
+        row = list(activities[i // 2])
+        row[7], row[8] = f"c{i}@acct.example.org", f"Contact {i}"
+        rows.append(row)
+    path = write_csv(tmp_path / "acts.csv", ACTIVITY_HEADERS, rows)
+    wizard = open_wizard(qtbot, services, "activities", path)
+    to_check(qtbot, wizard)
+    click(qtbot, wizard)
+    qtbot.waitUntil(lambda: wizard.ctx.spec is not None, timeout=WAIT)
+    assert wizard.ctx.plan.items == 59
+    wizard.options_page.confirm_check.setChecked(True)
+    click(qtbot, wizard, COMMIT)
+    page = wizard.run_page
+    qtbot.waitUntil(page.isComplete, timeout=WAIT)
+    assert wizard.ctx.run_result.counts == {"created": 117}
+    assert "117 rows as 59 sales activities: 59 created." in page.message.text()
+    assert len(sandbox.state.activities) == 59

@@ -22,7 +22,7 @@ from recotap_desktop.engine.runner import ImportRunner, RunResult, summarise_fai
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.results.summary_bar import StateSummaryBar
-from recotap_desktop.ui.run_format import run_numbers, settled_rows
+from recotap_desktop.ui.run_format import items_line, run_numbers, settled_rows
 from recotap_desktop.ui.target_badge import TargetBadge, where_to
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
@@ -159,6 +159,10 @@ class RunPage(QWizardPage):
         lines = []
         if result.message:
             lines.append(result.message)
+        if self.ctx.kind.groups_rows and result.item_counts:
+            # In the Options page's units: "117 rows as 59 sales activities" (issue 18: 6).
+            lines.append(items_line(result.counts, result.item_counts,
+                                    self.ctx.kind.title.lower()))
         if result.state in (RunState.CANCELLED, RunState.ABORTED):
             lines.append(f"Run {result.run_id} can be resumed from the history (View → History…)"
                          ": only rows without a final answer are sent.")
