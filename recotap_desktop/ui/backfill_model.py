@@ -372,13 +372,14 @@ class ReviewModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(r, col)
         if role == Qt.ItemDataRole.CheckStateRole and col == COL_SEND:
-            if not r.can_send:
+            # A sent row has its result, not a tick "to send" (issue 18: 6).
+            if not r.can_send or r.sent:
                 return None
             return Qt.CheckState.Checked if r.accepted else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(r, col)
         if role == Qt.ItemDataRole.AccessibleTextRole and col == COL_SEND:
-            return "send" if r.accepted else "skip"
+            return "sent" if r.sent else "send" if r.accepted else "skip"
         if role == KindRole:
             return p.match.value
         if role == RowRole:

@@ -253,6 +253,10 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
     assert not model.flags(model.index(rows[amb_domain], COL_SEND)) & (
         Qt.ItemFlag.ItemIsUserCheckable)
     assert not model.decisions() and not dialog.send_button.isEnabled()
+    # ... and no sent row stays ticked next to "Nothing ticked to send" (issue 18: 6)
+    assert dialog.decision_label.text().startswith("Nothing ticked to send")
+    assert all(model.data(model.index(i, COL_SEND), Qt.ItemDataRole.CheckStateRole) is None
+               for i, r in enumerate(model.rows) if r.sent)
     dialog.decision_filter.setCurrentIndex(3)  # sent
     assert dialog.review_proxy.rowCount() == len(expected)
     dialog.decision_filter.setCurrentIndex(0)
