@@ -134,9 +134,10 @@ def test_summary_bar_clicks_filter_and_ctrl_c_copies_tsv(qtbot, services):
     assert "5 created" in bar.describe()
 
 
-def _sandbox_run(services, sandbox, tmp_path: Path, n: int, *, cancel_after: int | None = None):
-    rows = account_rows(n, prefix="rg")
-    path = write_csv(tmp_path / "grid.csv", ACCOUNT_HEADERS, rows)
+def _sandbox_run(services, sandbox, tmp_path: Path, n: int, *, cancel_after: int | None = None,
+                 headers=ACCOUNT_HEADERS, rows=None):
+    rows = account_rows(n, prefix="rg") if rows is None else rows
+    path = write_csv(tmp_path / "grid.csv", headers, rows)
 
     rules = rules_for("crm")
     mapping = get_kind("accounts").automap(sniff(path).headers, ConvertContext.build(rules, []))
@@ -237,15 +238,9 @@ def test_no_header_twice_when_the_file_uses_the_api_names(qtbot, services, sandb
     Recotap answers with the same names: every grid header is distinct."""
     from recotap_desktop.ui.results.data import load_run
 
-    path = write_csv(tmp_path / "api-names.csv", ["externalId", "name", "domain"],
-                     [[f"api-{i}", f"Api {i}", f"api{i}.example.com"] for i in range(5)])
-    rules = rules_for("crm")
-    mapping = get_kind("accounts").automap(sniff(path).headers, ConvertContext.build(rules, []))
-    job = ImportJob(kind="accounts", path=path, mapping=mapping, rules=rules,
-                    options=ImportOptions(concurrency=1))
-    spec = ConnectionSpec(base_url=sandbox.base_url("crm"), api_key=DEMO_API_KEY,
-                          profile=services.active_profile.name)
-    result = ImportRunner(build_plan(job), spec, services.history).run()
+    _path, result = _sandbox_run(
+        services, sandbox, tmp_path, 5, headers=["externalId", "name", "domain"],
+        rows=[[f"api-{i}", f"Api {i}", f"api{i}.example.com"] for i in range(5)])
     data = load_run(services.history, result.run_id)
     assert {"externalId", "domain"} <= set(data.id_keys)  # the collision is real
     titles = data.column_titles

@@ -8,8 +8,8 @@ from ui_helpers import PROFILE
 
 from recotap_desktop.engine.export import EXPORT_KIND
 from recotap_desktop.store.history import History, RunInfo
-from recotap_desktop.ui.main_window import MainWindow
 from recotap_desktop.ui.run_format import HISTORY_COLUMNS
+from tests.ui.test_ui_main_window import _window
 
 WAIT = 30_000
 
@@ -27,15 +27,6 @@ def test_a_zero_row_export_shows_0_rows_in_history(tmp_path: Path) -> None:
         assert _rows_cell(history, run_id) == "0 rows"
     finally:
         history.close()
-
-
-def _window(qtbot, services) -> MainWindow:
-    window = MainWindow(services)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: window.card.key_label.text() != "checking…", timeout=WAIT)
-    return window
 
 
 def test_a_run_the_server_answered_updates_last_verified(qtbot, services) -> None:
