@@ -122,7 +122,11 @@ def redirect_rewrite(method: str, path: str, status: int, doc: Any
 
 @dataclass
 class Huge:
-    """An answer of ``size`` bytes (JSON-looking, streamed in 1 MiB pieces), with ``status``."""
+    """An answer of ``size`` bytes (JSON-looking, streamed in 1 MiB pieces), with ``status``.
+
+    An error status comes with ``Retry-After: 0`` so that the client's retries of it
+    cost no waiting (each attempt meets the same huge body).
+    """
 
     size: int
     status: int = 200
@@ -132,6 +136,8 @@ class Huge:
         h.send_response(self.status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(self.size))
+        if self.status >= 400:
+            h.send_header("Retry-After", "0")
         h.end_headers()
         try:
             h.wfile.write(head)
@@ -236,6 +242,15 @@ def _write_peak():
             fh.write(str(peak))
 
 atexit.register(_write_peak)
+if os.environ.get("HOSTILE_DEADLINE"):  # a short overall deadline per request
+    from recotap_desktop.api import client as _client
+    _init = _client.RecotapClient.__init__
+
+    def _short_deadline(self, *args, **kwargs):
+        kwargs.setdefault("deadline", float(os.environ["HOSTILE_DEADLINE"]))
+        _init(self, *args, **kwargs)
+
+    _client.RecotapClient.__init__ = _short_deadline
 from recotap_desktop.cli import main
 sys.exit(main())
 """

@@ -28,8 +28,13 @@ from tests.e2e import hostile_kit as hk
 from tests.engine.loopback_kit import Proxy
 
 #: Margin over the honest run's peak memory (MiB). The modes' bodies are small except
-#: where a mode is about size; a client that buffered a whole huge body would exceed it.
-RSS_MARGIN_MIB = 48
+#: in the size modes, whose 256 MiB body a client that buffered it whole would exceed
+#: the margin with many times over; a bounded client reads at most a few tens of MiB.
+RSS_MARGIN_MIB = 96
+HUGE = 256 << 20
+#: The overall deadline per request in the trickle mode (seconds; the app's default is
+#: at least a minute, which the child is told to shorten through its wrapper).
+TRICKLE_DEADLINE = "1.5"
 
 
 # ---- commands ---------------------------------------------------------------------------
@@ -97,6 +102,11 @@ MODES = {
     "no-envelope": hk.Mode("no-envelope", rewrite=hk.no_envelope_rewrite),
     "echo": hk.Mode("echo", rewrite=hk.echo_rewrite),
     "echo-validation": hk.Mode("echo-validation", rewrite=hk.echo_validation_rewrite),
+    "redirect": hk.Mode("redirect", rewrite=hk.redirect_rewrite),
+    "huge": hk.Mode("huge", takeover=hk.Huge(HUGE)),
+    "huge-error": hk.Mode("huge-error", takeover=hk.Huge(HUGE, status=503)),
+    "trickle": hk.Mode("trickle", takeover=hk.Trickle(every=0.5),
+                       env={"HOSTILE_DEADLINE": TRICKLE_DEADLINE}),
 }
 
 #: Exit codes (README): 0 all rows succeeded, 1 the run finished with failed rows,
@@ -107,10 +117,17 @@ EXPECTED: dict[str, dict[str, int]] = {
     "html": _UNUSABLE,
     "truncated": _UNUSABLE,
     "no-envelope": _UNUSABLE,
+    "redirect": _UNUSABLE,
+    # Too much, too slowly: the answer is cut (size limit, deadline), never waited for
+    # or buffered whole.
+    "huge": _UNUSABLE,
+    "huge-error": _UNUSABLE,
+    "trickle": {name: 3 for name in ("segments", "export", "import-deals", "backfill")},
     # Reads work; bulk writes answer every item failed with the key in its error;
     # other writes are refused (400) with the key in the message.
     "echo": {
-        "import-account-fields": 1, "import-id-mappings": 3,
+        "import-accounts": 1, "import-deals": 1, "import-activities": 1,
+        "import-pipelines": 1, "import-account-fields": 1, "import-id-mappings": 3,
         "export": 0, "segments": 0, "fields": 0, "fields-create": 2, "unmapped": 0,
         "backfill": 3,
     },
