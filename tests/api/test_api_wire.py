@@ -76,6 +76,15 @@ import resource, sys
 from recotap_desktop.api import RecotapClient, RetryPolicy, ServerError, TransportError
 
 def peak():
+    # VmHWM: this process's own peak since exec. ru_maxrss would start at the parent's
+    # peak (Linux carries it across fork/vfork + exec) and hide growth below it.
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss if sys.platform == "darwin" else rss * 1024
 
