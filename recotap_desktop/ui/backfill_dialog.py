@@ -111,6 +111,7 @@ from recotap_desktop.ui.dialogs import JobDialog, help_window, present
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import Column, RecordTableModel, make_proxy
 from recotap_desktop.ui.services import NoApiKey, Services, host_of
+from recotap_desktop.ui.widgets import tab_leaves
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 __all__ = ["BackfillDialog", "SendOutcome", "backfill_help_html"]
@@ -363,7 +364,7 @@ class BackfillDialog(JobDialog):
             self,
         )
         self.unmapped_proxy = make_proxy(self.unmapped_model, self)
-        self.unmapped_view = QTableView()
+        self.unmapped_view = tab_leaves(QTableView())
         self.unmapped_view.setObjectName("unmapped-view")
         self.unmapped_view.setModel(self.unmapped_proxy)
         self.unmapped_view.setSortingEnabled(True)
@@ -495,7 +496,7 @@ class BackfillDialog(JobDialog):
         for title, _kinds in _KIND_FILTERS:
             self.kind_filter.addItem(title)
         self.kind_filter.setAccessibleName("Show match kind")
-        kind_label = QLabel("S&how:")
+        kind_label = QLabel("Sho&w:")
         kind_label.setBuddy(self.kind_filter)
         self.decision_filter = QComboBox()
         self.decision_filter.setObjectName("decision-filter")
@@ -530,7 +531,7 @@ class BackfillDialog(JobDialog):
         self.search_edit.textChanged.connect(self.review_proxy.set_text)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
-        self.review_view = _ReviewView(self)
+        self.review_view = tab_leaves(_ReviewView(self))
         self.review_view.setObjectName("review-view")
         self.review_view.setModel(self.review_proxy)
         self.review_view.setItemDelegateForColumn(COL_MATCH, BadgeDelegate(self.review_view))

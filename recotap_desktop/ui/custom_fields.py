@@ -36,6 +36,7 @@ from recotap_desktop.store.settings import Profile
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import LABEL_TYPES, SELECTION_TYPES, custom_field_model, make_proxy
 from recotap_desktop.ui.services import Services, host_of
+from recotap_desktop.ui.widgets import tab_leaves
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,9 @@ class CustomFieldsDialog(QDialog):
 
         self.model = custom_field_model(self)
         self.proxy = make_proxy(self.model, self)
-        self.view = QTableView()
+        self.view = tab_leaves(QTableView())
         self.view.setObjectName("customFieldTable")
+        self.view.setAccessibleName("Custom fields")
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(1, Qt.SortOrder.AscendingOrder)
@@ -113,6 +115,7 @@ class CustomFieldsDialog(QDialog):
         form.addRow("Type:", self.type_combo)
         self.options_edit = QPlainTextEdit()
         self.options_edit.setObjectName("optionsEdit")
+        self.options_edit.setAccessibleName("Options, one per line")
         self.options_edit.setPlaceholderText("One option per line")
         self.options_edit.setFixedHeight(80)
         self.options_edit.textChanged.connect(self._update_form)

@@ -275,7 +275,7 @@ class ExportDialog(JobDialog):
         self.delta_radio.setToolTip(
             "Uses the sync time stored after the last complete pull; much faster than a full pull."
         )
-        self.since_radio = QRadioButton("Accounts changed &since")
+        self.since_radio = QRadioButton("Accounts changed s&ince")
         for i, radio in enumerate((self.full_radio, self.delta_radio, self.since_radio)):
             self.mode_group.addButton(radio, i)
         self.last_sync_label = QLabel()
@@ -338,7 +338,7 @@ class ExportDialog(JobDialog):
             "Only accounts whose account score is at least this. Scores are usually 0–100."
         )
         self.min_score.setAccessibleName("Minimum account score")
-        form.addRow("Minimum &score:", self.min_score)
+        form.addRow("Minimum s&core:", self.min_score)
 
         stages = QWidget()
         stage_layout = QGridLayout(stages)
@@ -354,7 +354,7 @@ class ExportDialog(JobDialog):
         self.other_stages.setPlaceholderText("Other stages, separated by commas")
         self.other_stages.setAccessibleName("Other journey stages")
         stage_layout.addWidget(self.other_stages, 2, 0, 1, 3)
-        form.addRow("Journey &stages:", stages)
+        form.addRow("Journey s&tages:", stages)
         stage_layout.addWidget(
             _hint("Nothing ticked: every stage. A filtered pull does not move the last sync time."),
             3,

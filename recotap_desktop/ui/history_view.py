@@ -28,6 +28,7 @@ from recotap_desktop.engine.states import RESUMABLE_RUN_STATES, RunState
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import ObjectRole, history_model, make_proxy, run_counts, run_id
 from recotap_desktop.ui.services import Services
+from recotap_desktop.ui.widgets import tab_leaves
 
 #: Run states that can be continued where they stopped (not a run that is still going).
 RESUMABLE_STATES = frozenset(str(s) for s in RESUMABLE_RUN_STATES if s is not RunState.RUNNING)
@@ -54,11 +55,13 @@ class HistoryDialog(QDialog):
         filters = QHBoxLayout()
         self.search = QLineEdit()
         self.search.setObjectName("historySearch")
+        self.search.setAccessibleName("Search the history")
         self.search.setPlaceholderText("Search file, kind, connection…")
         self.search.setClearButtonEnabled(True)
         filters.addWidget(self.search, 1)
         self.profile_filter = QComboBox()
         self.profile_filter.setObjectName("historyProfile")
+        self.profile_filter.setAccessibleName("Show runs of connection")
         filters.addWidget(QLabel("Connection:"))
         filters.addWidget(self.profile_filter)
         refresh = QPushButton("Refresh")
@@ -69,8 +72,9 @@ class HistoryDialog(QDialog):
         self.model = history_model(self)
         self.proxy = make_proxy(self.model, self)
         self.search.textChanged.connect(lambda t: self.proxy.setFilterFixedString(t.strip()))
-        self.view = QTableView()
+        self.view = tab_leaves(QTableView())
         self.view.setObjectName("historyTable")
+        self.view.setAccessibleName("Sync history")
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)

@@ -51,6 +51,7 @@ from recotap_desktop.ui.run_format import (
 )
 from recotap_desktop.ui.services import Services, host_of
 from recotap_desktop.ui.target_badge import TargetBadge
+from recotap_desktop.ui.widgets import return_presses_buttons, tab_leaves
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 if TYPE_CHECKING:
@@ -249,7 +250,7 @@ class MainWindow(QMainWindow):
         self.runs_model = QStandardItemModel(0, len(HISTORY_COLUMNS), self)
         self.runs_model.setHorizontalHeaderLabels([c.title for c in HISTORY_COLUMNS])
         self._recent_runs: list[Any] = []
-        self.runs_view = QTableView()
+        self.runs_view = tab_leaves(QTableView())
         self.runs_view.setObjectName("recentRuns")
         self.runs_view.setModel(self.runs_model)
         self.runs_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -276,6 +277,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(runs, 1)
 
         self.setCentralWidget(central)
+        return_presses_buttons(central)
         self.statusBar().showMessage("Ready")
         self.resize(960, 680)
 

@@ -31,6 +31,7 @@ from recotap_desktop.store.settings import Profile
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import ObjectRole, make_proxy, segment_model
 from recotap_desktop.ui.services import Services, host_of
+from recotap_desktop.ui.widgets import tab_leaves
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class SegmentPickerDialog(QDialog):
         row = QHBoxLayout()
         self.search = QLineEdit()
         self.search.setObjectName("segmentSearch")
+        self.search.setAccessibleName("Search segments")
         self.search.setPlaceholderText("Search segments…")
         self.search.setClearButtonEnabled(True)
         row.addWidget(self.search, 1)
@@ -79,8 +81,9 @@ class SegmentPickerDialog(QDialog):
         self.model = segment_model(self)
         self.proxy = make_proxy(self.model, self)
         self.search.textChanged.connect(self._on_search)
-        self.view = QTableView()
+        self.view = tab_leaves(QTableView())
         self.view.setObjectName("segmentTable")
+        self.view.setAccessibleName("Segments")
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)

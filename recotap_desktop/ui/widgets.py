@@ -4,9 +4,9 @@ server lookup, grids that Tab leaves, labels that elide with a tooltip."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QAbstractItemView, QPushButton, QWidget
 
 
 def retry_button(retry: Callable[[], Any], tooltip: str) -> QPushButton:
@@ -18,3 +18,19 @@ def retry_button(retry: Callable[[], Any], tooltip: str) -> QPushButton:
     button.clicked.connect(lambda _checked=False: retry())
     button.setVisible(False)
     return button
+
+
+_View = TypeVar("_View", bound=QAbstractItemView)
+
+
+def tab_leaves(view: _View) -> _View:
+    """Tab and Shift+Tab move to the next control; the arrow keys move between cells."""
+    view.setTabKeyNavigation(False)
+    return view
+
+
+def return_presses_buttons(root: QWidget) -> None:
+    """Return/Enter press the focused push button of ``root`` (outside a dialog a
+    QPushButton only answers Return when it is an auto-default button)."""
+    for button in root.findChildren(QPushButton):
+        button.setAutoDefault(True)

@@ -40,6 +40,7 @@ from recotap_desktop.ui.results.data import PROBLEM_NAMES, STATE_ORDER, ResultsD
 from recotap_desktop.ui.results.model import ResultsModel, is_dark
 from recotap_desktop.ui.results.summary_bar import StateSummaryBar
 from recotap_desktop.ui.services import Services
+from recotap_desktop.ui.widgets import return_presses_buttons, tab_leaves
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ class ResultsView(QWidget):
         self.state_combo.activated.connect(self._on_combo)
         filters.addWidget(state_caption)
         filters.addWidget(self.state_combo)
-        find_caption = QLabel("&Find:")
+        find_caption = QLabel("F&ind:")
         self.search = QLineEdit()
         self.search.setObjectName("resultsSearch")
         self.search.setPlaceholderText("Text in any column, a row number or a state…")
@@ -162,8 +163,9 @@ class ResultsView(QWidget):
         self.model = ResultsModel(self)
         self.model.set_dark(is_dark(self.palette()))
         self.model.viewChanged.connect(self._on_view_changed)
-        self.table = ResultsTable()
+        self.table = tab_leaves(ResultsTable())
         self.table.setObjectName("resultsTable")
+        self.table.setAccessibleName("Results, one row per file row")
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
@@ -609,9 +611,21 @@ class ResultsWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowFlag(Qt.WindowType.Window, True)
         self.services = services
-        self.view = ResultsView(services, self)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 8, 8)
+        self.view = ResultsView(services, central)
         self.view.setContentsMargins(8, 8, 8, 8)
-        self.setCentralWidget(self.view)
+        layout.addWidget(self.view, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.close_button = QPushButton("Close")
+        self.close_button.setObjectName("closeResults")
+        self.close_button.setToolTip("Close this window (Esc)")
+        self.close_button.clicked.connect(self.close)
+        row.addWidget(self.close_button)
+        layout.addLayout(row)
+        self.setCentralWidget(central)
         self.setWindowTitle(f"Results of run {run_id}")
         self.view.loaded.connect(lambda rid: self.setWindowTitle(f"Results of run {rid}"))
         self.resize(1100, 680)
@@ -619,6 +633,11 @@ class ResultsWindow(QMainWindow):
         close.setShortcut(QKeySequence(QKeySequence.StandardKey.Close))
         close.triggered.connect(self.close)
         self.addAction(close)
+        escape = QAction("Close", self)
+        escape.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        escape.triggered.connect(self.close)
+        self.addAction(escape)
+        return_presses_buttons(central)
         self.view.load_run(run_id)
 
     @property

@@ -30,6 +30,7 @@ from recotap_desktop.engine.plan import MAX_PROBLEMS, Plan, PlanCancelled, build
 from recotap_desktop.records.formats import ColumnFormat
 from recotap_desktop.store.settings import UI_LAST_FOLDER, header_signature
 from recotap_desktop.ui.messages import describe_error
+from recotap_desktop.ui.widgets import tab_leaves
 from recotap_desktop.ui.wizard.models import (
     PROBLEM_COLUMNS,
     ProblemsModel,
@@ -129,10 +130,11 @@ class CheckPage(QWizardPage):
         find.setBuddy(self.filter_edit)
         self.severity_combo = QComboBox()
         self.severity_combo.setObjectName("severityFilter")
+        self.severity_combo.setAccessibleName("Show problems")
         self.severity_combo.addItem("Errors and warnings", None)
         self.severity_combo.addItem("Errors (row not sent)", "error")
         self.severity_combo.addItem("Warnings (value dropped)", "warning")
-        self.export_button = QPushButton("E&xport problems…")
+        self.export_button = QPushButton("Export &problems…")
         self.export_button.setObjectName("exportProblems")
         self.export_button.clicked.connect(self.choose_export)
         filters.addWidget(find)
@@ -147,8 +149,9 @@ class CheckPage(QWizardPage):
         self.filter_edit.textChanged.connect(self.proxy.set_text)
         self.severity_combo.currentIndexChanged.connect(
             lambda _i: self.proxy.set_severity(self.severity_combo.currentData()))
-        self.view = QTableView()
+        self.view = tab_leaves(QTableView())
         self.view.setObjectName("problemTable")
+        self.view.setAccessibleName("Problems")
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)

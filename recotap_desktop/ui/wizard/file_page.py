@@ -27,6 +27,7 @@ from recotap_desktop.files import FileProblem, SourceInfo, preview, sniff
 from recotap_desktop.files.network import local_copy_if_remote
 from recotap_desktop.store.settings import UI_LAST_FOLDER
 from recotap_desktop.ui.kinds import OPENABLE_SUFFIXES, is_openable
+from recotap_desktop.ui.widgets import tab_leaves
 from recotap_desktop.ui.wizard.models import PreviewModel
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
@@ -135,8 +136,9 @@ class FilePage(QWizardPage):
         self.preview_caption = QLabel(f"Preview (first {PREVIEW_ROWS} rows):")
         layout.addWidget(self.preview_caption)
         self.preview_model = PreviewModel(self)
-        self.preview_view = QTableView()
+        self.preview_view = tab_leaves(QTableView())
         self.preview_view.setObjectName("previewTable")
+        self.preview_view.setAccessibleName("Preview of the file")
         self.preview_view.setModel(self.preview_model)
         self.preview_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.preview_view.setAlternatingRowColors(True)

@@ -65,7 +65,7 @@ class OptionsPage(QWizardPage):
         seg_layout.setContentsMargins(0, 0, 0, 0)
         self.segment_label = QLabel()
         self.segment_label.setObjectName("segmentLabel")
-        self.segment_button = QPushButton("Choose &segment…")
+        self.segment_button = QPushButton("Choose se&gment…")
         self.segment_button.setObjectName("chooseSegment")
         self.segment_button.clicked.connect(self.choose_segment)
         self.no_segment_button = QPushButton("&No segment")

@@ -76,6 +76,7 @@ class HelpDialog(QDialog):
         layout = QVBoxLayout(self)
         self.browser = QTextBrowser()
         self.browser.setObjectName("helpText")
+        self.browser.setAccessibleName("Help")
         self.browser.setOpenExternalLinks(True)
         self.browser.setHtml(html)
         layout.addWidget(self.browser)
