@@ -32,6 +32,7 @@ import csv
 import datetime as dt
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,6 +84,30 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the OS can say (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read by setting it back at once
+    os.umask(mask)
+    return mask
+
+
+def user_file_mode(path: Path) -> int:
+    """The permissions a file the user asked for gets: those of the file it replaces, else
+    what the umask gives a new file (``mkstemp``'s 0600 is for the app's private files only;
+    a report in a shared folder must stay readable by whoever can read the folder)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 class TableWriter:
     """Streaming, atomic, formula-safe table writer; use :meth:`open`.
 
@@ -111,6 +136,11 @@ class TableWriter:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                    dir=native_path(path.parent.absolute()))
         self._tmp = Path(tmp)
+        if os.name == "posix":
+            try:
+                os.chmod(fd, user_file_mode(path))
+            except OSError:
+                pass  # the file stays private: never a reason to fail the report
         self._fh: IO[str] | None = None
         self._csv: Any = None
         self._wb: Any = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,26 @@ def test_a_report_read_back_gives_the_values_written(tmp_path: Path, suffix: str
     with TableWriter.open(other, ["Name"]) as writer:
         writer.write_row(["+x"])
     assert [row[0] for _, row in iter_rows(sniff(other))] == ["'+x"]
+
+
+@pytest.mark.posix_only(reason="file modes are POSIX permissions")
+def test_files_for_the_user_get_the_umask_mode_or_keep_the_replaced_files(tmp_path):
+    """A report is the user's file, not the app's: 0644 under umask 022 (mkstemp alone
+    gives 0600, which colleagues in a shared folder cannot read); a file it replaces keeps
+    its own permissions."""
+    import stat as _stat
+
+    old = os.umask(0o022)
+    try:
+        for name in ("new.csv", "new.xlsx"):
+            with TableWriter.open(tmp_path / name, ["a"]) as writer:
+                writer.write_row(["1"])
+            assert _stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
+        kept = tmp_path / "kept.csv"
+        kept.write_text("x")
+        kept.chmod(0o640)
+        with TableWriter.open(kept, ["a"]) as writer:
+            writer.write_row(["1"])
+        assert _stat.S_IMODE(kept.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
