@@ -100,6 +100,7 @@ from recotap_desktop.engine.progress import (
     ProgressSink,
     ProgressSnapshot,
     RateMeter,
+    join,
 )
 from recotap_desktop.engine.run_target import RunTarget
 from recotap_desktop.engine.states import RunState
@@ -573,7 +574,7 @@ class _Prefetch(Generic[_T]):
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join()
+        join(self._thread)
 
 
 # ---------------------------------------------------------------------------- the job

@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Phase(StrEnum):
@@ -87,6 +88,34 @@ class CancelToken:
     @property
     def cancelled(self) -> bool:
         return self.requested.is_set()
+
+
+#: Longest time the calling thread waits at once for a worker; see :func:`wait_all`.
+WAIT_SLICE = 0.2
+
+
+def wait_all(futures: Iterable[Future[Any]]) -> None:
+    """Wait for every future, in slices; then raise the first error in their order.
+
+    The engine's caller is often the main thread of the CLI, which handles Ctrl-C. CPython
+    runs a signal handler only on the main thread, and only when that thread runs Python
+    code; the kernel may deliver the process's SIGINT to any thread, and a worker that gets
+    it does not wake a main thread blocked in an untimed wait (``Future.result()``,
+    ``Thread.join()``). The second Ctrl-C of a run whose requests hang was then never
+    handled (issue 15, finding 6). Waiting in slices lets the handler run within one.
+    """
+    ordered = list(futures)
+    pending = set(ordered)
+    while pending:
+        _done, pending = wait(pending, timeout=WAIT_SLICE)
+    for fut in ordered:
+        fut.result()
+
+
+def join(thread: threading.Thread) -> None:
+    """``thread.join()`` in slices, so a signal handler runs meanwhile (see :func:`wait_all`)."""
+    while thread.is_alive():
+        thread.join(WAIT_SLICE)
 
 
 class RateMeter:

@@ -61,6 +61,8 @@ from recotap_desktop.engine.progress import (
     ProgressSink,
     ProgressSnapshot,
     RateMeter,
+    join,
+    wait_all,
 )
 from recotap_desktop.engine.run_target import RunTarget, check_run_target
 from recotap_desktop.engine.senders import BULK_KINDS, SENDERS, SendOptions
@@ -206,7 +208,7 @@ class _Journal:
         with self._cond:
             self._closing = True
             self._cond.notify_all()
-        self._thread.join()
+        join(self._thread)
         if raise_error:
             self._raise_error()
 
@@ -597,8 +599,7 @@ class ImportRunner:
             if fresh:
                 submit(fresh, False)
             flush()
-            for fut in futures:
-                fut.result()
+            wait_all(futures)
         self._report(force=True)
         if self._abort is not None:
             return RunState.ABORTED, self._abort.message
