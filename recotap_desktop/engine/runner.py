@@ -250,6 +250,11 @@ class _Journal:
             raise
 
 
+def _payload_text(payload: Any) -> str:
+    """An item as sent, as the report's ``recotap_payload`` shows it (compact JSON)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
 class _Abort(Exception):
     def __init__(self, message: str, *, processed_maybe: bool = False) -> None:
         super().__init__(message)
@@ -571,7 +576,7 @@ class ImportRunner:
                                 r,
                                 RowState.NOT_SENT.value,
                                 "Dry run: would be sent.",
-                                {"payload": json.dumps(entry.payload, ensure_ascii=False)},
+                                {"payload": _payload_text(entry.payload)},
                             )
                             for r in entry.rows
                         )
@@ -683,14 +688,11 @@ class ImportRunner:
                 if outcome is None:
                     row_outcomes.extend(self._not_sent(r, note) for r in item.rows)
                     continue
+                # The value as sent, beside the value as read in the report (issue 14): the
+                # item exactly as this attempt sent it, once per item for all its rows.
+                ids = {**outcome.ids, "payload": _payload_text(item.payload)}
                 row_outcomes.extend(
-                    RowOutcome(
-                        r,
-                        outcome.state.value,
-                        outcome.message,
-                        outcome.ids or None,
-                        outcome.reconciled,
-                    )
+                    RowOutcome(r, outcome.state.value, outcome.message, ids, outcome.reconciled)
                     for r in item.rows
                 )
                 if outcome.state is RowState.FAILED:

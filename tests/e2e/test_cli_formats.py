@@ -256,3 +256,35 @@ def test_failures_file_edited_and_imported_again_sends_the_original_values(
     assert (deals["=dl5"]["name"], deals["=dl5"]["amount"]) == ("+x", 12)
     assert (deals["dl6"]["name"], deals["dl6"]["amount"]) == ("-y", 100)
     assert deals["'dl7"]["name"] == "@z"
+
+
+def test_a_real_run_report_shows_each_value_as_read_beside_the_value_as_sent(
+    tmp_path: Path,
+) -> None:
+    """Issue 14: the report of a real run carries the value as sent next to the value as
+    read, so a day-first date or a decimal comma can be checked against what the server
+    received, row by row."""
+    path = _write(tmp_path / "uk.csv", [["d1", "A", "£77,000.50", "05/01/2026"],
+                                        ["d2", "B", "£1,250", "31/01/2026"]])
+    report = tmp_path / "uk.report.csv"
+    with SandboxServer(port=0, accounts=0) as sandbox:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(
+            ["--data-dir", str(tmp_path / "d"), "--base-url", sandbox.base_url("crm"),
+             "import", "deals", str(path), "--yes", "--report", str(report)],
+            stdin=io.StringIO(""), stdout=out, stderr=err, env=ENV,
+        )
+        assert code == 0, err.getvalue()
+        stored = dict(sandbox.state.deals)
+    with report.open(encoding="utf-8-sig", newline="") as fh:
+        rows = {r["Deal ID"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == {"d1", "d2"}
+    for deal_id, amount, date in (("d1", 77000.5, "2026-01-05T00:00:00Z"),
+                                  ("d2", 1250, "2026-01-31T00:00:00Z")):
+        row = rows[deal_id]
+        assert row["recotap_state"] == "upserted"
+        sent = json.loads(row["recotap_payload"])
+        assert (sent["amount"], sent["closedDate"]) == (amount, date)
+        # what the report says was sent is what the server holds
+        assert (stored[deal_id]["amount"], stored[deal_id]["closedDate"]) == (amount, date)
+    assert (rows["d1"]["Amount"], rows["d1"]["Close Date"]) == ("£77,000.50", "05/01/2026")

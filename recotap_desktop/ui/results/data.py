@@ -60,7 +60,8 @@ class _Interner(dict[str, int]):
 
 
 def _id_title(key: str) -> str:
-    return "Payload (dry run)" if key == "payload" else key
+    # The item as sent (or, in a dry run, as it would be): beside the values as read.
+    return "As sent (JSON)" if key == "payload" else key
 
 
 @dataclass
