@@ -111,7 +111,7 @@ from recotap_desktop.ui.dialogs import JobDialog, help_window, present
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import Column, RecordTableModel, make_proxy
 from recotap_desktop.ui.services import NoApiKey, Services, host_of
-from recotap_desktop.ui.widgets import tab_leaves
+from recotap_desktop.ui.widgets import resize_within_screen, tab_leaves
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 __all__ = ["BackfillDialog", "SendOutcome", "backfill_help_html"]
@@ -331,7 +331,7 @@ class BackfillDialog(JobDialog):
         QShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents), self, self.show_help)
         self._load_connection()
         self._show_page(_PAGE_LIST)
-        self.resize(1000, 680)
+        resize_within_screen(self, 1000, 680)
         if not self._problem:
             self.refresh_list()
 

@@ -42,6 +42,7 @@ from recotap_desktop.store.secrets import ENV_VAR, KeychainUnavailable
 from recotap_desktop.store.settings import Profile
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.services import Services, now_iso
+from recotap_desktop.ui.widgets import resize_within_screen
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,7 @@ class ConnectionDialog(QDialog):
         super().__init__(parent)
         self.services = services
         self.setWindowTitle("Connections")
-        self.setMinimumSize(820, 560)
-        self.resize(900, 600)
+        resize_within_screen(self, 900, 600)
         self._entries: list[_Entry] = [
             _Entry(replace(p), original_name=p.name) for p in services.profiles
         ]

@@ -36,7 +36,7 @@ from recotap_desktop.store.settings import Profile
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import LABEL_TYPES, SELECTION_TYPES, custom_field_model, make_proxy
 from recotap_desktop.ui.services import Services, host_of
-from recotap_desktop.ui.widgets import tab_leaves
+from recotap_desktop.ui.widgets import resize_within_screen, tab_leaves
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class CustomFieldsDialog(QDialog):
         self.load_job: Worker | None = None
         self.create_job: Worker | None = None
         self.setWindowTitle(f"Account custom fields — {profile.name}")
-        self.resize(820, 600)
+        resize_within_screen(self, 820, 600)
         self._build()
         self.refresh()
 

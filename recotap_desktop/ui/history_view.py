@@ -28,7 +28,7 @@ from recotap_desktop.engine.states import RESUMABLE_RUN_STATES, RunState
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import ObjectRole, history_model, make_proxy, run_counts, run_id
 from recotap_desktop.ui.services import Services
-from recotap_desktop.ui.widgets import tab_leaves
+from recotap_desktop.ui.widgets import resize_within_screen, tab_leaves
 
 #: Run states that can be continued where they stopped (not a run that is still going).
 RESUMABLE_STATES = frozenset(str(s) for s in RESUMABLE_RUN_STATES if s is not RunState.RUNNING)
@@ -49,7 +49,7 @@ class HistoryDialog(QDialog):
         super().__init__(parent)
         self.services = services
         self.setWindowTitle("Sync history")
-        self.resize(980, 560)
+        resize_within_screen(self, 980, 560)
         layout = QVBoxLayout(self)
 
         filters = QHBoxLayout()

@@ -51,7 +51,12 @@ from recotap_desktop.ui.run_format import (
 )
 from recotap_desktop.ui.services import Services, host_of
 from recotap_desktop.ui.target_badge import TargetBadge
-from recotap_desktop.ui.widgets import return_presses_buttons, tab_leaves
+from recotap_desktop.ui.widgets import (
+    ElidedLabel,
+    resize_within_screen,
+    return_presses_buttons,
+    tab_leaves,
+)
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 if TYPE_CHECKING:
@@ -108,7 +113,7 @@ class ConnectionCard(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Connection", parent)
         grid = QGridLayout(self)
-        self.name_label = QLabel()
+        self.name_label = ElidedLabel()  # a long connection name is cut, whole in its tooltip
         font = QFont(self.name_label.font())
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
@@ -142,14 +147,14 @@ class ConnectionCard(QGroupBox):
     def show_profile(self, profile: Profile | None) -> None:
         """Fill the labels for ``profile`` (None: no connection yet)."""
         if profile is None:
-            self.name_label.setText("No connection yet")
+            self.name_label.set_full_text("No connection yet")
             self.edition_label.setText("—")
             self.host_label.setText("—")
             self.key_label.setText("Add a connection with your Recotap API key to start.")
             self.verified_label.setText("—")
             self.test_button.setEnabled(False)
             return
-        self.name_label.setText(profile.name)
+        self.name_label.set_full_text(profile.name)
         self.edition_label.setText(rules_for(profile.edition).title)
         self.host_label.setText(host_of(profile))
         self.verified_label.setText(format_verified(profile.last_verified))
@@ -279,7 +284,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         return_presses_buttons(central)
         self.statusBar().showMessage("Ready")
-        self.resize(960, 680)
+        resize_within_screen(self, 960, 680)
 
     def _action(self, text: str, slot: Any, shortcut: str | None = None,
                 name: str = "") -> QAction:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from recotap_desktop.store.settings import Profile
 from recotap_desktop.ui.services import Services, host_of
+from recotap_desktop.ui.widgets import ElidedLabel
 
 DEMO_TEXT = "DEMO — sample data on this computer, no account needed"
 
@@ -51,10 +52,12 @@ class TargetBadge(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.demo = QLabel(DEMO_TEXT)
+        # Both shrink with the window (issue 18, finding 7): cut in the middle, so that
+        # the host at the end stays readable, with the whole text as the tooltip.
+        self.demo = ElidedLabel(DEMO_TEXT)
         self.demo.setObjectName("demoBadge")
         self.demo.setStyleSheet(DEMO_BADGE_STYLE)
-        self.target = QLabel()
+        self.target = ElidedLabel(middle=True)
         self.target.setObjectName("targetBadge")
         self.target.setStyleSheet(TARGET_BADGE_STYLE)
         layout.addWidget(self.demo)
@@ -69,8 +72,5 @@ class TargetBadge(QWidget):
         self.demo.setVisible(demo)
         self.target.setVisible(profile is not None and not demo)
         if profile is not None and not demo:
-            self.target.setText(
-                f"Sends to workspace <b>{html.escape(profile.name)}</b> at "
-                f"<b>{html.escape(host_of(profile))}</b>")
-            self.target.setToolTip(target_words(services, profile))
+            self.target.set_full_text(target_words(services, profile))
             self.target.setAccessibleName(target_words(services, profile))

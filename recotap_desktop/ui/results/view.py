@@ -40,7 +40,7 @@ from recotap_desktop.ui.results.data import PROBLEM_NAMES, STATE_ORDER, ResultsD
 from recotap_desktop.ui.results.model import ResultsModel, is_dark
 from recotap_desktop.ui.results.summary_bar import StateSummaryBar
 from recotap_desktop.ui.services import Services
-from recotap_desktop.ui.widgets import return_presses_buttons, tab_leaves
+from recotap_desktop.ui.widgets import resize_within_screen, return_presses_buttons, tab_leaves
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 log = logging.getLogger(__name__)
@@ -628,7 +628,7 @@ class ResultsWindow(QMainWindow):
         self.setCentralWidget(central)
         self.setWindowTitle(f"Results of run {run_id}")
         self.view.loaded.connect(lambda rid: self.setWindowTitle(f"Results of run {rid}"))
-        self.resize(1100, 680)
+        resize_within_screen(self, 1100, 680)
         close = QAction("Close", self)
         close.setShortcut(QKeySequence(QKeySequence.StandardKey.Close))
         close.triggered.connect(self.close)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from recotap_desktop.records import ColumnMapping, FieldType, TargetField
 from recotap_desktop.store.settings import UI_LAST_FOLDER, header_signature
 from recotap_desktop.ui.messages import describe_error
-from recotap_desktop.ui.widgets import retry_button
+from recotap_desktop.ui.widgets import retry_button, tooltip_names_choice
 
 if TYPE_CHECKING:
     from recotap_desktop.ui.wizard.wizard import ImportWizard
@@ -125,10 +125,10 @@ class ColumnMapper(QWidget):
             combo = QComboBox()
             combo.setObjectName(f"column:{f.name}")
             combo.setAccessibleName(f"Column for {f.label}")
-            combo.setToolTip(f.help)
             combo.addItem(NOT_USED, "")
             for h in self.headers:
                 combo.addItem(h, h)
+            tooltip_names_choice(combo, f.help)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(14)
             combo.currentIndexChanged.connect(self._changed)
