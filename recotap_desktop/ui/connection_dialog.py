@@ -61,6 +61,8 @@ class _Entry:
     original_name: str | None = None
     new_key: str = ""
     has_stored_key: bool = False
+    #: "Test connection" found the edition for the form as it is now.
+    detected: bool = False
 
     def __repr__(self) -> str:  # never show the key
         return f"_Entry({self.profile.name!r}, original={self.original_name!r})"
@@ -80,6 +82,8 @@ class ConnectionDialog(QDialog):
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        #: What saving could not do, for the main window to show (no key values).
+        self.saved_notes: list[str] = []
         self.services = services
         self.setWindowTitle("Connections")
         resize_within_screen(self, 900, 600)
@@ -543,6 +547,7 @@ class ConnectionDialog(QDialog):
                 "✖ " + (describe_error(error, host) if error is not None else found.message))
             return
         entry.profile.last_verified = now_iso()
+        entry.detected = True
         entry.profile.edition = found.chosen.rules.name
         if entry.profile.base_url:
             entry.profile.base_url = found.chosen.base_url
@@ -593,9 +598,28 @@ class ConnectionDialog(QDialog):
             (e.original_name, e.profile.name.strip(), e.new_key) for e in self._entries
             if not services.is_demo(e.original_name)
         ]
+        # A new connection is probed like "Test connection" does (issue 18, finding 8): the
+        # edition that answers is kept; when neither does, it is saved as set, unverified.
+        probes = [(e, replace(e.profile), e.new_key) for e in self._entries
+                  if e.original_name is None and e.new_key and not e.detected]
 
-        def store_keys(progress: SignalProgress) -> list[str]:
+        def store_keys(progress: SignalProgress) -> tuple[list[str], list[tuple[Any, ...]]]:
             notes: list[str] = []
+            found_editions: list[tuple[_Entry, str, str]] = []  # applied on the GUI thread
+            for entry, profile, key in probes:
+                try:
+                    spec = services.connection_spec(profile, key)
+                    found = detect_edition(
+                        key, base_url=spec.base_url, preferred=profile.edition,
+                        allow_insecure_http=profile.allow_insecure_http,
+                        cancel_event=progress.cancel_event, timeout=spec.timeout)
+                except Exception as exc:  # offline, refused...: save it as set, say so
+                    notes.append(f"{profile.name}: not verified ({describe_error(exc)})")
+                    continue
+                if found.chosen is None:
+                    notes.append(f"{profile.name}: not verified ({found.message})")
+                    continue
+                found_editions.append((entry, found.chosen.rules.name, found.chosen.base_url))
             for name in removed:
                 try:
                     services.keystore.delete(name)
@@ -622,7 +646,7 @@ class ConnectionDialog(QDialog):
                                      f"app. {exc.message}")
                     elif original and original != name:
                         services.move_session_key(original, name)
-            return notes
+            return notes, found_editions
 
         self.buttons.setEnabled(False)
         self.result_label.setText("Saving…")
@@ -631,7 +655,14 @@ class ConnectionDialog(QDialog):
         job.failed.connect(self._on_save_failed)
         self.save_job = job.start()
 
-    def _on_saved(self, notes: Any) -> None:
+    def _on_saved(self, result: Any) -> None:
+        notes, found_editions = result
+        for entry, edition, base_url in found_editions:
+            entry.profile.edition = edition
+            if entry.profile.base_url:
+                entry.profile.base_url = base_url
+            entry.profile.last_verified = now_iso()
+            entry.detected = True
         settings = self.services.settings
         settings.profiles = [replace(e.profile, name=e.profile.name.strip())
                              for e in self._entries]

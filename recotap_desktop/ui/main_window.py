@@ -475,24 +475,45 @@ class MainWindow(QMainWindow):
         self.card.test_button.setEnabled(False)
         self.statusBar().showMessage(f"Testing the connection to {host}…")
 
-        def verify(progress: SignalProgress) -> str:
-            with services.make_client(profile, cancel_event=progress.cancel_event) as client:
-                client.verify()
-            return host
+        def verify(progress: SignalProgress) -> Any:
+            # Both editions' paths are probed, as in the Connections dialog (issue 18,
+            # finding 8): a workspace that moved to the other edition is found, not refused.
+            from recotap_desktop.api.detect import detect_edition
 
-        def ok(_host: object) -> None:
+            spec = services.connection_spec(profile)
+            return detect_edition(spec.api_key, base_url=spec.base_url,
+                                  preferred=profile.edition,
+                                  allow_insecure_http=profile.allow_insecure_http,
+                                  cancel_event=progress.cancel_event, timeout=spec.timeout)
+
+        def ok(found: Any) -> None:
+            if found.chosen is None:
+                error = found.telling_error
+                if error is not None:
+                    failed(error)
+                else:
+                    self._say_failed(found.message)
+                return
+            moved = ""
+            edition = found.chosen.rules.name
+            if edition != profile.edition:
+                services.update_profile_edition(profile.name, edition, found.chosen.base_url)
+                moved = f" It speaks the {found.chosen.rules.title}; the connection now uses it."
             services.mark_verified(profile.name)
-            self.card.show_result(f"Connected to {host}: the API key works.", True)
+            self.card.show_result(f"Connected to {host}: the API key works.{moved}", True)
             self.statusBar().showMessage("Connection OK", 5000)
             self.refresh_connection()
 
         def failed(exc: BaseException) -> None:
-            self.card.show_result(describe_error(exc, host), False)
-            self.statusBar().showMessage("Connection failed", 5000)
+            self._say_failed(describe_error(exc, host))
 
         job = self._run(verify, name="test-connection", on_success=ok, on_error=failed)
         job.finished.connect(lambda: self.card.test_button.setEnabled(True))
         return job
+
+    def _say_failed(self, text: str) -> None:
+        self.card.show_result(text, False)
+        self.statusBar().showMessage("Connection failed", 5000)
 
     def open_connections(self) -> Any:
         """Connection → Connections… (non-blocking); refreshes the card when closed."""
@@ -500,15 +521,16 @@ class MainWindow(QMainWindow):
 
         dialog = ConnectionDialog(self.services, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.finished.connect(lambda _r: self._after_connections())
+        dialog.finished.connect(lambda _r: self._after_connections(dialog.saved_notes))
         self._dialogs["connections"] = dialog
         dialog.open()
         return dialog
 
-    def _after_connections(self) -> None:
+    def _after_connections(self, notes: list[str] | None = None) -> None:
         self._dialogs.pop("connections", None)
-        self.card.show_result("", None)
         self.refresh_connection()
+        # what saving could not do (a key kept in memory only, a connection not verified)
+        self.card.show_result("\n".join(f"Note: {n}" for n in notes or []), None)
         active = self.services.active_profile
         self.connectionChanged.emit(active.name if active else None)
 

@@ -195,6 +195,17 @@ class Services:
         self.save_settings()
         return profile.last_verified
 
+    def update_profile_edition(self, profile_name: str, edition: str, base_url: str) -> None:
+        """The edition a test found for ``profile_name`` (its base URL kept only when one
+        was set: an empty one means the edition's default)."""
+        profile = self.settings.get_profile(profile_name)
+        if profile is None:
+            return
+        profile.edition = edition
+        if profile.base_url:
+            profile.base_url = base_url
+        self.save_settings()
+
     def mark_verified_by_runs(self, runs: Iterable[Any]) -> bool:
         """A run that the server answered proves its connection works as well as "Test
         connection" does (issue 18: 6): the newest such run of each connection becomes its

@@ -266,3 +266,44 @@ def test_neither_edition_path_known_says_404(qtbot, services):
         qtbot.keyClicks(dialog.key_edit, DEMO_API_KEY)
         text = _test(qtbot, dialog)
     assert text.startswith("✖ Neither API edition answered") and "(404)" in text
+
+
+@pytest.mark.parametrize("served", ["crm", "external"])
+def test_creating_a_connection_detects_the_edition_without_a_test(qtbot, bare_services,
+                                                                   served):
+    """Finding 8, "and creating a connection": OK on a new connection probes both paths
+    like "Test connection" does and keeps the edition that answers."""
+    from recotap_desktop.sandbox import SandboxServer
+
+    other = "external" if served == "crm" else "crm"
+    with SandboxServer(accounts=3, editions=[served]) as server:
+        dialog = _dialog(qtbot, bare_services)
+        _fill(qtbot, dialog, name="New", url=server.base_url(other), key=DEMO_API_KEY)
+        with qtbot.waitSignal(dialog.accepted, timeout=WAIT):
+            dialog.accept()  # no "Test connection" pressed
+        saved = bare_services.settings.get_profile("New")
+        assert saved is not None
+        assert (saved.edition, saved.base_url) == (served, server.base_url(served))
+        assert saved.last_verified
+        assert dialog.saved_notes == []
+
+
+def test_a_new_connection_nobody_answers_is_saved_unverified_and_the_window_says_so(
+        qtbot, bare_services):
+    from recotap_desktop.ui.main_window import MainWindow
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    window = MainWindow(bare_services)
+    qtbot.addWidget(window)
+    dialog = window.open_connections()
+    _fill(qtbot, dialog, name="Offline", url=f"http://127.0.0.1:{port}/api/v1/crm/",
+          key=DEMO_API_KEY)
+    with qtbot.waitSignal(dialog.finished, timeout=WAIT):
+        dialog.accept()
+    saved = bare_services.settings.get_profile("Offline")
+    assert saved is not None and saved.edition == "crm" and not saved.last_verified
+    shown = window.card.result_label.text()
+    assert shown.startswith("Note: Offline: not verified"), shown
+    assert DEMO_API_KEY not in shown

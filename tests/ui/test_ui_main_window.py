@@ -76,6 +76,29 @@ def test_connection_at_a_glance_and_test(qtbot, services):
     assert not window.demo_badge.isVisible()
 
 
+def test_test_connection_finds_a_workspace_that_speaks_the_other_edition(
+        qtbot, bare_services, memory_keyring):
+    """Finding 8 in the main window: "Test connection" probes both paths; a connection
+    saved as the CRM API whose server answers only the External API is switched to it."""
+    from recotap_desktop.sandbox import DEMO_API_KEY, SandboxServer
+    from recotap_desktop.store.settings import Profile
+
+    with SandboxServer(accounts=3, editions=["external"]) as server:
+        bare_services.settings.upsert_profile(
+            Profile(name="W", edition="crm", base_url=server.base_url("crm")))
+        bare_services.set_active("W")
+        bare_services.keystore.set("W", DEMO_API_KEY)
+        window = _window(qtbot, bare_services)
+        job = window.test_connection()
+        qtbot.waitUntil(lambda: job.is_finished, timeout=WAIT)
+        text = window.card.result_label.text()
+        assert text.startswith("✔ Connected to 127.0.0.1"), text
+        assert "speaks the External API" in text
+        saved = bare_services.settings.get_profile("W")
+        assert (saved.edition, saved.base_url) == ("external", server.base_url("external"))
+        assert window.card.edition_label.text().startswith("External API")
+
+
 def test_first_start_opens_connection_dialog(qtbot, bare_services):
     window = _window(qtbot, bare_services)
     assert window.card.name_label.text() == "No connection yet"
