@@ -22,12 +22,16 @@ from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, Plan, PlanError, build_plan
 from recotap_desktop.engine.progress import CancelToken, ProgressSink
 from recotap_desktop.engine.run_target import RunTarget, check_run_target, run_target_problem
-from recotap_desktop.engine.runner import ISOLATION_PREFIX, ImportRunner, RunResult
-from recotap_desktop.engine.states import RESUMABLE_RUN_STATES, RowState, RunState
+from recotap_desktop.engine.runner import ImportRunner, RunResult
+from recotap_desktop.engine.states import (
+    NOT_RETRYABLE_FAILURES,
+    RESUMABLE_RUN_STATES,
+    Reason,
+    RowState,
+    RunState,
+)
 from recotap_desktop.records import ColumnMapping
 from recotap_desktop.store.history import History
-
-_NOT_RETRYABLE_MARKERS = ("already exist", "duplicate")
 
 
 def load_custom_fields(connection: ConnectionSpec, **client_kwargs: Any) -> list[Any]:
@@ -147,19 +151,17 @@ def _resume_claimed(
 
 
 def retryable_rows(history: History, run_id: int) -> set[int]:
-    """Rows worth sending again: not sent, or failed for a reason other than a duplicate or
-    a rejection of the row's own data."""
+    """Rows worth sending again: not sent (but never a dry run's), or failed for a reason
+    other than the server refusing the row itself (its own data, or a record that exists).
+
+    Read from each outcome's reason code (:class:`Reason`), never from its message.
+    """
     rows = set()
-    for o in history.outcomes(run_id).values():
+    for o in history.iter_outcomes(run_id):
         if o.state == RowState.NOT_SENT.value:
-            if not o.message.startswith("Dry run"):
+            if o.reason != Reason.DRY_RUN:
                 rows.add(o.row)
-        elif o.state == RowState.FAILED.value:
-            msg = o.message.lower()
-            if o.message.startswith(ISOLATION_PREFIX) or any(
-                m in msg for m in _NOT_RETRYABLE_MARKERS
-            ):
-                continue
+        elif o.state == RowState.FAILED.value and o.reason not in NOT_RETRYABLE_FAILURES:
             rows.add(o.row)
     return rows
 

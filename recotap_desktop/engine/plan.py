@@ -34,6 +34,7 @@ from recotap_desktop.files import (
 )
 from recotap_desktop.records import ColumnMapping, ConvertContext, Problem, get_kind
 from recotap_desktop.records.base import (
+    DUPLICATE_IN_FILE,
     BlockConverter,
     DuplicateTracker,
     Grouper,
@@ -210,7 +211,7 @@ def missing_required(job: ImportJob) -> list[str]:
 
 
 def _is_duplicate(problem: Problem) -> bool:
-    return "is already on row" in problem.reason
+    return problem.code == DUPLICATE_IN_FILE
 
 
 def _file_identity(path: Path) -> tuple[int, int]:

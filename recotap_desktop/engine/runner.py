@@ -66,7 +66,13 @@ from recotap_desktop.engine.progress import (
 )
 from recotap_desktop.engine.run_target import RunTarget, check_run_target
 from recotap_desktop.engine.senders import BULK_KINDS, SENDERS, SendOptions
-from recotap_desktop.engine.states import SUCCESS_STATES, ItemOutcome, RowState, RunState
+from recotap_desktop.engine.states import (
+    SUCCESS_STATES,
+    ItemOutcome,
+    Reason,
+    RowState,
+    RunState,
+)
 from recotap_desktop.engine.wording import (
     ISOLATION_PREFIX,
     cause_of,
@@ -76,6 +82,7 @@ from recotap_desktop.engine.wording import (
     summarise_failures,
 )
 from recotap_desktop.files.targets import check_data_dir
+from recotap_desktop.records.base import DUPLICATE_IN_FILE
 from recotap_desktop.store.history import History, HistoryError, RowOutcome, RunInfo
 
 log = logging.getLogger(__name__)
@@ -248,6 +255,9 @@ class _Journal:
                 if self._error is None:
                     self._error = exc
             raise
+
+
+_CANCELLED_NOTE = "Not sent: the run was cancelled before this row was sent."
 
 
 def _payload_text(payload: Any) -> str:
@@ -577,6 +587,7 @@ class ImportRunner:
                                 RowState.NOT_SENT.value,
                                 "Dry run: would be sent.",
                                 {"payload": _payload_text(entry.payload)},
+                                reason=Reason.DRY_RUN,
                             )
                             for r in entry.rows
                         )
@@ -593,9 +604,14 @@ class ImportRunner:
                 elif self._in_scope(entry.row) and not final(entry.row):
                     if isinstance(entry, InvalidRow):
                         state, message = RowState.INVALID, entry.message or "Invalid row."
+                        reason = Reason.DUPLICATE_IN_FILE if any(
+                            p.code == DUPLICATE_IN_FILE for p in entry.problems
+                        ) else Reason.INVALID
                     else:
                         state, message = RowState.NOT_SENT, "Excluded before sending."
-                    pending_outcomes.append(RowOutcome(entry.row, state.value, message))
+                        reason = Reason.EXCLUDED
+                    pending_outcomes.append(
+                        RowOutcome(entry.row, state.value, message, reason=reason))
                 if len(pending_outcomes) >= _FLUSH_EVERY:
                     flush()
                     self._report()
@@ -616,13 +632,18 @@ class ImportRunner:
             return RunState.FINISHED, "Dry run: nothing was sent."
         return RunState.FINISHED, ""
 
-    def _not_sent(self, row: int, message: str = "") -> RowOutcome:
+    def _not_sent(self, row: int, message: str = "", reason: Reason | None = None
+                  ) -> RowOutcome:
+        """A row this run did not get an answer for: cancelled, stopped, or (``reason``
+        :attr:`Reason.UNANSWERED`, with its ``message``) sent without an answer."""
+        if reason is None:
+            reason = Reason.STOPPED if self._abort is not None else Reason.CANCELLED
         if not message:
-            if self._abort is not None:
+            if reason is Reason.STOPPED and self._abort is not None:
                 message = f"Not sent: the run stopped ({self._abort.message})"
             else:
-                message = "Not sent: the run was cancelled before this row was sent."
-        return RowOutcome(row, RowState.NOT_SENT.value, message)
+                message = _CANCELLED_NOTE
+        return RowOutcome(row, RowState.NOT_SENT.value, message, reason=reason)
 
     def _count_outcomes(self, outcomes: list[RowOutcome]) -> None:
         counts = Counter(o.state for o in outcomes)
@@ -673,12 +694,13 @@ class ImportRunner:
             state = _BatchState()
             outcomes = self._send_isolating(client, batch.items, batch.reconcile, state, top=True)
             unanswered = any(o is None for o in outcomes)
+            reason: Reason | None = None  # stopped or cancelled, as the run is
             if unanswered and state.processed_maybe:
-                note = unanswered_note(state.cause)
+                note, reason = unanswered_note(state.cause), Reason.UNANSWERED
             elif self._abort is not None:
                 note = ""
             else:
-                note = "Not sent: the run was cancelled before this row was sent."
+                note, reason = _CANCELLED_NOTE, Reason.CANCELLED
             row_outcomes: list[RowOutcome] = []
             items = Counter(
                 RowState.NOT_SENT.value if o is None else o.state.value for o in outcomes)
@@ -686,13 +708,14 @@ class ImportRunner:
                 self._item_counts.update(items)
             for item, outcome in zip(batch.items, outcomes, strict=True):
                 if outcome is None:
-                    row_outcomes.extend(self._not_sent(r, note) for r in item.rows)
+                    row_outcomes.extend(self._not_sent(r, note, reason) for r in item.rows)
                     continue
                 # The value as sent, beside the value as read in the report (issue 14): the
                 # item exactly as this attempt sent it, once per item for all its rows.
                 ids = {**outcome.ids, "payload": _payload_text(item.payload)}
                 row_outcomes.extend(
-                    RowOutcome(r, outcome.state.value, outcome.message, ids, outcome.reconciled)
+                    RowOutcome(r, outcome.state.value, outcome.message, ids, outcome.reconciled,
+                               outcome.reason)
                     for r in item.rows
                 )
                 if outcome.state is RowState.FAILED:
@@ -760,7 +783,8 @@ class ImportRunner:
             if len(items) == 1:
                 with self._lock:
                     self._isolated_rows += len(items[0].rows)
-                return [ItemOutcome(RowState.FAILED, _isolated_message(exc))]
+                return [ItemOutcome(RowState.FAILED, _isolated_message(exc),
+                                    reason=Reason.ISOLATED)]
             mid = len(items) // 2
             left = self._send_isolating(client, items[:mid], reconcile, state, top=False)
             right = self._send_isolating(client, items[mid:], reconcile, state, top=False)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from recotap_desktop.api import (
@@ -29,9 +29,11 @@ from recotap_desktop.api import (
     RecotapClient,
     RequestRejected,
 )
-from recotap_desktop.engine.states import ItemOutcome, RowState, state_from_server
+from recotap_desktop.engine.states import ItemOutcome, Reason, RowState, state_from_server
 from recotap_desktop.engine.wording import join_sentences
 
+#: A per-item error that says the record already exists: the server's words are the only
+#: source, so they are read here, once, and become :attr:`Reason.ALREADY_EXISTS`.
 _DUPLICATE_RE = re.compile(r"already exist|duplicate", re.IGNORECASE)
 #: Where a 409 of ``POST /deal-stages`` starts listing the pipelines that exist.
 _PIPELINES_LIST_RE = re.compile(r"already exists?\s*:?", re.IGNORECASE)
@@ -40,6 +42,10 @@ RECONCILED_MESSAGE = (
     "Delivered: an earlier attempt reached the server but its answer was lost; "
     "the server's duplicate answer confirms it (reconciled)."
 )
+
+
+def _reconciled(ids: dict[str, str]) -> ItemOutcome:
+    return ItemOutcome(RowState.CREATED, RECONCILED_MESSAGE, ids, True, Reason.RECONCILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +70,14 @@ def _bulk_outcomes(result: BulkResult, repeated: bool) -> list[ItemOutcome]:
             message = (
                 f"The server answered with an unknown status {item.status!r}. {message}".strip()
             )
-        if state is RowState.FAILED and repeated and _DUPLICATE_RE.search(message):
-            outcomes.append(ItemOutcome(RowState.CREATED, RECONCILED_MESSAGE, item.ids, True))
+        exists = state is RowState.FAILED and bool(_DUPLICATE_RE.search(message))
+        if exists and repeated:
+            outcomes.append(_reconciled(item.ids))
             continue
         if state is RowState.FAILED and not message:
             message = "The server reported this item as failed without giving a reason."
-        outcomes.append(ItemOutcome(state, message, item.ids))
+        reason = Reason.ALREADY_EXISTS if exists else Reason.NONE
+        outcomes.append(ItemOutcome(state, message, item.ids, reason=reason))
     return outcomes
 
 
@@ -87,9 +95,8 @@ def send_accounts(
             "its custom-field values can be changed with an account field values import."
         )
     return [
-        ItemOutcome(o.state, join_sentences(o.message, hint), o.ids, o.reconciled)
-        if o.state is RowState.FAILED and _DUPLICATE_RE.search(o.message)
-        else o
+        replace(o, message=join_sentences(o.message, hint))
+        if o.reason is Reason.ALREADY_EXISTS else o
         for o in _bulk_outcomes(result, repeated)
     ]
 
@@ -129,7 +136,7 @@ def send_pipelines(
             for i in hit:
                 ids = {"pipelineId": str(items[i]["pipelineId"])}
                 if was_repeat:
-                    outcomes[i] = ItemOutcome(RowState.CREATED, RECONCILED_MESSAGE, ids, True)
+                    outcomes[i] = _reconciled(ids)
                 else:
                     outcomes[i] = ItemOutcome(
                         RowState.FAILED,
@@ -139,6 +146,7 @@ def send_pipelines(
                             "stages stay as they are in Recotap.",
                         ),
                         ids,
+                        reason=Reason.ALREADY_EXISTS,  # a 409: the pipeline exists
                     )
             pending = [i for i in pending if i not in hit]
             continue

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from recotap_desktop.records.base import DUPLICATE_IN_FILE
+
 
 class RowState(StrEnum):
     CREATED = "created"
@@ -19,6 +21,43 @@ class RowState(StrEnum):
     SKIPPED = "skipped"
     INVALID = "invalid"
     NOT_SENT = "not sent"
+
+
+class Reason(StrEnum):
+    """Why a row ended in its state, as data (issue 17), stored with every outcome.
+
+    The rules that read meaning (which rows a retry sends, what a summary counts) read
+    this code, never the message, which is for people and may be reworded. Server text is
+    read in one place only, where it is the only source (``senders``: a per-item "already
+    exists"), and becomes a code there.
+    """
+
+    NONE = ""
+    #: A dry run prepared the row; nothing was sent (a retry never sends it).
+    DRY_RUN = "dry run"
+    #: Left out before sending (the Check page's "Exclude invalid rows").
+    EXCLUDED = "excluded"
+    #: The row's own values are invalid; it was not sent.
+    INVALID = "invalid"
+    #: Another row of the file describes the same record; this one was not sent.
+    DUPLICATE_IN_FILE = DUPLICATE_IN_FILE
+    #: Not sent: the run was cancelled first.
+    CANCELLED = "cancelled"
+    #: Not sent: the run stopped (an error ended it) first.
+    STOPPED = "stopped"
+    #: Sent, but no answer came back: the server may or may not have processed it.
+    UNANSWERED = "unanswered"
+    #: Rejected by the server for its own data, found by splitting a rejected request.
+    ISOLATED = "isolated"
+    #: Rejected by the server because the record already exists there.
+    ALREADY_EXISTS = "already exists"
+    #: An earlier attempt whose answer was lost reached the server (a duplicate answer
+    #: confirms it).
+    RECONCILED = "reconciled"
+
+
+#: Failures a retry would only repeat: the server refused the row itself.
+NOT_RETRYABLE_FAILURES = frozenset({Reason.ISOLATED, Reason.ALREADY_EXISTS})
 
 
 SUCCESS_STATES = frozenset({RowState.CREATED, RowState.UPDATED, RowState.UPSERTED})
@@ -47,6 +86,7 @@ class ItemOutcome:
     message: str = ""
     ids: dict[str, str] = field(default_factory=dict)
     reconciled: bool = False
+    reason: Reason = Reason.NONE
 
 
 #: The per-item statuses a server may give, by name (``invalid`` and ``not sent`` are ours).

@@ -96,6 +96,10 @@ class TargetField:
     custom_key: str | None = None
 
 
+#: :attr:`Problem.code` of a row whose key another row of the file already has.
+DUPLICATE_IN_FILE = "duplicate in file"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Something wrong with one row (``row`` 0: with the mapping as a whole).
@@ -112,6 +116,9 @@ class Problem:
     reason: str
     field: str = ""
     severity: str = ERROR
+    #: What kind of problem, as data, for the rules that count them (``reason`` is for
+    #: people): :data:`DUPLICATE_IN_FILE` or "".
+    code: str = ""
 
     @property
     def is_error(self) -> bool:
@@ -1054,6 +1061,7 @@ class DuplicateTracker:
                     f"{label} “{value}” is already on row {first}; rows {first} and {row} "
                     f"describe the same record. Keep one of them (row {row} is not sent).",
                     source,
+                    code=DUPLICATE_IN_FILE,
                 )
             )
         return problems

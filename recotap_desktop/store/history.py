@@ -9,7 +9,9 @@ Tables (schema version in ``PRAGMA user_version``; see :data:`MIGRATIONS`):
                   schema 2 has no ``base_url``: its connection is unknown (resume and
                   retry then ask for one explicitly).
 ``row_outcomes``  per spreadsheet row of a run: state, message, ids returned, whether
-                  it was reconciled after an ambiguous answer.
+                  it was reconciled after an ambiguous answer, and ``reason``: why it
+                  ended so, as a code (``engine.states.Reason``; schema 3). Rules that
+                  read meaning (what a retry sends) read the code, never the message.
 ``batches``       the journal: a batch is recorded *before* it is sent
                   (:meth:`History.batch_started`) and marked answered together with
                   its outcomes in one transaction (:meth:`History.batch_done`). A
@@ -126,6 +128,24 @@ MIGRATIONS: list[tuple[str, ...]] = [
     ),
     (  # 1 -> 2: the connection a run belongs to (issue 18). NULL: recorded before, unknown.
         "ALTER TABLE runs ADD COLUMN base_url TEXT",
+    ),
+    (  # 2 -> 3: why each row ended so, as a code (issue 17; values of engine.states.Reason).
+        "ALTER TABLE row_outcomes ADD COLUMN reason TEXT NOT NULL DEFAULT ''",
+        # Rows recorded before: the code is derived once, here, from what was known then
+        # (the texts earlier versions wrote); nothing reads a message for meaning after this.
+        "UPDATE row_outcomes SET reason = 'reconciled' WHERE reconciled = 1",
+        "UPDATE row_outcomes SET reason = 'dry run' "
+        "WHERE state = 'not sent' AND message LIKE 'Dry run%'",
+        "UPDATE row_outcomes SET reason = 'excluded' "
+        "WHERE state = 'not sent' AND message LIKE 'Excluded before sending%'",
+        "UPDATE row_outcomes SET reason = 'isolated' "
+        "WHERE state = 'failed' AND message LIKE 'Rejected by the server: %'",
+        "UPDATE row_outcomes SET reason = 'already exists' "
+        "WHERE state = 'failed' AND reason = '' "
+        "AND (lower(message) LIKE '%already exist%' OR lower(message) LIKE '%duplicate%')",
+        "UPDATE row_outcomes SET reason = 'duplicate in file' "
+        "WHERE state = 'invalid' AND message LIKE '%is already on row%'",
+        "UPDATE row_outcomes SET reason = 'invalid' WHERE state = 'invalid' AND reason = ''",
     ),
 ]
 
@@ -341,6 +361,8 @@ class RowOutcome:
     message: str = ""
     ids: dict[str, str] | None = None
     reconciled: bool = False
+    #: Why the row ended so, a code (``engine.states.Reason``'s values; "" for none).
+    reason: str = ""
 
 
 _RUN_COLUMNS = (
@@ -381,6 +403,7 @@ def _outcome_from_row(row: Sequence[Any]) -> RowOutcome:
         message=row[2],
         ids=json.loads(row[3]) if row[3] else None,
         reconciled=bool(row[4]),
+        reason=row[5],
     )
 
 
@@ -858,7 +881,7 @@ class History:
         last = -(2**62)
         while True:
             rows = self._read(
-                "SELECT row, state, message, ids_json, reconciled FROM row_outcomes "
+                "SELECT row, state, message, ids_json, reconciled, reason FROM row_outcomes "
                 "WHERE run_id = ? AND row > ? ORDER BY row LIMIT ?",
                 (run_id, last, _CHUNK),
             )
@@ -923,18 +946,19 @@ class History:
 
 
 _UPSERT_OUTCOME = (
-    "INSERT OR REPLACE INTO row_outcomes (run_id, row, state, message, ids_json, reconciled) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT OR REPLACE INTO row_outcomes "
+    "(run_id, row, state, message, ids_json, reconciled, reason) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 #: :data:`_UPSERT_OUTCOME` for many rows: ``(run_id, json)``, ``json`` an array of
-#: ``[row, state, message, ids, reconciled]`` (``ids`` an object or null). SQLite's JSON
+#: ``[row, state, message, ids, reconciled, reason]`` (``ids`` an object or null). SQLite's JSON
 #: functions are built in since 3.38 (Debian 12 has 3.40; Python's Windows and macOS
 #: builds bring their own).
 _UPSERT_OUTCOMES_JSON = (
-    "INSERT OR REPLACE INTO row_outcomes (run_id, row, state, message, ids_json, reconciled) "
+    "INSERT OR REPLACE INTO row_outcomes "
+    "(run_id, row, state, message, ids_json, reconciled, reason) "
     "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
-    "json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]') "
-    "FROM json_each(?)"
+    "json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
+    "json_extract(value, '$[5]') FROM json_each(?)"
 )
 #: Open a journal entry: ``(run_id, batch_no, rows_json, started_at)``.
 _OPEN_BATCH = (
@@ -970,20 +994,22 @@ def _storable_ids(ids: Mapping[str, str] | None) -> dict[str, str] | None:
 
 
 def _outcome_values(outcomes: Iterable[RowOutcome]) -> Iterator[list[Any]]:
-    """``[row, state, message, ids, reconciled]`` per outcome for :data:`_UPSERT_OUTCOMES_JSON`
+    """``[row, state, message, ids, reconciled, reason]`` per outcome for
+    :data:`_UPSERT_OUTCOMES_JSON`
     (``ids`` as an object, stored as its JSON text, so no ``json.dumps`` per row)."""
     for o in outcomes:
         if o.state not in _ROW_STATES:
             raise ValueError(f"unknown row state {o.state!r} (row {o.row})")
-        yield [o.row, o.state, _storable(o.message), _storable_ids(o.ids), int(o.reconciled)]
+        yield [o.row, o.state, _storable(o.message), _storable_ids(o.ids), int(o.reconciled),
+               o.reason]
 
 
 def _outcome_params(
     run_id: int, outcomes: Iterable[RowOutcome]
-) -> Iterator[tuple[int, int, str, str, str | None, int]]:
+) -> Iterator[tuple[int, int, str, str, str | None, int, str]]:
     dumps = json.dumps
-    for row, state, message, ids, reconciled in _outcome_values(outcomes):
-        yield run_id, row, state, message, dumps(ids) if ids else None, reconciled
+    for row, state, message, ids, reconciled, reason in _outcome_values(outcomes):
+        yield run_id, row, state, message, dumps(ids) if ids else None, reconciled, reason
 
 
 def _check_run_state(state: str) -> None:

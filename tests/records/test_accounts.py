@@ -14,6 +14,7 @@ from recotap_desktop.records import (
     FieldType,
     Problem,
 )
+from recotap_desktop.records.base import DUPLICATE_IN_FILE
 
 from .conftest import CUSTOM_FIELDS
 
@@ -166,9 +167,11 @@ def test_duplicates_crm_flag_external_id_and_domain(crm: ConvertContext) -> None
     problems = tracker.check(7, {"externalId": "c1", "domain": "b.com", "name": "A2"})
     assert problems == [
         Problem(7, "ID", "c1", "External ID “c1” is already on row 2; rows 2 and 7 describe "
-                "the same record. Keep one of them (row 7 is not sent).", "externalId"),
+                "the same record. Keep one of them (row 7 is not sent).", "externalId",
+                code=DUPLICATE_IN_FILE),
         Problem(7, "Website", "b.com", "Domain “b.com” is already on row 3; rows 3 and 7 "
-                "describe the same record. Keep one of them (row 7 is not sent).", "domain"),
+                "describe the same record. Keep one of them (row 7 is not sent).", "domain",
+                code=DUPLICATE_IN_FILE),
     ]
     assert tracker.first_row("domain", "b.com") == 3
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from recotap_desktop.records import DEALS, ColumnMapping, ConvertContext, DuplicateTracker, Problem
+from recotap_desktop.records.base import DUPLICATE_IN_FILE
 
 HUBSPOT = ["Record ID", "Deal Name", "Deal Stage", "Close Date", "Deal owner", "Amount",
            "Pipeline", "Create Date", "Currency", "Owner Email", "Associated Company",
@@ -78,6 +79,7 @@ def test_deal_duplicates(ctx: ConvertContext) -> None:
     assert tracker.check(3, {"externalDealId": "d2", "name": "a"}) == []
     assert tracker.check(9, {"externalDealId": "d1", "name": "b"}) == [
         Problem(9, "Record ID", "d1", "Deal ID “d1” is already on row 2; rows 2 and 9 describe "
-                "the same record. Keep one of them (row 9 is not sent).", "externalDealId")
+                "the same record. Keep one of them (row 9 is not sent).", "externalDealId",
+                code=DUPLICATE_IN_FILE)
     ]
     assert DEALS.item_key({"externalDealId": "d1"}) == "d1"

@@ -7,6 +7,7 @@ from recotap_desktop.records import (
     DuplicateTracker,
     Problem,
 )
+from recotap_desktop.records.base import DUPLICATE_IN_FILE
 
 
 def test_mapping_row(ctx: ConvertContext) -> None:
@@ -27,7 +28,8 @@ def test_repeated_domain_is_flagged(ctx: ConvertContext) -> None:
     assert tracker.check(2, {"domain": "acme.com", "externalId": "a"}) == []
     assert tracker.check(5, {"domain": "acme.com", "externalId": "b"}) == [Problem(
         5, "Domain", "acme.com", "Domain “acme.com” is already on row 2; rows 2 and 5 describe "
-        "the same record. Keep one of them (row 5 is not sent).", "domain")]
+        "the same record. Keep one of them (row 5 is not sent).", "domain",
+        code=DUPLICATE_IN_FILE)]
 
 
 def test_repeated_external_id_only_where_it_is_identity(
