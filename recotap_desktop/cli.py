@@ -40,11 +40,10 @@ from types import FrameType
 from typing import Any, TextIO
 
 from recotap_desktop import __version__
-from recotap_desktop.api import ConfigError, RecotapError
 from recotap_desktop.api.editions import Edition, rules_for
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.jobs import load_custom_fields, resume, retry, retryable_rows
-from recotap_desktop.engine.plan import ImportJob, ImportOptions, Plan, PlanError, build_plan
+from recotap_desktop.engine.plan import ImportJob, ImportOptions, Plan, build_plan
 from recotap_desktop.engine.progress import (
     CancelMode,
     CancelToken,
@@ -55,29 +54,32 @@ from recotap_desktop.engine.report import failures_path, write_report_file
 from recotap_desktop.engine.run_target import RunTarget, run_target_problem
 from recotap_desktop.engine.runner import ImportRunner, RunResult, summarise_failures
 from recotap_desktop.engine.states import SUCCESS_STATES, RunState
+from recotap_desktop.errors import (
+    EXIT_API,
+    EXIT_CANCELLED,
+    EXIT_OK,
+    EXIT_ROWS_FAILED,
+    EXIT_USAGE,
+    UserError,
+)
 from recotap_desktop.files.targets import TargetProblem, check_data_dir, check_target
 from recotap_desktop.records import KINDS, ColumnMapping, get_kind
 from recotap_desktop.records.formats import undecided_message
-from recotap_desktop.store.history import History, HistoryError, RunBusy
+from recotap_desktop.store.history import History, RunBusy
 from recotap_desktop.store.paths import AppPaths, DataDirError, app_paths
 from recotap_desktop.store.platform_checks import FirstKeychainUse, data_dir_warnings
 from recotap_desktop.store.secrets import KeychainUnavailable, KeyStore, resolve_api_key
 from recotap_desktop.store.settings import Settings, SettingsError
 
-EXIT_OK = 0
-EXIT_ROWS_FAILED = 1
-EXIT_USAGE = 2
-EXIT_API = 3
-EXIT_CANCELLED = 130
-
 DEFAULT_PROFILE = "default"
 
 
-class CliError(Exception):
+class CliError(UserError):
+    """A command cannot do what was asked; ends the command with ``code``."""
+
     def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
         super().__init__(message)
-        self.message = message
-        self.code = code
+        self.exit_code = code  # type: ignore[misc]  # per instance here
 
 
 # ---------------------------------------------------------------- context
@@ -1326,24 +1328,9 @@ def main(
         if args.edition:
             rules_for(args.edition)
         return int(args.func(ctx))
-    except CliError as exc:
+    except UserError as exc:  # every error written for the user, whatever its layer
         ctx.err(f"error: {exc.message}")
-        return exc.code
-    except PlanError as exc:
-        ctx.err(f"error: {exc.message}")
-        return EXIT_USAGE
-    except ConfigError as exc:
-        ctx.err(f"error: {exc.message}")
-        return EXIT_USAGE
-    except RecotapError as exc:
-        ctx.err(f"error: {exc.message}")
-        return EXIT_API
-    except TargetProblem as exc:
-        ctx.err(f"error: {exc.message}")
-        return EXIT_USAGE
-    except (HistoryError, KeychainUnavailable) as exc:
-        ctx.err(f"error: {getattr(exc, 'message', str(exc))}")
-        return EXIT_USAGE
+        return exc.exit_code
     except KeyboardInterrupt:
         ctx.err("Cancelled.")
         return EXIT_CANCELLED

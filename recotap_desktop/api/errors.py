@@ -41,7 +41,9 @@ Two attributes live on every error because the retry loop sets them:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import ClassVar, Literal
+
+from recotap_desktop.errors import EXIT_API, EXIT_USAGE, UserError
 
 TransportKind = Literal["connect", "timeout", "tls", "protocol"]
 
@@ -63,8 +65,11 @@ __all__ = [
 ]
 
 
-class RecotapError(Exception):
-    """Base of every error of the API layer; ``.message`` is meant for a user."""
+class RecotapError(UserError):
+    """Base of every error of the API layer; ``.message`` is meant for a user. The CLI
+    ends with exit code 3 (an API error) unless a subclass says otherwise."""
+
+    exit_code: ClassVar[int] = EXIT_API
 
     def __init__(
         self, message: str, *, attempts: int = 0, possibly_repeated: bool = False
@@ -83,6 +88,8 @@ class RecotapError(Exception):
 
 class ConfigError(RecotapError):
     """The connection settings cannot be used (bad or insecure base URL, empty key...)."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE
 
 
 class CancelledError(RecotapError):

@@ -105,6 +105,7 @@ from recotap_desktop.engine.progress import (
 from recotap_desktop.engine.run_target import RunTarget
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.engine.wording import join_sentences
+from recotap_desktop.errors import UserError
 from recotap_desktop.files import FileProblem, TableWriter, iter_rows, sniff
 from recotap_desktop.files.targets import TargetProblem, check_target
 from recotap_desktop.store.history import History, HistoryError, RunInfo
@@ -189,7 +190,7 @@ class ExportMode(StrEnum):
     SINCE = "since"
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """The export cannot start as asked (bad options or output path); ``message`` says why.
 
     Raised before anything is sent or recorded in the history.

@@ -24,6 +24,7 @@ from recotap_desktop.engine.progress import (
     ProgressSnapshot,
     RateMeter,
 )
+from recotap_desktop.errors import UserError
 from recotap_desktop.files import (
     FileProblem,
     SourceInfo,
@@ -50,7 +51,7 @@ _PROGRESS_EVERY = 2_000
 _BLOCK = 512
 
 
-class PlanError(Exception):
+class PlanError(UserError):
     """The import cannot start: the message says what is wrong and what to do."""
 
     def __init__(self, message: str) -> None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from recotap_desktop.errors import UserError
+
 __all__ = ["FileProblem", "column_label", "column_letter"]
 
 
-class FileProblem(Exception):
+class FileProblem(UserError):
     """A file cannot be used as given; ``message`` says why, where, and what to do.
 
     Attributes:

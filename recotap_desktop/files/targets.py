@@ -37,6 +37,8 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePath, PureWindowsPath
 
+from recotap_desktop.errors import UserError
+
 __all__ = [
     "JOURNAL_BYTES_PER_ROW",
     "JOURNAL_MARGIN",
@@ -67,7 +69,7 @@ _WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*\x00-\x1f]')
 _WINDOWS_MAX_PATH = 260
 
 
-class TargetProblem(Exception):
+class TargetProblem(UserError):
     """An output path cannot be used; ``message`` says why and what to do."""
 
     def __init__(self, message: str, *, path: PurePath | None = None) -> None:

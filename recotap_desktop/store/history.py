@@ -50,6 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from recotap_desktop.errors import UserError
 from recotap_desktop.store._guard import find_secret_name
 from recotap_desktop.store.platform_checks import make_private_file
 from recotap_desktop.store.run_owner import OwnerLock, RunOwner, live_owner
@@ -156,7 +157,7 @@ _CHUNK = 5000  # rows per read in iter_outcomes
 
 
 # --------------------------------------------------------------------------- errors
-class HistoryError(Exception):
+class HistoryError(UserError):
     """A sync-history database error; ``message`` is written for the user."""
 
     def __init__(self, message: str, *, path: Path | None = None) -> None:

@@ -23,11 +23,12 @@ from pathlib import Path
 import platformdirs
 
 from recotap_desktop import APP_NAME
+from recotap_desktop.errors import UserError
 
 __all__ = ["AppPaths", "DataDirError", "app_paths", "data_dir_problem"]
 
 
-class DataDirError(OSError):
+class DataDirError(UserError, OSError):
     """One of the app's folders cannot be used; ``message`` says why and what to do.
 
     An ``OSError`` (callers that catch those keep working), raised by

@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
+from recotap_desktop.errors import UserError
+
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
@@ -71,7 +73,7 @@ def _keyring() -> ModuleType:
     return keyring
 
 
-class KeychainUnavailable(Exception):
+class KeychainUnavailable(UserError):
     """No usable system keychain. ``message`` explains and names ``RECOTAP_API_KEY``.
 
     ``reason`` is one of ``"none"`` (no keychain), ``"file"`` (only a file-based

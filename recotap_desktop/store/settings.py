@@ -45,6 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from recotap_desktop.errors import UserError
 from recotap_desktop.store._guard import find_secret_name
 from recotap_desktop.store.paths import AppPaths
 
@@ -70,7 +71,7 @@ UI_MAPPINGS = "mappings"  # dict: header_signature(...) -> ColumnMapping JSON ob
 UI_CONCURRENCY = "concurrency"  # int: parallel requests
 
 
-class SettingsError(Exception):
+class SettingsError(UserError):
     """The settings could not be read or written; ``message`` says why in plain words."""
 
     def __init__(self, message: str) -> None:

@@ -541,10 +541,8 @@ class ConnectionDialog(QDialog):
 
     def _on_detected(self, entry: _Entry, found: Detection, host: str) -> None:
         """Keep the edition that answered (and its base URL when one was typed)."""
-        if found.chosen is None:
-            error = found.telling_error
-            self.result_label.setText(
-                "✖ " + (describe_error(error, host) if error is not None else found.message))
+        if found.chosen is None:  # the words `recotap auth test` prints (one owner)
+            self.result_label.setText("✖ " + found.message[:1].upper() + found.message[1:])
             return
         entry.profile.last_verified = now_iso()
         entry.detected = True

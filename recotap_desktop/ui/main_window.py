@@ -487,12 +487,8 @@ class MainWindow(QMainWindow):
                                   cancel_event=progress.cancel_event, timeout=spec.timeout)
 
         def ok(found: Any) -> None:
-            if found.chosen is None:
-                error = found.telling_error
-                if error is not None:
-                    failed(error)
-                else:
-                    self._say_failed(found.message)
+            if found.chosen is None:  # the words `recotap auth test` prints (one owner)
+                self._say_failed(found.message[:1].upper() + found.message[1:])
                 return
             moved = ""
             edition = found.chosen.rules.name

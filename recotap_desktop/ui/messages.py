@@ -2,68 +2,29 @@
 
 from __future__ import annotations
 
-from recotap_desktop.store.secrets import ENV_VAR, KeychainUnavailable
+from recotap_desktop.errors import UserError
+from recotap_desktop.store.secrets import ENV_VAR
 
 
 def describe_error(exc: BaseException, host: str = "") -> str:
-    """Plain words for an error raised while talking to Recotap (or getting the key)."""
-    from recotap_desktop.api import errors as api_errors
+    """The sentence for an error, as the CLI prints it (issue 17: one owner of each
+    sentence). Errors written for the user (:class:`UserError`) carry their own words,
+    written by the layer that knows (the API layer tells a refused key, an expired
+    certificate and a wrong host name apart); the window shows those, with its context
+    around them. ``host`` names the server for an error that does not."""
+    from recotap_desktop.api.errors import CancelledError
 
-    where = host or "the server"
-    if isinstance(exc, KeychainUnavailable):
-        return exc.message
-    message = getattr(exc, "message", "") or str(exc)
-    if isinstance(exc, api_errors.AuthError):
-        return (
-            f"{where} refused the API key (401). Check that you pasted the whole, current key "
-            "(generating a new key invalidates the old one). If the key is right, API access may "
-            "not be enabled for your workspace yet: ask your Recotap account manager."
-        )
-    if isinstance(exc, api_errors.AmbiguousOutcome):
-        return (
-            f"The answer from {where} was lost after the request was sent, so it is not known "
-            f"whether it was processed. ({message})"
-        )
-    if isinstance(exc, api_errors.TransportError):
-        kind = getattr(exc, "kind", "")
-        if kind == "tls":
-            return (
-                f"A secure (TLS) connection to {where} could not be set up: its certificate was "
-                "not accepted. Check the address; on a company network, a proxy that inspects "
-                "HTTPS traffic can cause this (ask your IT team)."
-            )
-        if kind == "timeout":
-            return (
-                f"{where} did not answer in time. Check your internet connection and try again."
-            )
-        if kind == "protocol":
-            return (
-                f"{where} answered, but not like the Recotap API does. Check the base URL and "
-                "the edition of this connection."
-            )
-        return (
-            f"Could not reach {where}. Check the address (base URL), your internet connection "
-            "and any proxy or firewall."
-        )
-    if isinstance(exc, api_errors.Conflict):
-        return f"Recotap refused this because it already exists: {message}"
-    if isinstance(exc, api_errors.RateLimited):
-        return f"{where} asked to slow down (too many requests). Wait a moment and try again."
-    if isinstance(exc, api_errors.ServerError):
-        return f"{where} had a problem ({getattr(exc, 'status_code', '5xx')}). Try again later."
-    if isinstance(exc, api_errors.ApiStatusError):
-        details = "; ".join(getattr(exc, "details", []) or [])
-        text = f"Recotap answered {getattr(exc, 'status_code', '')}: {message}"
-        return f"{text} ({details})" if details and details not in text else text
-    if isinstance(exc, api_errors.CancelledError):
+    if isinstance(exc, CancelledError):
         return "Cancelled."
-    if isinstance(exc, api_errors.ConfigError | api_errors.RecotapError):
-        return message
+    if isinstance(exc, UserError):
+        return exc.message
+    where = f" (talking to {host})" if host else ""
     if isinstance(exc, OSError):
-        return f"{type(exc).__name__}: {exc}"
+        return f"{type(exc).__name__}{where}: {exc}"
+    message = str(exc)
     if message:
         return message
-    return f"Unexpected error ({type(exc).__name__}). Details are in the log file."
+    return f"Unexpected error ({type(exc).__name__}){where}. Details are in the log file."
 
 
 def keychain_help() -> str:

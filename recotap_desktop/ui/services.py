@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from recotap_desktop.errors import UserError
 from recotap_desktop.store.paths import AppPaths, app_paths
 from recotap_desktop.store.secrets import ENV_VAR, KeychainUnavailable, KeyStore, resolve_api_key
 from recotap_desktop.store.settings import Profile, Settings
@@ -40,15 +41,14 @@ KeyOrigin = Literal["demo", "env", "session", "keychain"]
 DEMO_PROFILE_NAME = "Demo"
 
 
-class NoApiKey(Exception):
+class NoApiKey(UserError):
     """No key is known for a connection; ``message`` tells the user what to do."""
 
     def __init__(self, profile: str) -> None:
-        self.message = (
+        super().__init__(
             f"There is no API key for the connection “{profile}”. Open Connection → "
             f"Connections… and enter it, or set the environment variable {ENV_VAR}."
         )
-        super().__init__(self.message)
 
 
 def host_of(profile: Profile) -> str:

@@ -3,6 +3,7 @@ explain a missing keychain, and a real keychain round trip."""
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from platform_support import require_real_keychain
 from ui_helpers import PROFILE, MemoryKeyring
 
+from recotap_desktop.cli import main
 from recotap_desktop.sandbox import DEMO_API_KEY
 from recotap_desktop.store.secrets import KeyStore
 from recotap_desktop.ui.connection_dialog import ConnectionDialog
@@ -82,7 +84,7 @@ def test_wrong_key_says_401_and_api_access_hint(qtbot, services, sandbox):
     qtbot.keyClicks(dialog.key_edit, "rtp_wrong_key")
     text = _test(qtbot, dialog)
     assert text.startswith("✖")
-    assert "401" in text and "API access may not be enabled" in text
+    assert "401" in text and "API access is enabled" in text
     assert "rtp_wrong_key" not in text
 
 
@@ -93,7 +95,7 @@ def test_stored_key_is_used_when_field_empty(qtbot, services):
     assert _test(qtbot, dialog).startswith("✔ Connected")
 
 
-def test_unreachable_host_in_plain_words(qtbot, services):
+def test_unreachable_host_in_plain_words_the_cli_uses_too(qtbot, services, tmp_path):
     with socket.socket() as s:  # a port on which nothing listens
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -103,6 +105,14 @@ def test_unreachable_host_in_plain_words(qtbot, services):
     qtbot.keyClicks(dialog.url_edit, f"http://127.0.0.1:{port}/api/v1/crm/")
     text = _test(qtbot, dialog)
     assert text.startswith("✖ Could not reach 127.0.0.1")
+    # One owner of each sentence (issue 17): the window says what `recotap auth test` says.
+    err = io.StringIO()
+    code = main(["--data-dir", str(tmp_path / "cli"), "--base-url",
+                 f"http://127.0.0.1:{port}/api/v1/crm/", "auth", "test"],
+                stdin=io.StringIO(), stdout=io.StringIO(), stderr=err,
+                env={"RECOTAP_API_KEY": DEMO_API_KEY})
+    assert code != 0
+    assert err.getvalue().strip() == "error: " + text.removeprefix("✖ ")
 
 
 def test_plain_http_refused_unless_confirmed(qtbot, services):

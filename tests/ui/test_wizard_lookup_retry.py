@@ -42,7 +42,7 @@ def _failing_lookup_to_options(qtbot, services, sandbox, tmp_path):
     qtbot.waitUntil(lambda: not wizard.ctx.connection_loading, timeout=WAIT)
     options.confirm_check.setChecked(True)
     assert options.problem_label.isVisible()
-    assert "server had a problem" in options.problem_label.text()
+    assert "had a server problem" in options.problem_label.text()
     assert options.retry_button.isVisible()
     assert not wizard.button(COMMIT).isEnabled()
     return wizard
