@@ -71,7 +71,7 @@ def bare_pass(path: Path) -> float:
 
 
 def plan_time(path: Path) -> tuple[float, int]:
-    from recotap_desktop.api.editions import rules_for
+    from recotap_desktop.domain.editions import rules_for
     from recotap_desktop.engine.plan import ImportJob, build_plan
     from recotap_desktop.files import sniff
     from recotap_desktop.records import ConvertContext, get_kind
@@ -207,7 +207,7 @@ def threaded_loop(base_url: str, key: str, n: int, prefix: str, threads: int) ->
 def engine_import(
     tmp: Path, base_url: str, key: str, n: int, concurrency: int, prefix: str
 ) -> float:
-    from recotap_desktop.api.editions import rules_for
+    from recotap_desktop.domain.editions import rules_for
     from recotap_desktop.engine.connection import ConnectionSpec
     from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan
     from recotap_desktop.engine.runner import ImportRunner

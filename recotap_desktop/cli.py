@@ -40,7 +40,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from recotap_desktop import __version__
-from recotap_desktop.api.editions import Edition, rules_for
+from recotap_desktop.domain.editions import Edition, rules_for
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.jobs import load_custom_fields, resume, retry, retryable_rows
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, Plan, build_plan

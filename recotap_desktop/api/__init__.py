@@ -5,7 +5,7 @@ No Qt and no files here. Everything above this package talks to Recotap through
 
 Start-up time: the client (``httpx``, ``ssl``) and the response models are imported
 on first use of one of their names (PEP 562 module ``__getattr__``), so importing a
-light submodule such as :mod:`.editions` or :mod:`.redact` does not pay for them.
+light submodule such as :mod:`.redact` or :mod:`.urls` does not pay for them.
 ``from recotap_desktop.api import RecotapClient`` works as before.
 """
 
@@ -14,8 +14,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from recotap_desktop.api.domains import normalise_domain
-from recotap_desktop.api.editions import CRM, EXTERNAL, Edition, EditionRules, rules_for
 from recotap_desktop.api.errors import (
     AmbiguousOutcome,
     ApiStatusError,
@@ -33,6 +31,8 @@ from recotap_desktop.api.errors import (
 )
 from recotap_desktop.api.redact import SecretFilter, redact
 from recotap_desktop.api.urls import is_loopback_host, normalise_base_url
+from recotap_desktop.domain.domains import normalise_domain
+from recotap_desktop.domain.editions import CRM, EXTERNAL, Edition, EditionRules, rules_for
 
 if TYPE_CHECKING:
     from recotap_desktop.api.client import (

@@ -7,7 +7,7 @@ by a lock; everything else is per call.
 
 Editions
     The edition (``crm`` = Revision A, ``external`` = Revision B) changes only what
-    :class:`~recotap_desktop.api.editions.EditionRules` says: the base URL, the key of
+    :class:`~recotap_desktop.domain.editions.EditionRules` says: the base URL, the key of
     ``PUT /accounts/:key``, whether ``upsert`` and the ``domains`` filter exist. Paths
     below the base URL are the same in both.
 
@@ -87,8 +87,6 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from recotap_desktop import __version__
-from recotap_desktop.api.domains import normalise_domain
-from recotap_desktop.api.editions import Edition, EditionRules, rules_for
 from recotap_desktop.api.errors import (
     AmbiguousOutcome,
     ApiStatusError,
@@ -126,6 +124,8 @@ from recotap_desktop.api.wire import (
     exchange,
     guard_transport,
 )
+from recotap_desktop.domain.domains import normalise_domain
+from recotap_desktop.domain.editions import Edition, EditionRules, rules_for
 
 __all__ = [
     "MAX_DOMAINS_PER_CALL",

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from recotap_desktop.api.editions import CRM, EXTERNAL, Edition, EditionRules, rules_for
 from recotap_desktop.api.errors import (
     ApiStatusError,
     AuthError,
@@ -25,6 +24,7 @@ from recotap_desktop.api.errors import (
     TransportError,
 )
 from recotap_desktop.api.urls import normalise_base_url
+from recotap_desktop.domain.editions import CRM, EXTERNAL, Edition, EditionRules, rules_for
 
 if TYPE_CHECKING:
     import httpx

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from recotap_desktop.api.domains import normalise_domain
+from recotap_desktop.domain.domains import normalise_domain
 
 __all__ = [
     "ID_FIELDS",

@@ -12,8 +12,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit, urlunsplit
 
-from recotap_desktop.api.editions import Edition, rules_for
 from recotap_desktop.api.errors import ConfigError
+from recotap_desktop.domain.editions import Edition, rules_for
 
 __all__ = ["is_loopback_host", "normalise_base_url"]
 

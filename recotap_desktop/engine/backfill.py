@@ -68,8 +68,8 @@ from pathlib import Path
 from typing import Any
 
 from recotap_desktop.api import RecotapClient, RecotapError
-from recotap_desktop.api.editions import rules_for
 from recotap_desktop.api.models import UnmappedAccount
+from recotap_desktop.domain.editions import rules_for
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.plan import (
     ImportJob,

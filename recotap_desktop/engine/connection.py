@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from recotap_desktop.api import RecotapClient, RetryInfo
-from recotap_desktop.api.editions import EditionRules, rules_for
+from recotap_desktop.domain.editions import EditionRules, rules_for
 
 
 @dataclass(frozen=True)

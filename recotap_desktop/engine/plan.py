@@ -3,8 +3,8 @@
 :func:`build_plan` reads every row of the file, maps and validates it and counts
 the batches to send. It returns a :class:`Plan` or raises :class:`PlanError` with a
 message for the user. :func:`iter_planned` yields the same items again for the run
-(the file is read twice so that memory does not grow with the file), after checking
-that the file has not changed since it was planned.
+(the file is read twice so that memory does not grow with the file); the runner
+first calls :func:`check_unchanged`, which refuses a file changed since it was planned.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from recotap_desktop.api.editions import EditionRules
+from recotap_desktop.domain.editions import EditionRules
 from recotap_desktop.engine.progress import (
     CancelToken,
     Phase,

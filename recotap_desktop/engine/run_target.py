@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from recotap_desktop.api.editions import rules_for
 from recotap_desktop.api.errors import ConfigError
 from recotap_desktop.api.urls import normalise_base_url
+from recotap_desktop.domain.editions import rules_for
 from recotap_desktop.engine.plan import PlanError
 
 if TYPE_CHECKING:

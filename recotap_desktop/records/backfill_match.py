@@ -5,7 +5,7 @@ For each unmapped account we look for the CRM row that holds the same company an
 propose writing that row's ID onto the account:
 
 1. **Domain** — the account's domain equals a CRM row's domain after
-   :func:`~recotap_desktop.api.domains.normalise_domain` (``https://www.x.com/``,
+   :func:`~recotap_desktop.domain.domains.normalise_domain` (``https://www.x.com/``,
    ``X.COM`` and ``www.x.com`` are all ``x.com``).
 2. **Name** — only when no CRM row has the domain: the company names are equal after
    :func:`company_key` (case, accents, punctuation, spacing and legal suffixes such as
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import NamedTuple, Protocol
 
-from recotap_desktop.api.domains import normalise_domain
+from recotap_desktop.domain.domains import normalise_domain
 
 __all__ = [
     "LEGAL_SUFFIXES",

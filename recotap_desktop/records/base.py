@@ -26,7 +26,7 @@ from functools import partial
 from itertools import repeat
 from typing import Any, Protocol
 
-from recotap_desktop.api.editions import EditionRules, rules_for
+from recotap_desktop.domain.editions import EditionRules, rules_for
 
 from . import convert as cv
 from .automap import automap as _automap

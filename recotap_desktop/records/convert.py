@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
-from recotap_desktop.api.domains import normalise_domain
+from recotap_desktop.domain.domains import normalise_domain
 
 __all__ = [
     "ConversionError",
@@ -204,7 +204,7 @@ _SHORT_URLISH_DOMAIN = re.compile(
 
 
 def parse_domain(raw: str) -> str:
-    """Normalise like the server (:func:`~recotap_desktop.api.domains.normalise_domain`)
+    """Normalise like the server (:func:`~recotap_desktop.domain.domains.normalise_domain`)
     and reject values that cannot be a domain (no dot, spaces, IP addresses …)."""
     m = _SHORT_URLISH_DOMAIN.fullmatch(raw)
     if m is not None:

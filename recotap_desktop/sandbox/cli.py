@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from recotap_desktop.api.editions import Edition
+from recotap_desktop.domain.editions import Edition
 from recotap_desktop.sandbox.faults import Faults
 from recotap_desktop.sandbox.server import DEMO_API_KEY, SandboxServer
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from recotap_desktop.api.editions import CRM, EXTERNAL, EditionRules
+from recotap_desktop.domain.editions import CRM, EXTERNAL, EditionRules
 from recotap_desktop.sandbox import validation as val
 from recotap_desktop.sandbox.data import JOURNEY_STAGES
 from recotap_desktop.sandbox.errors import ApiError, business_error, not_found_route

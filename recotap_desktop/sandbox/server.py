@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from recotap_desktop.api.editions import Edition, rules_for
+from recotap_desktop.domain.editions import Edition, rules_for
 from recotap_desktop.sandbox.errors import ApiError, not_found_route
 from recotap_desktop.sandbox.faults import Faults
 from recotap_desktop.sandbox.routes import (

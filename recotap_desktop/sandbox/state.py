@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from recotap_desktop.api.domains import normalise_domain
-from recotap_desktop.api.editions import EditionRules
+from recotap_desktop.domain.domains import normalise_domain
+from recotap_desktop.domain.editions import EditionRules
 from recotap_desktop.sandbox import data
 from recotap_desktop.sandbox.errors import ApiError, business_error
 

@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
 )
 
 from recotap_desktop.api.detect import Detection, detect_edition
-from recotap_desktop.api.editions import Edition, rules_for
 from recotap_desktop.api.errors import ConfigError
 from recotap_desktop.api.urls import normalise_base_url
+from recotap_desktop.domain.editions import Edition, rules_for
 from recotap_desktop.store.secrets import ENV_VAR, KeychainUnavailable
 from recotap_desktop.store.settings import Profile
 from recotap_desktop.ui.messages import describe_error

@@ -62,7 +62,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from recotap_desktop.api.editions import rules_for
+from recotap_desktop.domain.editions import rules_for
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.export import (
     HISTOGRAM_LABELS,

@@ -63,7 +63,7 @@ def is_openable(path: Path | str) -> bool:
 
 def score_headers(headers: Sequence[str], edition: str = "crm") -> KindGuess:
     """Rank the import kinds for a file with these headers."""
-    from recotap_desktop.api.editions import rules_for
+    from recotap_desktop.domain.editions import rules_for
     from recotap_desktop.records import KINDS, ConvertContext
     from recotap_desktop.records.automap import automap
 

@@ -1,9 +1,9 @@
 """The main window: active connection at a glance, the actions, recent runs.
 
-Hooks the import/export wizards plug into (the lead wires them to the engine):
-:meth:`MainWindow.open_import_wizard`, :meth:`MainWindow.open_export`,
-:meth:`MainWindow.resume_run`, :meth:`MainWindow.open_run_results`,
-:meth:`MainWindow.export_run_report`, :meth:`MainWindow.retry_failed_rows`.
+It opens the import wizard (:meth:`MainWindow.open_import_wizard`), the export and
+backfill dialogs, and acts on a past run: :meth:`MainWindow.resume_run`,
+:meth:`MainWindow.retry_failed_rows`, :meth:`MainWindow.open_run_results` and
+:meth:`MainWindow.export_run_report`. Server calls run on workers (``ui/workers``).
 
 Message boxes are opened with ``open()`` (window-modal, not a nested event loop), so
 the window keeps painting and tests can drive them.
@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from recotap_desktop import APP_DISPLAY_NAME
-from recotap_desktop.api.editions import rules_for
+from recotap_desktop.domain.editions import rules_for
 from recotap_desktop.store.settings import UI_LAST_FOLDER, UI_WINDOW_GEOMETRY, Profile
 from recotap_desktop.ui.kinds import IMPORT_KINDS, OPENABLE_SUFFIXES, KindGuess, is_openable
 from recotap_desktop.ui.messages import describe_error
@@ -995,7 +995,7 @@ class MainWindow(QMainWindow):
     def export_run_report(self, run_id: int) -> None:
         """Save the report (every input column, row, state, message, ids) of run ``run_id``.
 
-        Choosing a file name containing "failures" writes the failures-only file.
+        The "Failures only" file types write the failures-only file.
         """
         history = self.services.history
         if history is None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from recotap_desktop.api.editions import rules_for
+from recotap_desktop.domain.editions import rules_for
 from recotap_desktop.engine.run_target import run_host
 from recotap_desktop.store.history import RunRecord
 from recotap_desktop.store.settings import Profile

@@ -55,7 +55,7 @@ def host_of(profile: Profile) -> str:
     """The host (and port) a profile talks to: its base URL or the edition's default."""
     from urllib.parse import urlsplit
 
-    from recotap_desktop.api.editions import rules_for
+    from recotap_desktop.domain.editions import rules_for
 
     url = profile.base_url or rules_for(profile.edition).default_base_url
     return urlsplit(url if "://" in url else "https://" + url).netloc or url

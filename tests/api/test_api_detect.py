@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from recotap_desktop.api.detect import ProbeOutcome, candidate_bases, detect_edition
-from recotap_desktop.api.editions import Edition
+from recotap_desktop.domain.editions import Edition
 
 ROOT = "https://eapi.example.test/api/v1/"
 CRM_SEG = ROOT + "crm/segments"

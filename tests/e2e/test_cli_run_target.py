@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from recotap_desktop.api.editions import rules_for
 from recotap_desktop.cli import main
+from recotap_desktop.domain.editions import rules_for
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan
 from recotap_desktop.engine.progress import CancelMode, CancelToken, ProgressSnapshot

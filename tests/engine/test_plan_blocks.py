@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from recotap_desktop.api.editions import rules_for
+from recotap_desktop.domain.editions import rules_for
 from recotap_desktop.engine.plan import (
     ImportJob,
     ImportOptions,

@@ -25,7 +25,7 @@ from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
 
 
 def _job(path: Path, **options: object) -> ImportJob:
-    from recotap_desktop.api.editions import rules_for
+    from recotap_desktop.domain.editions import rules_for
 
     rules = rules_for("crm")
     kind = get_kind("accounts")

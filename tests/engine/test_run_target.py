@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recotap_desktop.api.editions import rules_for
+from recotap_desktop.domain.editions import rules_for
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.jobs import resume, retry
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan

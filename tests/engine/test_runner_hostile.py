@@ -11,7 +11,7 @@ import pytest
 from loopback_kit import Proxy
 
 from recotap_desktop.api import RetryPolicy
-from recotap_desktop.api.editions import rules_for
+from recotap_desktop.domain.editions import rules_for
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan
 from recotap_desktop.engine.runner import ImportRunner

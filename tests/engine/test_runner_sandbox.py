@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from recotap_desktop.api import RetryPolicy
-from recotap_desktop.api.editions import rules_for
+from recotap_desktop.domain.editions import rules_for
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.jobs import resume, retry, retryable_rows
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from recotap_desktop.api.editions import CRM, EXTERNAL
+from recotap_desktop.domain.editions import CRM, EXTERNAL
 from recotap_desktop.records import ConvertContext
 
 

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from recotap_desktop.api.domains import normalise_domain
-from recotap_desktop.api.editions import CRM, EXTERNAL
+from recotap_desktop.domain.domains import normalise_domain
+from recotap_desktop.domain.editions import CRM, EXTERNAL
 from recotap_desktop.records import (
     ACCOUNTS,
     ColumnMapping,

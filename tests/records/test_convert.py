@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recotap_desktop.api.domains import normalise_domain
+from recotap_desktop.domain.domains import normalise_domain
 from recotap_desktop.records import convert as cv
 from recotap_desktop.records.convert import ConversionError
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 
-from recotap_desktop.api.editions import rules_for
+from recotap_desktop.domain.editions import rules_for
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan
 from recotap_desktop.engine.progress import CancelMode, CancelToken, ProgressSnapshot

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recotap_desktop.api.editions import EditionRules, rules_for
+from recotap_desktop.domain.editions import EditionRules, rules_for
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, Plan
 from recotap_desktop.files import SourceInfo
