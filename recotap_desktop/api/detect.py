@@ -80,19 +80,6 @@ class Detection:
         return next(p.outcome for p in self.probes if p.rules.edition is wanted)
 
     @property
-    def telling_error(self) -> RecotapError | None:
-        """The error that best explains why neither answered (``None``: a 404 on both,
-        or an edition answered): a refused key first, then server trouble, then no answer."""
-        if self.chosen is not None:
-            return None
-        for outcome in (ProbeOutcome.KEY_REFUSED, ProbeOutcome.SERVER_TROUBLE,
-                        ProbeOutcome.UNREACHABLE):
-            for probe in self.probes:
-                if probe.outcome is outcome:
-                    return probe.error
-        return None
-
-    @property
     def message(self) -> str:
         """One paragraph for a person: what was found, or why nothing was."""
         if self.chosen is not None:

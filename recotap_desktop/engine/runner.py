@@ -158,12 +158,6 @@ class _Throttle:
                 self.window = max(1, self.window // 2)
                 self._successes = 0
 
-    def wait_idle(self) -> None:
-        with self._cond:
-            while self.in_flight:
-                self._cond.wait(0.1)
-
-
 class _Journal:
     """The batch journal of one run: "about to send" now, answers in the background.
 

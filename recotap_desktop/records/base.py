@@ -555,15 +555,6 @@ class RecordKind(ABC):
         """The target field an item's top-level field comes from (usually the same)."""
         return item_field
 
-    def duplicate_keys(
-        self, item: Mapping[str, Any], ctx: ConvertContext | None = None
-    ) -> tuple[tuple[str, str], ...]:
-        """``(field name, value)`` pairs of ``item`` that must be unique within one file."""
-        return tuple(
-            (name, value) for name in self.duplicate_fields(ctx)
-            if isinstance(value := item.get(name), str) and value
-        )
-
     def start_group(self, key: str, row: int, item: dict[str, Any]) -> Group:
         """Open a group with its first row (grouping kinds)."""
         return Group(key=key, item=item, rows=[row])

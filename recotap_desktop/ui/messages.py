@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from recotap_desktop.errors import UserError
-from recotap_desktop.store.secrets import ENV_VAR
 
 
 def describe_error(exc: BaseException, host: str = "") -> str:
@@ -26,10 +25,3 @@ def describe_error(exc: BaseException, host: str = "") -> str:
         return message
     return f"Unexpected error ({type(exc).__name__}){where}. Details are in the log file."
 
-
-def keychain_help() -> str:
-    """Why the environment variable helps when the keychain cannot be used."""
-    return (
-        f"Without a system keychain, set the environment variable {ENV_VAR} to your API key "
-        "before starting recotap-desktop. The app never writes your key to a file."
-    )

@@ -58,10 +58,6 @@ class RecordTableModel(QAbstractTableModel, Generic[T]):
         """The objects shown (do not modify the list in place)."""
         return self._rows
 
-    def row_object(self, row: int) -> T:
-        """The object of ``row``."""
-        return self._rows[row]
-
     def set_rows(self, rows: Iterable[T]) -> None:
         """Replace all rows."""
         self.beginResetModel()

@@ -226,15 +226,6 @@ class SegmentPickerDialog(QDialog):
             return None
         return rows[0].data(ObjectRole)
 
-    def select_segment(self, segment_id: str) -> bool:
-        """Select the visible row of ``segment_id``; returns whether it was found."""
-        for row in range(self.proxy.rowCount()):
-            segment = self.proxy.index(row, 0).data(ObjectRole)
-            if segment is not None and segment.segment_id == segment_id:
-                self.view.selectRow(row)
-                return True
-        return False
-
     def _update_buttons(self) -> None:
         self.use_button.setEnabled(self.selected_segment() is not None)
 

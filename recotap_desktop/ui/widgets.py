@@ -110,7 +110,6 @@ class ElidedLabel(QLabel):
                  middle: bool = False) -> None:
         super().__init__(parent)
         self._middle = middle
-        self._tip = ""
         self._full = ""
         self.set_full_text(text)
 
@@ -122,11 +121,6 @@ class ElidedLabel(QLabel):
 
     def full_text(self) -> str:
         return self._full
-
-    def set_plain_tooltip(self, tip: str) -> None:
-        """A tooltip shown when the text is whole (when cut, the whole text is shown)."""
-        self._tip = tip
-        self._elide()
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
@@ -153,4 +147,4 @@ class ElidedLabel(QLabel):
             if width > 0 else self._full
         if shown != self.text():
             super().setText(shown)
-        self.setToolTip(self._full if shown != self._full else self._tip)
+        self.setToolTip(self._full if shown != self._full else "")

@@ -240,15 +240,3 @@ class Worker(QObject):
             self.finished.emit()
             self._keepalive = None
 
-
-def run_in_background(fn: Callable[[SignalProgress], Any], *, parent: QObject | None = None,
-                      on_success: Callable[[Any], None] | None = None,
-                      on_error: Callable[[BaseException], None] | None = None,
-                      name: str = "") -> Worker:
-    """Shorthand: create a :class:`Worker`, connect the two usual callbacks, start it."""
-    job = Worker(fn, name=name, parent=parent)
-    if on_success is not None:
-        job.succeeded.connect(on_success)
-    if on_error is not None:
-        job.failed.connect(on_error)
-    return job.start()

@@ -80,15 +80,6 @@ class ResultsModel(QAbstractTableModel):
         view = self._data.select(self._states, self._text, self._order)
         return range(len(self._data)) if view is None else view
 
-    def storage_index(self, row: int) -> int:
-        """The storage index behind visible ``row``."""
-        return self._view[row]
-
-    @property
-    def visible_rows(self) -> array[int] | range:
-        """Storage indexes of the visible rows, in display order."""
-        return self._view
-
     # ------------------------------------------------------------------ filter
     @property
     def state_filter(self) -> frozenset[str] | None:

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -590,13 +590,6 @@ class ResultsView(QWidget):
 
     def _status(self, text: str) -> None:
         self.status_label.setText(text)
-
-    def select_all_rows(self) -> None:
-        """Select every visible cell (Ctrl+A)."""
-        self.table.selectAll()
-        self.table.selectionModel().setCurrentIndex(
-            self.model.index(0, 0), QItemSelectionModel.SelectionFlag.NoUpdate)
-
 
 def _escape(text: str) -> str:
     import html
