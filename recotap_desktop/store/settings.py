@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -69,6 +70,8 @@ UI_LAST_FOLDER = "last_folder"  # str: folder of the last opened/saved file
 UI_WINDOW_GEOMETRY = "window_geometry"  # str: base64 of QWidget.saveGeometry()
 UI_MAPPINGS = "mappings"  # dict: header_signature(...) -> ColumnMapping JSON object
 UI_CONCURRENCY = "concurrency"  # int: parallel requests
+
+log = logging.getLogger(__name__)
 
 
 class SettingsError(UserError):
@@ -336,6 +339,22 @@ class Settings:
             ui=self.ui,
         )
         return data
+
+    def remember(self, key: str, value: Any) -> bool:
+        """Keep a UI choice (a folder, a window's size, a count) under ``ui[key]`` and save.
+
+        Remembering is a convenience: when the file cannot be written the choice stays for
+        this session, the reason goes to the log, and ``False`` is returned; no error.
+        """
+        if self.ui.get(key) == value:
+            return True
+        self.ui[key] = value
+        try:
+            self.save()
+        except SettingsError as exc:
+            log.warning("could not remember %s: %s", key, exc.message)
+            return False
+        return True
 
     def save(self) -> None:
         """Write the settings atomically. Raises :class:`SettingsError` on failure.

@@ -91,7 +91,7 @@ from recotap_desktop.engine.states import RunState
 from recotap_desktop.files import TableWriter
 from recotap_desktop.records import ColumnMapping
 from recotap_desktop.records.backfill_match import LEGAL_SUFFIXES, MatchKind, Proposal
-from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile, SettingsError
+from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile
 from recotap_desktop.ui.backfill_model import (
     COL_CRM,
     COL_CRM_NAME,
@@ -1492,13 +1492,7 @@ class BackfillDialog(JobDialog):
         return path
 
     def _remember_folder(self, folder: Path) -> None:
-        if self._services.settings.ui.get(UI_LAST_FOLDER) == str(folder):
-            return
-        self._services.settings.ui[UI_LAST_FOLDER] = str(folder)
-        try:
-            self._services.save_settings()
-        except SettingsError:
-            log.warning("could not remember the folder", exc_info=True)
+        self._services.settings.remember(UI_LAST_FOLDER, str(folder))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if not self.running and self._dropped_file(event.mimeData().urls()) is not None:

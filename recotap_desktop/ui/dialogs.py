@@ -143,8 +143,7 @@ class PreferencesDialog(QDialog):
 
     def accept(self) -> None:
         """Save the preferences and close."""
-        self._services.settings.ui[UI_CONCURRENCY] = int(self.concurrency.value())
-        self._services.save_settings()
+        self._services.settings.remember(UI_CONCURRENCY, int(self.concurrency.value()))
         super().accept()
 
 

@@ -79,7 +79,7 @@ from recotap_desktop.engine.export import (
 )
 from recotap_desktop.engine.progress import ProgressSnapshot, format_duration
 from recotap_desktop.engine.states import RunState
-from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile, SettingsError
+from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile
 from recotap_desktop.ui.dialogs import JobDialog, help_window, present
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.score_chart import ScoreChart
@@ -705,11 +705,7 @@ class ExportDialog(JobDialog):
         )
 
     def _remember_folder(self, folder: Path) -> None:
-        self._services.settings.ui[UI_LAST_FOLDER] = str(folder)
-        try:
-            self._services.save_settings()
-        except SettingsError:
-            log.warning("could not remember the export folder", exc_info=True)
+        self._services.settings.remember(UI_LAST_FOLDER, str(folder))
 
     def choose_output(self) -> None:
         """Browse… : pick the output file (CSV or XLSX); remembers the folder."""

@@ -354,11 +354,8 @@ class MainWindow(QMainWindow):
     def save_geometry(self) -> None:
         """Remember size and position in the settings."""
         data = self.saveGeometry().toBase64().data()
-        self.services.settings.ui[UI_MAIN_GEOMETRY] = bytes(data).decode("ascii")
-        try:
-            self.services.save_settings()
-        except Exception:  # closing must not fail because the disk is full
-            log.warning("could not save the window geometry", exc_info=True)
+        # closing never fails because the disk is full: remembering only logs then
+        self.services.settings.remember(UI_MAIN_GEOMETRY, bytes(data).decode("ascii"))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Quit: while a run writes its journal, ask how it should stop and keep the window
@@ -706,7 +703,7 @@ class MainWindow(QMainWindow):
                 return None
             path = chosen
         path = Path(path)
-        self.services.settings.ui[UI_LAST_FOLDER] = str(path.parent)
+        self.services.settings.remember(UI_LAST_FOLDER, str(path.parent))
         profile = self.services.active_profile
         edition = profile.edition if profile else "crm"
         self.statusBar().showMessage(f"Reading the columns of {path.name}…")
@@ -1017,7 +1014,7 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() not in (".csv", ".xlsx"):
             path = path.with_suffix(".xlsx" if "xlsx" in chosen_filter else ".csv")
         failures_only = chosen_filter.startswith("Failures only")
-        self.services.settings.ui[UI_LAST_FOLDER] = str(path.parent)
+        self.services.settings.remember(UI_LAST_FOLDER, str(path.parent))
         self.statusBar().showMessage(f"Writing {path.name}…")
 
         def write(progress: SignalProgress) -> int:

@@ -262,3 +262,22 @@ def test_load_accepts_a_file_path(tmp_path: Path) -> None:
     s.active_profile = None
     s.save()
     assert Path(path).is_file()
+
+
+def test_remember_keeps_a_choice_and_saves_it(paths: AppPaths) -> None:
+    """Issue 17, item 2: one ``remember`` instead of eight copies of "set, save, log"."""
+    settings = Settings.load(paths)
+    assert settings.remember("last_folder", "/data/exports")
+    assert Settings.load(paths).ui["last_folder"] == "/data/exports"
+
+
+def test_remember_that_cannot_save_logs_and_keeps_the_choice_for_the_session(
+        paths: AppPaths, caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings.load(paths)
+    assert settings.remember("last_folder", "/a")
+    # A secret-looking entry is never written: the save is refused, the file kept as it was.
+    assert not settings.remember("api_key", "pasted by mistake")
+    assert settings.ui["api_key"] == "pasted by mistake"  # this session only
+    assert "could not remember api_key" in caplog.text
+    assert "pasted by mistake" not in paths.settings_file.read_text(encoding="utf-8")
+    assert Settings.load(paths).ui == {"last_folder": "/a"}

@@ -411,7 +411,7 @@ class ResultsView(QWidget):
         path = Path(path_text)
         if path.suffix.lower() not in (".csv", ".xlsx"):
             path = path.with_suffix(".xlsx" if "xlsx" in chosen else ".csv")
-        self.services.settings.ui[UI_LAST_FOLDER] = str(path.parent)
+        self.services.settings.remember(UI_LAST_FOLDER, str(path.parent))
         self.export_to(path, failures_only=failures_only)
 
     def export_to(self, path: Path, *, failures_only: bool = False) -> Worker | None:

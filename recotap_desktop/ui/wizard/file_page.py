@@ -179,11 +179,7 @@ class FilePage(QWizardPage):
         self.sheet_combo.clear()
         settings = self.ctx.services.settings
         if p.parent.is_dir():
-            settings.ui[UI_LAST_FOLDER] = str(p.parent)
-            try:
-                self.ctx.services.save_settings()
-            except Exception:  # remembering the folder is a convenience
-                log.warning("could not remember the folder", exc_info=True)
+            settings.remember(UI_LAST_FOLDER, str(p.parent))
         return self.reload()
 
     def reload(self) -> Worker | None:

@@ -307,11 +307,7 @@ class OptionsPage(QWizardPage):
     def validatePage(self) -> bool:
         self.ctx.options = self.options()
         services = self.ctx.services
-        services.settings.ui[UI_CONCURRENCY] = self.concurrency_spin.value()
-        try:
-            services.save_settings()
-        except Exception:
-            log.warning("could not remember the number of parallel requests", exc_info=True)
+        services.settings.remember(UI_CONCURRENCY, self.concurrency_spin.value())
         return True
 
     def cleanupPage(self) -> None:
