@@ -63,7 +63,7 @@ from recotap_desktop.errors import (
     UserError,
 )
 from recotap_desktop.files.targets import TargetProblem, check_data_dir, check_target
-from recotap_desktop.records import KINDS, ColumnMapping, get_kind
+from recotap_desktop.records import KINDS, ColumnMapping, get_kind, needs_custom_fields
 from recotap_desktop.records.formats import undecided_message
 from recotap_desktop.store.history import History, RunBusy
 from recotap_desktop.store.paths import AppPaths, DataDirError, app_paths
@@ -576,7 +576,7 @@ def cmd_import(ctx: Context) -> int:
     except FileProblem as exc:
         raise CliError(exc.message) from exc
     with conn.open() as client:
-        custom_fields = client.list_custom_fields() if _needs_custom_fields(kind.name) else []
+        custom_fields = client.list_custom_fields() if kind.needs_custom_fields else []
     options = ImportOptions(
         segment_id=args.segment,
         upsert=args.upsert,
@@ -631,10 +631,6 @@ def cmd_import(ctx: Context) -> int:
     progress.finish()
     _print_result(ctx, result, _write_reports(ctx, result.run_id, report, dry_run=args.dry_run))
     return _exit_code(result, dry_run=args.dry_run)
-
-
-def _needs_custom_fields(kind: str) -> bool:
-    return kind in {"accounts", "account-fields"}
 
 
 def _followup_connection(ctx: Context, run: Any, label: str) -> tuple[ConnectionSpec, bool]:
@@ -700,7 +696,8 @@ def _followup_connection(ctx: Context, run: Any, label: str) -> tuple[Connection
     return conn, True
 
 
-def _run_followup(ctx: Context, action: Callable[..., RunResult], run_id: int, label: str) -> int:
+def _run_followup(ctx: Context, action: Callable[..., RunResult], run_id: int, label: str,
+                  announce: str = "") -> int:
     run = _get_run(ctx, run_id)
     owner = ctx.history.run_owner(run_id)
     if owner is not None:  # checked again, atomically, when the run is claimed
@@ -709,7 +706,9 @@ def _run_followup(ctx: Context, action: Callable[..., RunResult], run_id: int, l
     if run.kind not in KINDS:
         raise CliError(f"Run {run_id} is a {run.kind} run; only imports can be {label}d.")
     conn, elsewhere = _followup_connection(ctx, run, label)
-    custom_fields = load_custom_fields(conn) if _needs_custom_fields(run.kind) else []
+    custom_fields = load_custom_fields(conn) if needs_custom_fields(run.kind) else []
+    if announce:  # only once the connection is settled: a refusal sends nothing
+        ctx.err(announce)
     token = CancelToken()
     progress = TerminalProgress(ctx.stderr, f"{label} run {run_id}")
     with _SigintCancel(token, ctx):
@@ -735,8 +734,8 @@ def cmd_retry(ctx: Context) -> int:
     if not rows:
         ctx.err(f"Run {ctx.args.run_id} has no rows to retry.")
         return EXIT_OK
-    ctx.err(f"Retrying {len(rows)} rows of run {ctx.args.run_id}.")
-    return _run_followup(ctx, retry, ctx.args.run_id, "retry")
+    return _run_followup(ctx, retry, ctx.args.run_id, "retry",
+                         announce=f"Retrying {len(rows)} rows of run {ctx.args.run_id}.")
 
 
 def cmd_history(ctx: Context) -> int:

@@ -64,6 +64,7 @@ __all__ = [
     "custom_field_targets",
     "get_kind",
     "header_signature",
+    "needs_custom_fields",
     "normalise_header",
 ]
 
@@ -82,3 +83,10 @@ def get_kind(name: str) -> RecordKind:
         raise ValueError(
             f"Unknown record kind {name!r}; choose one of: {', '.join(KINDS)}"
         ) from None
+
+
+def needs_custom_fields(kind: str) -> bool:
+    """Whether a job of ``kind`` must load the account custom fields first (False for a
+    name that is no import kind)."""
+    found = KINDS.get(kind)
+    return found is not None and found.needs_custom_fields

@@ -47,6 +47,7 @@ class AccountFieldsKind(RecordKind):
     """Custom-field values of existing accounts (one request per row)."""
 
     name = "account-fields"
+    needs_custom_fields = True
     title = "Account custom fields"
     batch_size = 1
     key_field = "key"

@@ -64,6 +64,7 @@ class AccountsKind(RecordKind):
     """Companies pushed with ``POST /accounts``."""
 
     name = "accounts"
+    needs_custom_fields = True
     title = "Accounts"
     batch_size = 100
     header_prefixes = ("company", "account", "organization", "organisation")

@@ -357,6 +357,9 @@ class RecordKind(ABC):
     title: str = ""
     batch_size: int = 100
     groups_rows: bool = False
+    #: Whether the kind's fields include the workspace's account custom fields, which a
+    #: job must load from the server before mapping or checking (issue 17: said once).
+    needs_custom_fields: bool = False
     #: Entity words that prefix this kind's columns in exports ("Deal - Value").
     header_prefixes: tuple[str, ...] = ()
     #: For kinds whose payload item is just their converted fields: those fields in

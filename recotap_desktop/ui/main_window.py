@@ -891,11 +891,12 @@ class MainWindow(QMainWindow):
         def work(progress: SignalProgress) -> object:
             from recotap_desktop.engine.jobs import load_custom_fields, resume
             from recotap_desktop.engine.run_target import check_run_target
+            from recotap_desktop.records import needs_custom_fields
 
             spec = services.connection_spec(profile)
             if not explicit:
                 check_run_target(run, spec)  # before the custom-field lookup: nothing sent
-            fields = load_custom_fields(spec) if run.kind in ("accounts", "account-fields") else []
+            fields = load_custom_fields(spec) if needs_custom_fields(run.kind) else []
             return resume(history, run_id, spec, custom_fields=fields, progress=progress,
                           cancel=progress.token, other_connection=explicit)
 

@@ -116,6 +116,11 @@ def test_another_profile_is_refused_unless_named_with_to_profile(workspaces, tmp
                       str(run_id)])
     assert code == 2 and f"127.0.0.1:{a.port}" in err and f"127.0.0.1:{b.port}" in err
     assert len(a.state.request_log) == 0 and len(b.state.request_log) == sent_to_b
+    # A refused retry does not first say it is retrying (issue 18): nothing was sent.
+    code, err = _run(["--data-dir", str(data), "--profile", "A", "retry", str(run_id)])
+    assert code == 2 and "--to-profile A" in err
+    assert "Retrying" not in err, err
+    assert len(a.state.request_log) == 0 and len(b.state.request_log) == sent_to_b
 
 
 def test_connection_gone_then_explicit_to_profile_with_confirmation(workspaces, tmp_path):

@@ -120,3 +120,12 @@ def test_merge_accepts_a_plain_payload_dict(ctx: ConvertContext) -> None:
 def test_non_grouping_kinds_do_not_merge(ctx: ConvertContext) -> None:
     with pytest.raises(NotImplementedError):
         get_kind("deals").merge({}, {}, 2)
+
+
+def test_the_kinds_that_need_custom_fields_say_so_themselves() -> None:
+    """Issue 17, item 2: which kinds load the custom fields is said once, by the kind."""
+    from recotap_desktop.records import KINDS, needs_custom_fields
+
+    assert {name for name in KINDS if needs_custom_fields(name)} == {"accounts",
+                                                                      "account-fields"}
+    assert not needs_custom_fields("export")  # a run kind that is no import

@@ -495,6 +495,7 @@ class ResultsView(QWidget):
         def work(progress: SignalProgress) -> Any:
             from recotap_desktop.engine.jobs import load_custom_fields, retry, retryable_rows
             from recotap_desktop.engine.run_target import check_run_target
+            from recotap_desktop.records import needs_custom_fields
 
             rows = retryable_rows(history, old_id)
             if not rows:
@@ -503,7 +504,7 @@ class ResultsView(QWidget):
             if not explicit:
                 check_run_target(run, spec)  # before the custom-field lookup: nothing sent
             custom = (load_custom_fields(spec, **client_kwargs)
-                      if run.kind in ("accounts", "account-fields") else [])
+                      if needs_custom_fields(run.kind) else [])
             return retry(history, old_id, spec, custom_fields=custom, progress=progress,
                          cancel=progress.token, rows=rows, client_kwargs=client_kwargs,
                          other_connection=explicit)

@@ -15,7 +15,6 @@ from recotap_desktop.store.settings import Profile
 from recotap_desktop.ui.services import Services
 
 #: Kinds whose fields include the workspace's account custom fields.
-CUSTOM_FIELD_KINDS = frozenset({"accounts", "account-fields"})
 
 
 @dataclass
@@ -52,7 +51,7 @@ class ImportContext:
 
     @property
     def needs_custom_fields(self) -> bool:
-        return self.kind.name in CUSTOM_FIELD_KINDS
+        return self.kind.needs_custom_fields
 
     def convert_context(self) -> ConvertContext:
         return ConvertContext.build(self.rules, self.custom_fields, date_order=self.date_order)
