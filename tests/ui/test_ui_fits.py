@@ -36,7 +36,7 @@ from recotap_desktop.ui.results.view import ResultsWindow
 from recotap_desktop.ui.services import Services, open_demo
 from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
 from tests.ui.fits import fit_problems, size_problems
-from tests.ui.test_wizard_kinds import COMMIT, WAIT, click, open_wizard
+from tests.ui.wizard.test_wizard_kinds import COMMIT, WAIT, click, open_wizard
 
 ROOT = Path(__file__).resolve().parents[2]
 SAVED = ROOT / "resources" / "screenshots" / "800x600"

@@ -19,7 +19,7 @@ from recotap_desktop.ui.main_window import MainWindow
 from recotap_desktop.ui.services import open_demo
 from recotap_desktop.ui.wizard.wizard import OPTIONS_PAGE, RUN_PAGE
 from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
-from tests.ui.test_wizard_kinds import COMMIT, WAIT, click, open_wizard, to_check
+from tests.ui.wizard.test_wizard_kinds import COMMIT, WAIT, click, open_wizard, to_check
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"

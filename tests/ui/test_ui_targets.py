@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMessageBox
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.ui.export_dialog import ExportDialog
 from recotap_desktop.ui.results import open_results
-from tests.ui.test_results_grid import _sandbox_run
+from tests.ui.results.test_results_grid import _sandbox_run
 
 WAIT = 60_000
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.test_wizard_kinds import WAIT, open_wizard
+from tests.ui.wizard.test_wizard_kinds import WAIT, open_wizard
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "accounts.csv"
+SAMPLE = Path(__file__).resolve().parents[3] / "resources" / "samples" / "accounts.csv"
 
 
 @pytest.mark.posix_only(reason="'//path' names a readable local file only "
