@@ -65,7 +65,7 @@ from recotap_desktop.engine.progress import (
     wait_all,
 )
 from recotap_desktop.engine.run_target import RunTarget, check_run_target
-from recotap_desktop.engine.senders import BULK_KINDS, SENDERS, SendOptions
+from recotap_desktop.engine.senders import BULK_KINDS, SENDERS, Sender, SendOptions
 from recotap_desktop.engine.states import (
     SUCCESS_STATES,
     ItemOutcome,
@@ -341,7 +341,8 @@ class ImportRunner:
     ``other_connection`` says the user chose another one explicitly:
     :class:`~recotap_desktop.engine.run_target.WrongConnection` otherwise, before anything
     is sent or recorded. ``skip_rows`` are left out entirely (rows a parent run already
-    answered, when its remaining rows go to another connection).
+    answered, when its remaining rows go to another connection). ``sender`` replaces the
+    kind's sender of :data:`~recotap_desktop.engine.senders.SENDERS` (tests inject faults).
     """
 
     def __init__(
@@ -359,6 +360,7 @@ class ImportRunner:
         reconcile_rows: set[int] | None = None,
         other_connection: bool = False,
         skip_rows: set[int] | None = None,
+        sender: Sender | None = None,
     ) -> None:
         self.plan = plan
         self.other_connection = other_connection
@@ -374,7 +376,7 @@ class ImportRunner:
         self.parent_run_id = parent_run_id
         self.client_kwargs = client_kwargs or {}
         self.kind = plan.job.record_kind()
-        self._sender = SENDERS[plan.job.kind]
+        self._sender = sender or SENDERS[plan.job.kind]
         self._send_options = SendOptions(
             segment_id=plan.job.options.segment_id, upsert=plan.job.options.upsert
         )

@@ -63,8 +63,6 @@ def test_every_batch_is_on_disk_before_its_request_leaves(
 ) -> None:
     sizes = _slow_journal(monkeypatch, 0.03)
     path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(1_200, prefix="jrn"))
-    runner = ImportRunner(build_plan(_job("accounts", path, concurrency=4)), _conn(small_sandbox),
-                          history)
     unjournaled: list[list[int]] = []
     lock = threading.Lock()
 
@@ -81,7 +79,12 @@ def test_every_batch_is_on_disk_before_its_request_leaves(
             unjournaled.extend(sorted(sent_rows - journaled))
         return send_accounts(client, items, options, repeated)
 
-    runner._sender = sender
+    runner = ImportRunner(
+        build_plan(_job("accounts", path, concurrency=4)),
+        _conn(small_sandbox),
+        history,
+        sender=sender,
+    )
     result = runner.run()
     assert result.state is RunState.FINISHED
     assert unjournaled == []
@@ -99,12 +102,6 @@ def test_batches_waiting_for_a_worker_are_not_sent_after_a_cancel(
 ) -> None:
     path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(600, prefix="cls"))
     cancel = CancelToken()
-    runner = ImportRunner(
-        build_plan(_job("accounts", path, concurrency=1)),
-        _conn(small_sandbox),
-        history,
-        cancel=cancel,
-    )
     calls = 0
 
     def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
@@ -114,7 +111,13 @@ def test_batches_waiting_for_a_worker_are_not_sent_after_a_cancel(
         cancel.cancel()
         return send_accounts(client, items, options, repeated)
 
-    runner._sender = sender
+    runner = ImportRunner(
+        build_plan(_job("accounts", path, concurrency=1)),
+        _conn(small_sandbox),
+        history,
+        cancel=cancel,
+        sender=sender,
+    )
     result = runner.run()
     assert result.state is RunState.CANCELLED
     assert calls == 1
@@ -144,9 +147,6 @@ def test_after_a_kill_rows_never_sent_are_not_reconciled(
     path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(200, prefix="kil"))
     history = History(tmp_path / "h.sqlite3")
     killed = tmp_path / "killed.sqlite3"
-    runner = ImportRunner(
-        build_plan(_job("accounts", path, concurrency=1)), _conn(small_sandbox), history
-    )
     calls = 0
 
     def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
@@ -163,7 +163,12 @@ def test_after_a_kill_rows_never_sent_are_not_reconciled(
                 copy.close()
         return answer
 
-    runner._sender = sender
+    runner = ImportRunner(
+        build_plan(_job("accounts", path, concurrency=1)),
+        _conn(small_sandbox),
+        history,
+        sender=sender,
+    )
     run_id = runner.run().run_id
     history.close()
 
@@ -192,8 +197,6 @@ def test_a_journal_that_cannot_be_written_stops_the_run_with_the_disk_error(
 
     monkeypatch.setattr(History, "write_journal", failing)
     path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(2_000, prefix="dsk"))
-    runner = ImportRunner(build_plan(_job("accounts", path, concurrency=2)), _conn(small_sandbox),
-                          history)
     sent = 0
 
     def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
@@ -201,7 +204,12 @@ def test_a_journal_that_cannot_be_written_stops_the_run_with_the_disk_error(
         sent += 1
         return send_accounts(client, items, options, repeated)
 
-    runner._sender = sender
+    runner = ImportRunner(
+        build_plan(_job("accounts", path, concurrency=2)),
+        _conn(small_sandbox),
+        history,
+        sender=sender,
+    )
     result = runner.run()
     # Rows were sent: the run is aborted (resumable), never "nothing sent" (issue 15, #10).
     assert result.state is RunState.ABORTED
@@ -227,15 +235,18 @@ def test_an_entry_that_cannot_be_written_stops_the_run_before_its_request(
 
     monkeypatch.setattr(History, "batch_started", failing)
     path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(2_000, prefix="dsb"))
-    runner = ImportRunner(build_plan(_job("accounts", path, concurrency=2)), _conn(small_sandbox),
-                          history)
     sent: list[int] = []
 
     def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
         sent.append(len(items))
         return send_accounts(client, items, options, repeated)
 
-    runner._sender = sender
+    runner = ImportRunner(
+        build_plan(_job("accounts", path, concurrency=2)),
+        _conn(small_sandbox),
+        history,
+        sender=sender,
+    )
     result = runner.run()
     assert result.state is RunState.ABORTED and "disk is full" in result.message
     # Only batches whose entry is on disk went out: the third entry failed, and no later

@@ -43,7 +43,6 @@ def test_answers_from_a_split_batch_survive_an_abort(
     small_sandbox: SandboxServer, history: History, tmp_path: Path
 ) -> None:
     path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(4, prefix="bis"))
-    runner = ImportRunner(build_plan(_job("accounts", path)), _conn(small_sandbox), history)
     calls: list[int] = []
 
     def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
@@ -54,7 +53,12 @@ def test_answers_from_a_split_batch_survive_an_abort(
             return send_accounts(client, items, options, repeated)  # left half: created
         raise TransportError("connection refused", kind="connect")  # right half: never sent
 
-    runner._sender = sender
+    runner = ImportRunner(
+        build_plan(_job("accounts", path)),
+        _conn(small_sandbox),
+        history,
+        sender=sender,
+    )
     result = runner.run()
     assert result.state is RunState.ABORTED
     assert _states(history, result.run_id) == {
@@ -74,13 +78,17 @@ def test_possibly_repeated_error_keeps_the_journal_open_for_reconciliation(
     small_sandbox: SandboxServer, history: History, tmp_path: Path
 ) -> None:
     path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(3, prefix="pr"))
-    runner = ImportRunner(build_plan(_job("accounts", path)), _conn(small_sandbox), history)
 
     def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
         send_accounts(client, items, options, repeated)  # processed, but the client never knew
         raise TransportError("connect failed", kind="connect", possibly_repeated=True)
 
-    runner._sender = sender
+    runner = ImportRunner(
+        build_plan(_job("accounts", path)),
+        _conn(small_sandbox),
+        history,
+        sender=sender,
+    )
     result = runner.run()
     assert result.state is RunState.ABORTED
     assert set(_states(history, result.run_id).values()) == {"not sent"}
@@ -99,12 +107,16 @@ def test_nothing_sent_means_real_duplicates_stay_failures(
     first = ImportRunner(build_plan(_job("accounts", path)), _conn(small_sandbox), history).run()
     assert set(_states(history, first.run_id).values()) == {"created"}
 
-    runner = ImportRunner(build_plan(_job("accounts", path)), _conn(small_sandbox), history)
 
     def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
         raise CancelledError("Cancelled.", possibly_repeated=False)  # nothing left the machine
 
-    runner._sender = sender
+    runner = ImportRunner(
+        build_plan(_job("accounts", path)),
+        _conn(small_sandbox),
+        history,
+        sender=sender,
+    )
     result = runner.run()
     assert history.unanswered_batches(result.run_id) == []
     history.finish_run(result.run_id, "cancelled", history.counts(result.run_id))
