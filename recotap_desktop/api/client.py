@@ -548,6 +548,47 @@ class RecotapClient:
             params["domains"] = json.dumps(cleaned, separators=(",", ":"), ensure_ascii=False)
         return self._account_pages(params, limit)
 
+    def account_page(
+        self,
+        *,
+        offset: int,
+        last_sync: str | datetime | None = None,
+        limit: int = 100,
+    ) -> AccountPage:
+        """One page of ``GET /accounts`` at an integer offset (edition ``crm`` only).
+
+        The CRM API's cursor is a row offset, so pages can be asked for independently
+        (and concurrently); ``has_next_page`` follows the paging rule of
+        :func:`more_pages`. Other editions page by an opaque keyset cursor: use
+        :meth:`iter_account_pages`.
+        """
+        if self.rules.paging == "cursor":
+            raise ConfigError(
+                f"The {self.rules.title} pages accounts by cursor; offsets cannot be used."
+            )
+        params = {"limit": str(_clamp(limit))}
+        since = format_last_sync(last_sync)
+        if since is not None:
+            params["lastSync"] = since
+        if offset:
+            params["cursor"] = str(int(offset))
+        data = self._request("GET", "accounts", params=params).data
+        if not isinstance(data, Mapping):
+            raise TransportError(
+                "Recotap's answer to GET accounts was not a list page; the base URL or "
+                "edition may be wrong.",
+                kind="protocol",
+                attempts=1,
+            )
+        rows = data.get("data")
+        rows = rows if isinstance(rows, list) else []
+        return AccountPage(
+            accounts=[Account.from_json(r) for r in rows if isinstance(r, Mapping)],
+            next_cursor=_cursor_text(data.get("nextCursor")),
+            has_next_page=more_pages(data, rows, _clamp(limit)),
+            sync_timestamp=_text_or_none(data.get("syncTimestamp")),
+        )
+
     def _account_pages(self, params: dict[str, str], limit: int) -> Iterator[AccountPage]:
         for data, rows in self._pages("accounts", params, limit):
             yield AccountPage(

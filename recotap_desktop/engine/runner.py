@@ -41,7 +41,6 @@ from recotap_desktop.api import (
     RecotapClient,
     RecotapError,
     RequestRejected,
-    RetryInfo,
     ServerError,
     TransportError,
 )
@@ -73,6 +72,7 @@ from recotap_desktop.engine.states import (
     RowState,
     RunState,
 )
+from recotap_desktop.engine.throttle import Throttle
 from recotap_desktop.engine.wording import (
     ISOLATION_PREFIX,
     cause_of,
@@ -87,7 +87,6 @@ from recotap_desktop.store.history import History, HistoryError, RowOutcome, Run
 
 log = logging.getLogger(__name__)
 
-MAX_CONCURRENCY = 16
 _REQUEST_LEVEL_RE = re.compile(
     r"^(accounts|deals|activities|mappings|pipelines)\s+(must be an array|must contain no more than"
     r"|must contain at least|should not be empty)",
@@ -119,44 +118,6 @@ class RunResult:
         ok = sum(self.counts.get(s.value, 0) for s in SUCCESS_STATES)
         return self.state is RunState.FINISHED and total > 0 and ok == total
 
-
-class _Throttle:
-    """AIMD limit on requests in flight: halve on 429, grow by one after successes."""
-
-    def __init__(self, limit: int) -> None:
-        self.max = max(1, min(MAX_CONCURRENCY, limit))
-        self.window = self.max
-        self.in_flight = 0
-        self.retries = 0
-        self._successes = 0
-        self._cond = threading.Condition()
-
-    def acquire(self, stop: threading.Event) -> bool:
-        with self._cond:
-            while self.in_flight >= self.window:
-                if stop.is_set():
-                    return False
-                self._cond.wait(0.1)
-            self.in_flight += 1
-            return True
-
-    def release(self, ok: bool) -> None:
-        with self._cond:
-            self.in_flight -= 1
-            if ok:
-                self._successes += 1
-                if self.window < self.max and self._successes >= self.window * 2:
-                    self.window += 1
-                    self._successes = 0
-            self._cond.notify_all()
-
-    def on_retry(self, info: RetryInfo) -> None:
-        with self._cond:
-            self.retries += 1
-        if info.status_code == 429:
-            with self._cond:
-                self.window = max(1, self.window // 2)
-                self._successes = 0
 
 class _Journal:
     """The batch journal of one run: "about to send" now, answers in the background.
@@ -380,7 +341,7 @@ class ImportRunner:
         self._send_options = SendOptions(
             segment_id=plan.job.options.segment_id, upsert=plan.job.options.upsert
         )
-        self._throttle = _Throttle(plan.job.options.concurrency)
+        self._throttle = Throttle(plan.job.options.concurrency)
         self._lock = threading.Lock()
         self._abort: _Abort | None = None
         self._abort_event = threading.Event()

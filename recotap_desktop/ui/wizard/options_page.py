@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from recotap_desktop.engine.plan import ImportOptions
-from recotap_desktop.engine.runner import MAX_CONCURRENCY
+from recotap_desktop.engine.throttle import MAX_CONCURRENCY
 from recotap_desktop.records.formats import convention_words
 from recotap_desktop.store.settings import UI_CONCURRENCY
 from recotap_desktop.ui.dialogs import concurrency_setting

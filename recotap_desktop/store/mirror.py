@@ -1,0 +1,409 @@
+"""A local copy of one connection's accounts, as ``GET /accounts`` lists them (Qt-free).
+
+The mirror is what lets the app say *before* sending what a file will do (create,
+update which value, change nothing) and, after a request whose answer was lost, what was
+there before. It is one SQLite file per connection (name, base URL, edition) under
+``<data dir>/mirrors/``, private to the user (0600), holding for every account the
+listed fields: ``rtp_aid``, ``externalId``, ``domain`` (normalised), ``name``, the
+custom-field values where the edition lists them, the ``rtp_`` scores, and the whole item
+as the server sent it (``raw``, so an export can be written from the mirror alone).
+
+Two ways in, both all-or-nothing, so a refresh that fails or is cancelled leaves the
+previous mirror exactly as it was (and its age says how old it is):
+
+* :meth:`AccountMirror.replace_all` (a full pull) writes a new file beside the old one and
+  swaps it in with one ``os.replace`` after it is complete;
+* :meth:`AccountMirror.apply_delta` (a delta pull) upserts the changed accounts by
+  ``rtp_aid`` (the domain when the server sent no id) in one transaction, together with
+  the new sync point.
+
+The sync point is the ``syncTimestamp`` of the first page of the pull that completed:
+the next refresh sends it as ``lastSync`` (recotap-api.md §6), so a refresh when nothing
+changed costs one request. Deletions are never signalled by the API; a full pull (the
+"Refresh all" action, or any pull after :data:`FULL_PULL_AFTER`) drops what is gone.
+
+Nothing here talks HTTP; :mod:`recotap_desktop.engine.mirror` drives the refresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from recotap_desktop.domain.domains import normalise_domain
+from recotap_desktop.errors import UserError
+from recotap_desktop.store.platform_checks import make_private_file
+
+__all__ = [
+    "FULL_PULL_AFTER",
+    "AccountMirror",
+    "MirrorAccount",
+    "MirrorError",
+    "MirrorInfo",
+    "mirror_path",
+]
+
+#: A mirror older than this is pulled again in full (deleted accounts drop out).
+FULL_PULL_AFTER = timedelta(days=7)
+#: Domains or ids per ``IN (...)`` lookup (well under SQLite's variable limit).
+_LOOKUP_CHUNK = 500
+_SCHEMA = 1
+#: The sync time, or a callable giving it once the pull is complete.
+SyncTime = Callable[[], str | None] | str | None
+
+_DDL = (
+    """CREATE TABLE IF NOT EXISTS accounts (
+        rtp_aid TEXT,
+        external_id TEXT,
+        domain TEXT NOT NULL,
+        name TEXT NOT NULL,
+        custom_json TEXT,
+        raw_json TEXT NOT NULL,
+        key TEXT PRIMARY KEY
+    )""",
+    "CREATE INDEX IF NOT EXISTS accounts_domain ON accounts(domain)",
+    "CREATE INDEX IF NOT EXISTS accounts_external_id ON accounts(external_id)",
+    "CREATE INDEX IF NOT EXISTS accounts_rtp_aid ON accounts(rtp_aid)",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)",
+)
+
+
+class MirrorError(UserError):
+    """The mirror file cannot be read or written; ``message`` says which and why."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorAccount:
+    """One account as the server last listed it.
+
+    ``custom_fields`` is ``None`` when the edition does not list custom-field values (the
+    CRM API): they are unknown, not empty.
+    """
+
+    key: str
+    rtp_aid: str | None
+    external_id: str | None
+    domain: str
+    name: str
+    custom_fields: dict[str, Any] | None
+    raw: dict[str, Any] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorInfo:
+    """How complete and how old a mirror is."""
+
+    path: Path
+    count: int
+    #: The server time the mirror is current to (``None``: never pulled).
+    sync_timestamp: str | None
+    #: When this machine last completed a refresh (UTC).
+    refreshed_at: datetime | None
+    #: When the last full pull completed (UTC).
+    full_at: datetime | None
+    #: Whether the edition lists custom-field values (known at the last full pull).
+    lists_custom_fields: bool
+
+    @property
+    def exists(self) -> bool:
+        return self.sync_timestamp is not None
+
+    def age(self, now: datetime | None = None) -> timedelta | None:
+        if self.refreshed_at is None:
+            return None
+        return (now or datetime.now(UTC)) - self.refreshed_at
+
+    def describe_age(self, now: datetime | None = None) -> str:
+        """``"never refreshed"``, ``"refreshed 3 minutes ago"``, ..."""
+        age = self.age(now)
+        if age is None:
+            return "never refreshed"
+        seconds = max(0, int(age.total_seconds()))
+        for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+            if seconds >= size:
+                n = seconds // size
+                return f"refreshed {n} {unit}{'s' if n != 1 else ''} ago"
+        return "refreshed just now"
+
+
+def mirror_path(data_dir: Path, profile: str, base_url: str, edition: str) -> Path:
+    """The mirror file of one connection: readable name plus a digest of URL and edition."""
+    digest = hashlib.sha256(f"{base_url}\n{edition}".encode()).hexdigest()[:12]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", profile).strip("._")[:40] or "connection"
+    return Path(data_dir) / "mirrors" / f"{slug}-{edition}-{digest}.sqlite"
+
+
+def account_key(item: Mapping[str, Any]) -> str | None:
+    """The mirror's key of a listed account: ``rtp_aid``, else the normalised domain."""
+    aid = item.get("rtp_aid")
+    if isinstance(aid, str) and aid:
+        return "aid:" + aid
+    domain = normalise_domain(str(item.get("domain") or ""))
+    return "domain:" + domain if domain else None
+
+
+def _row_of(item: Mapping[str, Any], lists_custom: bool) -> tuple[Any, ...] | None:
+    key = account_key(item)
+    if key is None:
+        return None
+    aid = item.get("rtp_aid") or None
+    ext = item.get("externalId")
+    custom = item.get("customFields") if lists_custom else None
+    return (
+        str(aid) if aid else None,
+        str(ext) if ext not in (None, "") else None,
+        normalise_domain(str(item.get("domain") or "")),
+        str(item.get("name") or ""),
+        json.dumps(custom if isinstance(custom, Mapping) else {}, sort_keys=True)
+        if lists_custom
+        else None,
+        json.dumps(item, sort_keys=True, default=str),
+        key,
+    )
+
+
+def _account(row: Sequence[Any]) -> MirrorAccount:
+    aid, ext, domain, name, custom, raw, key = row
+    return MirrorAccount(
+        key=key,
+        rtp_aid=aid,
+        external_id=ext,
+        domain=domain,
+        name=name,
+        custom_fields=json.loads(custom) if custom is not None else None,
+        raw=json.loads(raw),
+    )
+
+
+_COLUMNS = "rtp_aid, external_id, domain, name, custom_json, raw_json, key"
+_UPSERT = f"INSERT OR REPLACE INTO accounts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    with contextlib.suppress(ValueError):
+        return datetime.fromisoformat(text)
+    return None
+
+
+class AccountMirror:
+    """The mirror file of one connection. Cheap to create; opens SQLite per operation.
+
+    Reads see the last completed refresh. Writers are serialised per object; two
+    processes refreshing the same mirror are serialised by SQLite (a delta) or the last
+    ``os.replace`` wins (two full pulls of the same server: both complete and equal).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_connection(
+        cls, data_dir: Path, profile: str, base_url: str, edition: str
+    ) -> AccountMirror:
+        return cls(mirror_path(data_dir, profile, base_url, edition))
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _connect(self, path: Path | None = None, *, create: bool = False
+                 ) -> Iterator[sqlite3.Connection]:
+        target = path or self.path
+        if not create and not target.exists():
+            raise FileNotFoundError(target)
+        try:
+            if create:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(OSError):
+                    make_private_file(target)
+            conn = sqlite3.connect(str(target), timeout=10.0, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise MirrorError(
+                f"The local copy of the accounts ({target}) cannot be opened: {exc}.", target
+            ) from exc
+        try:
+            conn.execute("PRAGMA synchronous=NORMAL")
+            for statement in _DDL:
+                conn.execute(statement)
+            yield conn
+        except sqlite3.Error as exc:
+            raise MirrorError(
+                f"The local copy of the accounts ({target}) cannot be used: {exc}. "
+                "Refresh it in full to rebuild it.",
+                target,
+            ) from exc
+        finally:
+            conn.close()
+
+    def _meta(self, conn: sqlite3.Connection) -> dict[str, str]:
+        return {name: value for name, value in conn.execute("SELECT name, value FROM meta")}
+
+    # -- reading ----------------------------------------------------------------------
+
+    def info(self) -> MirrorInfo:
+        """Size and age; a mirror never pulled has ``sync_timestamp`` ``None``."""
+        try:
+            with self._connect() as conn:
+                meta = self._meta(conn)
+                count = conn.execute("SELECT COUNT(*) FROM accounts").fetchone()[0]
+        except FileNotFoundError:
+            return MirrorInfo(self.path, 0, None, None, None, False)
+        return MirrorInfo(
+            path=self.path,
+            count=int(count),
+            sync_timestamp=meta.get("sync_timestamp"),
+            refreshed_at=_parse_time(meta.get("refreshed_at")),
+            full_at=_parse_time(meta.get("full_at")),
+            lists_custom_fields=meta.get("lists_custom_fields") == "1",
+        )
+
+    def _lookup(self, column: str, values: Iterable[str]) -> dict[str, list[MirrorAccount]]:
+        wanted = list(dict.fromkeys(v for v in values if v))
+        found: dict[str, list[MirrorAccount]] = {}
+        if not wanted:
+            return found
+        try:
+            with self._connect() as conn:
+                for i in range(0, len(wanted), _LOOKUP_CHUNK):
+                    chunk = wanted[i : i + _LOOKUP_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    sql = f"SELECT {_COLUMNS} FROM accounts WHERE {column} IN ({marks})"
+                    index = _COLUMNS.split(", ").index(column)
+                    for row in conn.execute(sql, chunk):
+                        found.setdefault(row[index], []).append(_account(row))
+        except FileNotFoundError:
+            return {}
+        return found
+
+    def by_domains(self, domains: Iterable[str]) -> dict[str, MirrorAccount]:
+        """Accounts by normalised domain (a domain is unique on the server)."""
+        cleaned = (normalise_domain(d) for d in domains)
+        return {d: accs[0] for d, accs in self._lookup("domain", cleaned).items()}
+
+    def by_external_ids(self, ids: Iterable[str]) -> dict[str, list[MirrorAccount]]:
+        """Accounts by ``externalId`` (the External API does not make it unique)."""
+        return self._lookup("external_id", ids)
+
+    def by_rtp_aids(self, aids: Iterable[str]) -> dict[str, MirrorAccount]:
+        return {a: accs[0] for a, accs in self._lookup("rtp_aid", aids).items()}
+
+    def iter_accounts(self, batch: int = 1000) -> Iterator[list[MirrorAccount]]:
+        """Every account in ``rtp_aid`` order, ``batch`` at a time."""
+        try:
+            with self._connect() as conn:
+                cursor = conn.execute(f"SELECT {_COLUMNS} FROM accounts ORDER BY key")
+                while rows := cursor.fetchmany(batch):
+                    yield [_account(r) for r in rows]
+        except FileNotFoundError:
+            return
+
+    # -- writing ----------------------------------------------------------------------
+
+    def replace_all(
+        self,
+        pages: Iterable[Sequence[Mapping[str, Any]]],
+        *,
+        sync_timestamp: SyncTime,
+        lists_custom_fields: bool,
+        now: datetime | None = None,
+    ) -> int:
+        """Build a new mirror from ``pages`` (a full pull) and swap it in when complete.
+
+        ``sync_timestamp`` may be a callable, read after the last page (the first page's
+        time is only known once it arrived). Any exception from ``pages`` leaves the old
+        mirror untouched and removes the partial file. Returns the number of accounts.
+        """
+        tmp = self.path.with_name(self.path.name + ".new")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        count = 0
+        try:
+            with self._connect(tmp, create=True) as conn:
+                conn.execute("PRAGMA journal_mode=OFF")
+                conn.execute("BEGIN")
+                for page in pages:
+                    rows = [r for r in (_row_of(i, lists_custom_fields) for i in page) if r]
+                    conn.executemany(_UPSERT, rows)
+                    count += len(rows)
+                stamp = sync_timestamp() if callable(sync_timestamp) else sync_timestamp
+                when = (now or datetime.now(UTC)).isoformat()
+                conn.executemany(
+                    "INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)",
+                    [
+                        ("schema", str(_SCHEMA)),
+                        ("sync_timestamp", stamp or ""),
+                        ("refreshed_at", when),
+                        ("full_at", when),
+                        ("lists_custom_fields", "1" if lists_custom_fields else "0"),
+                    ],
+                )
+                conn.execute("COMMIT")
+            with self._lock:
+                os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        return count
+
+    def apply_delta(
+        self,
+        pages: Iterable[Sequence[Mapping[str, Any]]],
+        *,
+        sync_timestamp: SyncTime,
+        now: datetime | None = None,
+    ) -> int:
+        """Upsert the accounts of a delta pull and move the sync point, in one transaction.
+
+        An exception from ``pages`` rolls everything back. Returns the accounts received.
+        """
+        count = 0
+        with self._lock, self._connect() as conn:
+            lists_custom = self._meta(conn).get("lists_custom_fields") == "1"
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for page in pages:
+                    rows = [r for r in (_row_of(i, lists_custom) for i in page) if r]
+                    # An account whose domain moved to another id (or the reverse) must not
+                    # stay twice: drop any other row holding the same domain.
+                    conn.executemany(
+                        "DELETE FROM accounts WHERE domain = ? AND key <> ?",
+                        [(r[2], r[6]) for r in rows],
+                    )
+                    conn.executemany(_UPSERT, rows)
+                    count += len(rows)
+                stamp = sync_timestamp() if callable(sync_timestamp) else sync_timestamp
+                meta = [("refreshed_at", (now or datetime.now(UTC)).isoformat())]
+                if stamp:
+                    meta.append(("sync_timestamp", stamp))
+                conn.executemany("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", meta)
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        return count
+
+    def size_on_disk(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
+
