@@ -13,7 +13,7 @@ import pytest
 
 from recotap_desktop.cli import main
 from recotap_desktop.sandbox import DEMO_API_KEY, Faults, SandboxServer
-from tests.engine.test_backfill import build_dataset
+from tests.helpers.backfill import build_dataset
 
 ENV = {"RECOTAP_API_KEY": DEMO_API_KEY}
 

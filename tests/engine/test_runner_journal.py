@@ -23,8 +23,8 @@ from recotap_desktop.engine.senders import send_accounts
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.sandbox import SandboxServer
 from recotap_desktop.store.history import History, HistoryDiskError
-from tests.engine.test_runner_sandbox import _conn, _job, _states
 from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
+from tests.helpers.runs import import_job, row_states, sandbox_conn
 
 
 @pytest.fixture
@@ -80,15 +80,15 @@ def test_every_batch_is_on_disk_before_its_request_leaves(
         return send_accounts(client, items, options, repeated)
 
     runner = ImportRunner(
-        build_plan(_job("accounts", path, concurrency=4)),
-        _conn(small_sandbox),
+        build_plan(import_job("accounts", path, concurrency=4)),
+        sandbox_conn(small_sandbox),
         history,
         sender=sender,
     )
     result = runner.run()
     assert result.state is RunState.FINISHED
     assert unjournaled == []
-    assert set(_states(history, result.run_id).values()) == {"created"}
+    assert set(row_states(history, result.run_id).values()) == {"created"}
     assert history.unanswered_batches(result.run_id) == []
     # 12 batches: each opened on its own before its request, and the answers, queued while
     # a slow commit runs, closed together (a group commit), every one of them.
@@ -112,8 +112,8 @@ def test_batches_waiting_for_a_worker_are_not_sent_after_a_cancel(
         return send_accounts(client, items, options, repeated)
 
     runner = ImportRunner(
-        build_plan(_job("accounts", path, concurrency=1)),
-        _conn(small_sandbox),
+        build_plan(import_job("accounts", path, concurrency=1)),
+        sandbox_conn(small_sandbox),
         history,
         cancel=cancel,
         sender=sender,
@@ -121,13 +121,13 @@ def test_batches_waiting_for_a_worker_are_not_sent_after_a_cancel(
     result = runner.run()
     assert result.state is RunState.CANCELLED
     assert calls == 1
-    states = _states(history, result.run_id)
+    states = row_states(history, result.run_id)
     assert [states[r] for r in range(2, 102)] == ["created"] * 100
     assert {states[r] for r in range(102, 602)} == {"not sent"}
     assert history.unanswered_batches(result.run_id) == []  # nothing to reconcile
-    again = resume(history, result.run_id, _conn(small_sandbox))
+    again = resume(history, result.run_id, sandbox_conn(small_sandbox))
     assert again.state is RunState.FINISHED
-    assert set(_states(history, result.run_id).values()) == {"created"}
+    assert set(row_states(history, result.run_id).values()) == {"created"}
     assert not any(o.reconciled for o in history.outcomes(result.run_id).values())
 
 
@@ -142,7 +142,8 @@ def test_after_a_kill_rows_never_sent_are_not_reconciled(
         tmp_path / "earlier.csv", ACCOUNT_HEADERS, account_rows(100, prefix="kil", start=100)
     )
     with History(tmp_path / "other.sqlite3") as other:
-        ImportRunner(build_plan(_job("accounts", earlier)), _conn(small_sandbox), other).run()
+        plan = build_plan(import_job("accounts", earlier))
+        ImportRunner(plan, sandbox_conn(small_sandbox), other).run()
 
     path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(200, prefix="kil"))
     history = History(tmp_path / "h.sqlite3")
@@ -164,8 +165,8 @@ def test_after_a_kill_rows_never_sent_are_not_reconciled(
         return answer
 
     runner = ImportRunner(
-        build_plan(_job("accounts", path, concurrency=1)),
-        _conn(small_sandbox),
+        build_plan(import_job("accounts", path, concurrency=1)),
+        sandbox_conn(small_sandbox),
         history,
         sender=sender,
     )
@@ -174,7 +175,7 @@ def test_after_a_kill_rows_never_sent_are_not_reconciled(
 
     with History(killed) as after_kill:
         assert [no for no, _rows in after_kill.unanswered_batches(run_id)] == [1]
-        resume(after_kill, run_id, _conn(small_sandbox))
+        resume(after_kill, run_id, sandbox_conn(small_sandbox))
         outcomes = after_kill.outcomes(run_id)
         assert all(outcomes[r].state == "created" for r in range(2, 102))  # batch 1: reconciled
         second = [outcomes[r] for r in range(102, 202)]
@@ -205,8 +206,8 @@ def test_a_journal_that_cannot_be_written_stops_the_run_with_the_disk_error(
         return send_accounts(client, items, options, repeated)
 
     runner = ImportRunner(
-        build_plan(_job("accounts", path, concurrency=2)),
-        _conn(small_sandbox),
+        build_plan(import_job("accounts", path, concurrency=2)),
+        sandbox_conn(small_sandbox),
         history,
         sender=sender,
     )
@@ -242,8 +243,8 @@ def test_an_entry_that_cannot_be_written_stops_the_run_before_its_request(
         return send_accounts(client, items, options, repeated)
 
     runner = ImportRunner(
-        build_plan(_job("accounts", path, concurrency=2)),
-        _conn(small_sandbox),
+        build_plan(import_job("accounts", path, concurrency=2)),
+        sandbox_conn(small_sandbox),
         history,
         sender=sender,
     )

@@ -18,8 +18,8 @@ from recotap_desktop.engine.senders import send_accounts
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.sandbox import SandboxServer
 from recotap_desktop.store.history import History
-from tests.engine.test_runner_sandbox import _conn, _job, _states
 from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
+from tests.helpers.runs import import_job, row_states, sandbox_conn
 
 
 @pytest.fixture
@@ -54,23 +54,23 @@ def test_answers_from_a_split_batch_survive_an_abort(
         raise TransportError("connection refused", kind="connect")  # right half: never sent
 
     runner = ImportRunner(
-        build_plan(_job("accounts", path)),
-        _conn(small_sandbox),
+        build_plan(import_job("accounts", path)),
+        sandbox_conn(small_sandbox),
         history,
         sender=sender,
     )
     result = runner.run()
     assert result.state is RunState.ABORTED
-    assert _states(history, result.run_id) == {
+    assert row_states(history, result.run_id) == {
         2: "created",
         3: "created",
         4: "not sent",
         5: "not sent",
     }
     assert history.unanswered_batches(result.run_id) == []  # nothing unanswered reached the server
-    again = resume(history, result.run_id, _conn(small_sandbox))
+    again = resume(history, result.run_id, sandbox_conn(small_sandbox))
     assert again.state is RunState.FINISHED
-    assert set(_states(history, result.run_id).values()) == {"created"}
+    assert set(row_states(history, result.run_id).values()) == {"created"}
     assert not any(o.reconciled for o in history.outcomes(result.run_id).values())
 
 
@@ -84,16 +84,16 @@ def test_possibly_repeated_error_keeps_the_journal_open_for_reconciliation(
         raise TransportError("connect failed", kind="connect", possibly_repeated=True)
 
     runner = ImportRunner(
-        build_plan(_job("accounts", path)),
-        _conn(small_sandbox),
+        build_plan(import_job("accounts", path)),
+        sandbox_conn(small_sandbox),
         history,
         sender=sender,
     )
     result = runner.run()
     assert result.state is RunState.ABORTED
-    assert set(_states(history, result.run_id).values()) == {"not sent"}
+    assert set(row_states(history, result.run_id).values()) == {"not sent"}
     assert history.unanswered_batches(result.run_id) != []
-    resume(history, result.run_id, _conn(small_sandbox))
+    resume(history, result.run_id, sandbox_conn(small_sandbox))
     outcomes = history.outcomes(result.run_id)
     assert {o.state for o in outcomes.values()} == {"created"}
     assert all(o.reconciled for o in outcomes.values())
@@ -104,23 +104,24 @@ def test_nothing_sent_means_real_duplicates_stay_failures(
     small_sandbox: SandboxServer, history: History, tmp_path: Path
 ) -> None:
     path = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, account_rows(2, prefix="dup"))
-    first = ImportRunner(build_plan(_job("accounts", path)), _conn(small_sandbox), history).run()
-    assert set(_states(history, first.run_id).values()) == {"created"}
+    plan = build_plan(import_job("accounts", path))
+    first = ImportRunner(plan, sandbox_conn(small_sandbox), history).run()
+    assert set(row_states(history, first.run_id).values()) == {"created"}
 
 
     def sender(client, items, options, repeated):  # type: ignore[no-untyped-def]
         raise CancelledError("Cancelled.", possibly_repeated=False)  # nothing left the machine
 
     runner = ImportRunner(
-        build_plan(_job("accounts", path)),
-        _conn(small_sandbox),
+        build_plan(import_job("accounts", path)),
+        sandbox_conn(small_sandbox),
         history,
         sender=sender,
     )
     result = runner.run()
     assert history.unanswered_batches(result.run_id) == []
     history.finish_run(result.run_id, "cancelled", history.counts(result.run_id))
-    resume(history, result.run_id, _conn(small_sandbox))
+    resume(history, result.run_id, sandbox_conn(small_sandbox))
     outcomes = history.outcomes(result.run_id)
     assert {o.state for o in outcomes.values()} == {"failed"}  # they existed before this run
     assert not any(o.reconciled for o in outcomes.values())

@@ -8,15 +8,12 @@ from pathlib import Path
 import pytest
 
 from recotap_desktop.api import RetryPolicy
-from recotap_desktop.domain.editions import rules_for
-from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.jobs import resume, retry, retryable_rows
-from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan
+from recotap_desktop.engine.plan import build_plan
 from recotap_desktop.engine.progress import CancelMode, CancelToken, ProgressSnapshot
 from recotap_desktop.engine.runner import ISOLATION_PREFIX, ImportRunner
 from recotap_desktop.engine.states import RunState
-from recotap_desktop.records import get_kind
-from recotap_desktop.sandbox import DEMO_API_KEY, SandboxServer
+from recotap_desktop.sandbox import SandboxServer
 from recotap_desktop.store.history import History
 from tests.factories import (
     ACCOUNT_HEADERS,
@@ -27,27 +24,9 @@ from tests.factories import (
     deal_rows,
     write_csv,
 )
+from tests.helpers.runs import import_job, row_states, sandbox_conn
 
 FAST_RETRY = {"retry": RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.05, max_total=30)}
-
-
-def _job(kind: str, path: Path, edition: str = "crm", **options: object) -> ImportJob:
-    rules = rules_for(edition)
-    k = get_kind(kind)
-    from recotap_desktop.files import sniff
-    from recotap_desktop.records import ConvertContext
-
-    ctx = ConvertContext.build(rules, [])
-    mapping = k.automap(sniff(path).headers, ctx)
-    return ImportJob(
-        kind=kind, path=path, mapping=mapping, rules=rules, options=ImportOptions(**options)
-    )  # type: ignore[arg-type]
-
-
-def _conn(server: SandboxServer, edition: str = "crm") -> ConnectionSpec:
-    return ConnectionSpec(
-        base_url=server.base_url(edition), edition=edition, api_key=DEMO_API_KEY, profile="test"
-    )
 
 
 @pytest.fixture
@@ -55,10 +34,6 @@ def history(tmp_path: Path):
     h = History(tmp_path / "history.sqlite3")
     yield h
     h.close()
-
-
-def _states(history: History, run_id: int) -> dict[int, str]:
-    return {row: o.state for row, o in history.outcomes(run_id).items()}
 
 
 def test_deals_isolation_fails_exactly_the_rejected_rows(
@@ -69,12 +44,12 @@ def test_deals_isolation_fails_exactly_the_rejected_rows(
     for i in bad:
         rows[i][7] = "XYZ"  # not an ISO-4217 code: the sandbox rejects the whole request
     path = write_csv(tmp_path / "deals.csv", DEAL_HEADERS, rows)
-    plan = build_plan(_job("deals", path, concurrency=4))
+    plan = build_plan(import_job("deals", path, concurrency=4))
     assert plan.invalid_rows == 0, "the client does not check currency codes itself"
-    result = ImportRunner(plan, _conn(small_sandbox), history).run()
+    result = ImportRunner(plan, sandbox_conn(small_sandbox), history).run()
 
     assert result.state is RunState.FINISHED
-    states = _states(history, result.run_id)
+    states = row_states(history, result.run_id)
     failed_rows = sorted(r for r, s in states.items() if s == "failed")
     assert failed_rows == [i + 2 for i in bad]
     outcomes = history.outcomes(result.run_id)
@@ -101,11 +76,11 @@ def test_activities_isolation_in_batches_of_fifty(
     for i in bad:
         rows[i][5] = "S" * 300  # subject longer than the sandbox allows
     path = write_csv(tmp_path / "acts.csv", ACTIVITY_HEADERS, rows)
-    plan = build_plan(_job("activities", path))
+    plan = build_plan(import_job("activities", path))
     assert plan.invalid_rows == 0
     assert plan.batches == 6
-    result = ImportRunner(plan, _conn(small_sandbox), history).run()
-    states = _states(history, result.run_id)
+    result = ImportRunner(plan, sandbox_conn(small_sandbox), history).run()
+    states = row_states(history, result.run_id)
     assert sorted(r for r, s in states.items() if s == "failed") == [i + 2 for i in bad]
     assert sum(1 for s in states.values() if s == "created") == 295
     assert set(small_sandbox.state.activities) == {rows[i][0] for i in range(300) if i not in bad}
@@ -118,8 +93,9 @@ def test_accounts_isolation(small_sandbox: SandboxServer, history: History, tmp_
     for i in bad:
         rows[i][1] = "N" * 300
     path = write_csv(tmp_path / "acc.csv", ACCOUNT_HEADERS, rows)
-    result = ImportRunner(build_plan(_job("accounts", path)), _conn(small_sandbox), history).run()
-    states = _states(history, result.run_id)
+    plan = build_plan(import_job("accounts", path))
+    result = ImportRunner(plan, sandbox_conn(small_sandbox), history).run()
+    states = row_states(history, result.run_id)
     assert sorted(r for r, s in states.items() if s == "failed") == [i + 2 for i in bad]
     assert sum(1 for s in states.values() if s == "created") == 446
     for i in range(450):
@@ -131,13 +107,13 @@ def test_segment_error_stops_the_run_without_splitting(
     small_sandbox: SandboxServer, history: History, tmp_path: Path
 ) -> None:
     path = write_csv(tmp_path / "acc.csv", ACCOUNT_HEADERS, account_rows(500, prefix="seg"))
-    job = _job("accounts", path, concurrency=1, segment_id="no-such-segment")
-    result = ImportRunner(build_plan(job), _conn(small_sandbox), history).run()
+    job = import_job("accounts", path, concurrency=1, segment_id="no-such-segment")
+    result = ImportRunner(build_plan(job), sandbox_conn(small_sandbox), history).run()
     assert result.state is RunState.ABORTED
     assert result.requests == 1
     assert result.isolation_requests == 0
     assert "no-such-segment" in result.message
-    states = _states(history, result.run_id)
+    states = row_states(history, result.run_id)
     assert len(states) == 500
     assert set(states.values()) == {"not sent"}
     assert small_sandbox.state.account_by_external_id("seg-crm-000000") is None
@@ -160,25 +136,25 @@ def test_cancel_then_resume_sends_every_row_once(
     rows = account_rows(1500, prefix=f"cr{mode.value}")
     path = write_csv(tmp_path / "acc.csv", ACCOUNT_HEADERS, rows)
     token = CancelToken()
-    job = _job("accounts", path, concurrency=2)
+    job = import_job("accounts", path, concurrency=2)
     result = ImportRunner(
         build_plan(job),
-        _conn(small_sandbox),
+        sandbox_conn(small_sandbox),
         history,
         progress=_CancelAfter(token, 300, mode),
         cancel=token,
     ).run()
     assert result.state is RunState.CANCELLED
-    first = _states(history, result.run_id)
+    first = row_states(history, result.run_id)
     assert len(first) == 1500
     assert 300 <= sum(1 for s in first.values() if s == "created") < 1500
     assert {s for s in first.values()} <= {"created", "not sent"}
 
     small_sandbox.faults.latency = 0.0
-    again = resume(history, result.run_id, _conn(small_sandbox))
+    again = resume(history, result.run_id, sandbox_conn(small_sandbox))
     assert again.run_id == result.run_id
     assert again.state is RunState.FINISHED
-    final = _states(history, result.run_id)
+    final = row_states(history, result.run_id)
     assert set(final.values()) == {"created"}
     created = [
         a
@@ -196,13 +172,13 @@ def test_lost_answers_are_reconciled_not_duplicated(
     rows = activity_rows(400, prefix="rec")
     path = write_csv(tmp_path / "acts.csv", ACTIVITY_HEADERS, rows)
     result = ImportRunner(
-        build_plan(_job("activities", path)),
-        _conn(small_sandbox),
+        build_plan(import_job("activities", path)),
+        sandbox_conn(small_sandbox),
         history,
         client_kwargs=FAST_RETRY,
     ).run()
     assert result.state is RunState.FINISHED
-    states = _states(history, result.run_id)
+    states = row_states(history, result.run_id)
     assert set(states.values()) == {"created"}
     assert result.reconciled_rows > 0
     assert len(small_sandbox.state.activities) == 400
@@ -212,27 +188,27 @@ def test_retry_sends_only_retryable_rows(
     small_sandbox: SandboxServer, history: History, tmp_path: Path
 ) -> None:
     path = write_csv(tmp_path / "acc.csv", ACCOUNT_HEADERS, account_rows(300, prefix="rt"))
-    job = _job("accounts", path, concurrency=1, segment_id="no-such-segment")
-    first = ImportRunner(build_plan(job), _conn(small_sandbox), history).run()
+    job = import_job("accounts", path, concurrency=1, segment_id="no-such-segment")
+    first = ImportRunner(build_plan(job), sandbox_conn(small_sandbox), history).run()
     assert first.state is RunState.ABORTED
     assert retryable_rows(history, first.run_id) == set(range(2, 302))
     # A run that stopped on a network error: retry sends exactly its not-sent rows.
     small_sandbox.faults.update(rate_drop_before=1.0)
-    job2 = _job("accounts", path, concurrency=1)
+    job2 = import_job("accounts", path, concurrency=1)
     second = ImportRunner(
         build_plan(job2),
-        _conn(small_sandbox),
+        sandbox_conn(small_sandbox),
         history,
         client_kwargs={"retry": RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01)},
     ).run()
     assert second.state is RunState.ABORTED
-    assert set(_states(history, second.run_id).values()) == {"not sent"}
+    assert set(row_states(history, second.run_id).values()) == {"not sent"}
     small_sandbox.faults.update(rate_drop_before=0.0)
-    third = retry(history, second.run_id, _conn(small_sandbox))
+    third = retry(history, second.run_id, sandbox_conn(small_sandbox))
     assert third.state is RunState.FINISHED
     assert history.get_run(third.run_id).parent_run_id == second.run_id
-    assert set(_states(history, third.run_id).values()) == {"created"}
-    assert len(_states(history, third.run_id)) == 300
+    assert set(row_states(history, third.run_id).values()) == {"created"}
+    assert len(row_states(history, third.run_id)) == 300
 
 
 def test_rows_of_a_request_answered_500_say_so_not_lost(
@@ -243,8 +219,8 @@ def test_rows_of_a_request_answered_500_say_so_not_lost(
     path = write_csv(tmp_path / "acc.csv", ACCOUNT_HEADERS, account_rows(20, prefix="five"))
     fast = {"retry": RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02,
                                  max_total=30)}
-    result = ImportRunner(build_plan(_job("accounts", path, concurrency=1)),
-                          _conn(small_sandbox), history, client_kwargs=fast).run()
+    result = ImportRunner(build_plan(import_job("accounts", path, concurrency=1)),
+                          sandbox_conn(small_sandbox), history, client_kwargs=fast).run()
     assert result.state is RunState.ABORTED
     sent_first = [o for o in history.outcomes(result.run_id).values() if o.message]
     assert sent_first, "the first batch's rows carry a note"

@@ -15,8 +15,7 @@ from recotap_desktop.records import (
     Problem,
 )
 from recotap_desktop.records.base import DUPLICATE_IN_FILE
-
-from .conftest import CUSTOM_FIELDS
+from tests.helpers.custom_fields import CUSTOM_FIELDS
 
 HEADERS = ["Record ID", "Company name", "Website URL", "LinkedIn Company Page", "Tags",
            "Contract Value", "Deal Source", "Regions", "Renewal Date"]

@@ -20,25 +20,8 @@ from recotap_desktop.store.history import (
 )
 from recotap_desktop.store.paths import AppPaths
 from recotap_desktop.store.secrets import KeyStore
-
-from .conftest import MemoryKeyring
-
-
-def _info(**overrides: object) -> RunInfo:
-    values: dict[str, object] = dict(
-        kind="accounts",
-        file_name="accounts.csv",
-        file_path="/home/me/accounts.csv",
-        file_sha256="ab" * 32,
-        mapping_json=json.dumps({"columns": {"name": "Company"}}),
-        options_json=json.dumps({"upsert": False, "segment_id": "seg_1"}),
-        profile="Production",
-        edition="crm",
-        host="eapi.recotap.com",
-        total_rows=10,
-    )
-    values.update(overrides)
-    return RunInfo(**values)  # type: ignore[arg-type]
+from tests.helpers.history import run_info
+from tests.helpers.memory_keyring import MemoryKeyring
 
 
 @pytest.fixture
@@ -78,19 +61,19 @@ def test_new_database_is_wal_and_current_schema(db_path: Path) -> None:
 
 def test_open_via_app_paths(paths: AppPaths) -> None:
     with History.open(paths) as h:
-        h.create_run(_info())
+        h.create_run(run_info())
     assert paths.history_file.is_file()
 
 
 def test_create_list_finish_runs(history: History) -> None:
-    first = history.create_run(_info())
-    second = history.create_run(_info(kind="deals", parent_run_id=first, note="retry"))
+    first = history.create_run(run_info())
+    second = history.create_run(run_info(kind="deals", parent_run_id=first, note="retry"))
 
     run = history.get_run(first)
     assert run.state == "running" and run.ended_at is None and run.counts == {}
     assert run.kind == "accounts" and run.file_name == "accounts.csv" and run.total_rows == 10
     assert run.profile == "Production" and run.edition == "crm" and run.host == "eapi.recotap.com"
-    assert run.info == _info()
+    assert run.info == run_info()
 
     history.finish_run(first, "finished", {"created": 8, "failed": 2})
     run = history.get_run(first)
@@ -111,11 +94,11 @@ def test_create_list_finish_runs(history: History) -> None:
     with pytest.raises(ValueError):
         history.finish_run(first, "done", {})
     with pytest.raises(ValueError):
-        history.create_run(_info(), state="started")
+        history.create_run(run_info(), state="started")
 
 
 def test_planned_then_running(history: History) -> None:
-    run_id = history.create_run(_info(), state="planned")
+    run_id = history.create_run(run_info(), state="planned")
     history.set_run_state(run_id, "running")
     history.set_note(run_id, "first try")
     run = history.get_run(run_id)
@@ -124,7 +107,7 @@ def test_planned_then_running(history: History) -> None:
 
 def test_history_survives_reopen(db_path: Path) -> None:
     with History(db_path) as h:
-        run_id = h.create_run(_info())
+        run_id = h.create_run(run_info())
         h.set_outcomes(run_id, [RowOutcome(2, "created", ids={"externalId": "A1"})])
     with History(db_path) as h:
         assert h.outcomes(run_id) == {2: RowOutcome(2, "created", ids={"externalId": "A1"})}
@@ -133,8 +116,8 @@ def test_history_survives_reopen(db_path: Path) -> None:
 # ------------------------------------------------------------------ outcomes
 def test_outcomes_counts_and_order(history: History, monkeypatch) -> None:
     monkeypatch.setattr(history_mod, "_CHUNK", 7)  # several chunks
-    run_id = history.create_run(_info())
-    other = history.create_run(_info())
+    run_id = history.create_run(run_info())
+    other = history.create_run(run_info())
     rows = list(range(50, 1, -1))  # written in reverse order
     history.set_outcomes(
         run_id,
@@ -155,7 +138,7 @@ def test_outcomes_counts_and_order(history: History, monkeypatch) -> None:
 
 @pytest.mark.slow
 def test_a_million_outcomes_in_one_call(history: History) -> None:
-    run_id = history.create_run(_info(total_rows=1_000_000))
+    run_id = history.create_run(run_info(total_rows=1_000_000))
     history.set_outcomes(
         run_id,
         (
@@ -171,7 +154,7 @@ def test_a_million_outcomes_in_one_call(history: History) -> None:
 
 # ------------------------------------------------------------------ journal
 def test_journal_unanswered_batches(history: History) -> None:
-    run_id = history.create_run(_info())
+    run_id = history.create_run(run_info())
     history.batch_started(run_id, 1, [2, 3, 4])
     history.batch_started(run_id, 2, [5, 6])
     history.batch_started(run_id, 3, [7])
@@ -186,7 +169,7 @@ def test_journal_unanswered_batches(history: History) -> None:
 
 
 def test_batch_done_is_all_or_nothing(history: History) -> None:
-    run_id = history.create_run(_info())
+    run_id = history.create_run(run_info())
     history.batch_started(run_id, 1, [2, 3, 4])
     bad = [RowOutcome(2, "created"), RowOutcome(3, "created"), RowOutcome(4, "exploded")]
     with pytest.raises(ValueError):
@@ -198,7 +181,7 @@ def test_batch_done_is_all_or_nothing(history: History) -> None:
 def test_write_journal_groups_several_entries_in_one_all_or_nothing_commit(
     history: History,
 ) -> None:
-    run_id = history.create_run(_info())
+    run_id = history.create_run(run_info())
     history.batch_started(run_id, 1, [2, 3])
     history.write_journal(
         run_id,
@@ -222,7 +205,7 @@ def test_write_journal_groups_several_entries_in_one_all_or_nothing_commit(
 def test_journal_keeps_every_outcome_field_exactly(history: History) -> None:
     # The journal writes outcomes and closes entries as JSON arrays in one statement each:
     # every value must come back as it went in.
-    run_id = history.create_run(_info())
+    run_id = history.create_run(run_info())
     history.batch_started(run_id, 1, [2, 3, 4])
     history.set_outcomes(run_id, [RowOutcome(3, "not sent", "cancelled")])
     sent = [
@@ -241,7 +224,7 @@ def test_journal_keeps_every_outcome_field_exactly(history: History) -> None:
 def test_text_sqlite_cannot_keep_is_stored_readable(history: History) -> None:
     # json.loads accepts a lone surrogate (a server message cut in the middle of an emoji);
     # stored as it is, the row could never be read again. A NUL would cut the text short.
-    run_id = history.create_run(_info())
+    run_id = history.create_run(run_info())
     history.batch_started(run_id, 1, [2, 3])
     history.batch_done(run_id, 1, [
         RowOutcome(2, "failed", "Name too long: \ud83d", {"externalId": "x\udc00"}),
@@ -256,7 +239,7 @@ def test_text_sqlite_cannot_keep_is_stored_readable(history: History) -> None:
 
 
 def test_no_journal_entry_joins_an_unfinished_write(history: History) -> None:
-    run_id = history.create_run(_info())
+    run_id = history.create_run(run_info())
     history._conn.execute("BEGIN")  # as a failed COMMIT whose ROLLBACK failed would leave it
     try:
         with pytest.raises(HistoryError, match="unfinished write"):
@@ -268,7 +251,7 @@ def test_no_journal_entry_joins_an_unfinished_write(history: History) -> None:
 
 def test_batch_done_rolls_back_on_a_database_error(db_path: Path, monkeypatch) -> None:
     with History(db_path) as h:
-        run_id = h.create_run(_info())
+        run_id = h.create_run(run_info())
         h.batch_started(run_id, 1, [2, 3])
         # Make the "answered" update fail after the outcomes were inserted.
         h._conn.execute(
@@ -284,14 +267,14 @@ def test_batch_done_rolls_back_on_a_database_error(db_path: Path, monkeypatch) -
 
 
 def test_batch_done_without_batch_started_is_recorded(history: History) -> None:
-    run_id = history.create_run(_info())
+    run_id = history.create_run(run_info())
     history.batch_done(run_id, 4, [RowOutcome(9, "created")])
     assert history.unanswered_batches(run_id) == []
     assert history.counts(run_id) == {"created": 1}
 
 
 def test_concurrent_workers(history: History) -> None:
-    run_id = history.create_run(_info(total_rows=4000))
+    run_id = history.create_run(run_info(total_rows=4000))
     errors: list[BaseException] = []
 
     def worker(first_batch: int) -> None:
@@ -316,15 +299,15 @@ def test_concurrent_workers(history: History) -> None:
 # ------------------------------------------------------------------ stale runs
 def test_runs_of_a_dead_process_become_interrupted(db_path: Path) -> None:
     crashed = History(db_path)
-    run_id = crashed.create_run(_info())
+    run_id = crashed.create_run(run_info())
     crashed.batch_started(run_id, 1, [2, 3])
     crashed.batch_done(run_id, 1, [RowOutcome(2, "created"), RowOutcome(3, "failed")])
     crashed.batch_started(run_id, 2, [4])
     crashed.close()  # like a crash: the run stays "running", the owner lock is gone
 
     alive = History(db_path)
-    live_run = alive.create_run(_info())
-    done = alive.create_run(_info())
+    live_run = alive.create_run(run_info())
+    done = alive.create_run(run_info())
     alive.finish_run(done, "finished", {})
 
     with History(db_path) as starting_app:
@@ -347,7 +330,7 @@ def test_runs_of_a_dead_process_become_interrupted(db_path: Path) -> None:
 
 def test_ownerless_running_runs_are_interrupted(db_path: Path) -> None:
     with History(db_path) as h:
-        run_id = h.create_run(_info())
+        run_id = h.create_run(run_info())
         h._conn.execute("UPDATE runs SET owner = NULL")
     with History(db_path) as h:
         assert h.mark_stale_running_as_interrupted() == [run_id]
@@ -381,7 +364,7 @@ def test_version_0_database_is_migrated(db_path: Path) -> None:
     conn.close()
     with History(db_path) as h:
         assert h.schema_version == SCHEMA_VERSION
-        assert h.create_run(_info()) == 1
+        assert h.create_run(run_info()) == 1
 
 
 def test_older_database_is_migrated_forward_keeping_data(db_path: Path, monkeypatch) -> None:
@@ -453,7 +436,7 @@ def test_read_only_database(db_path: Path, monkeypatch) -> None:
         if os.geteuid() == 0:  # root ignores file modes: open read-only like SQLite would
             monkeypatch.setattr(history_mod, "_connect", _reopen_ro)
         with pytest.raises(HistoryDiskError) as info, History(db_path) as h:
-            h.create_run(_info())
+            h.create_run(run_info())
     finally:
         os.chmod(db_path, 0o644)
     err = info.value
@@ -466,7 +449,7 @@ def test_read_only_database(db_path: Path, monkeypatch) -> None:
 
 def test_locked_database(db_path: Path) -> None:
     with History(db_path, timeout=0.05) as h:
-        run_id = h.create_run(_info())
+        run_id = h.create_run(run_info())
         blocker = sqlite3.connect(db_path, isolation_level=None)
         try:
             blocker.execute("BEGIN EXCLUSIVE")
@@ -493,7 +476,7 @@ def test_disk_full(db_path: Path, monkeypatch) -> None:
 
     monkeypatch.setattr(history_mod, "_connect", tiny_disk)
     with History(db_path) as h:
-        run_id = h.create_run(_info())
+        run_id = h.create_run(run_info())
         with pytest.raises(HistoryDiskError) as info:
             h.set_outcomes(run_id, (RowOutcome(r, "invalid", "x" * 200) for r in range(2, 5000)))
         assert info.value.reason == "full"
@@ -549,16 +532,16 @@ def test_api_key_is_never_written_to_the_database(
     store = KeyStore(memory_keyring)
     store.set("Production", key)
     with History(db_path) as h:
-        run_id = h.create_run(_info())
+        run_id = h.create_run(run_info())
         h.batch_started(run_id, 1, [2])
         h.batch_done(run_id, 1, [RowOutcome(2, "created", ids={"externalId": "A"})])
         h.finish_run(run_id, "finished", h.counts(run_id))
         h.set_last_sync("Production", "2024-05-01T00:00:00Z")
         with pytest.raises(ValueError) as info:
-            h.create_run(_info(options_json=json.dumps({"auth": {"apiKey": key}})))
+            h.create_run(run_info(options_json=json.dumps({"auth": {"apiKey": key}})))
         assert key not in str(info.value)
         with pytest.raises(ValueError):
-            h.create_run(_info(mapping_json=json.dumps({"api_key": key})))
+            h.create_run(run_info(mapping_json=json.dumps({"api_key": key})))
         written = b"".join(p.read_bytes() for p in db_path.parent.rglob("*") if p.is_file())
         assert key.encode() not in written
     written = b"".join(p.read_bytes() for p in db_path.parent.rglob("*") if p.is_file())

@@ -22,7 +22,8 @@ from recotap_desktop.store.history import History
 from recotap_desktop.store.paths import app_paths
 from recotap_desktop.store.secrets import KeyStore
 from recotap_desktop.store.settings import Settings
-from tests.store.conftest import MemoryKeyring
+from tests.helpers.history import run_info
+from tests.helpers.memory_keyring import MemoryKeyring
 
 
 def _mode(path: Path) -> int:
@@ -39,12 +40,6 @@ def loose_umask():
         os.umask(old)
 
 
-def _run_info():
-    from tests.store.test_history import _info
-
-    return _info()
-
-
 # ------------------------------------------------------------------ private files
 @pytest.mark.posix_only(reason="POSIX file modes; Windows keeps %LOCALAPPDATA% private by ACL")
 def test_history_settings_logs_and_journal_are_private_to_the_user(tmp_path, loose_umask):
@@ -54,7 +49,7 @@ def test_history_settings_logs_and_journal_are_private_to_the_user(tmp_path, loo
     settings.save()
     history = History(paths.history_file)
     try:
-        run_id = history.create_run(_run_info())
+        run_id = history.create_run(run_info())
         history.batch_started(run_id, 1, [2, 3])  # the journal: in the same database
         wal = paths.history_file.with_name(paths.history_file.name + "-wal")
         assert wal.exists()

@@ -17,8 +17,7 @@ from recotap_desktop.store.secrets import (
     describe_backend,
     resolve_api_key,
 )
-
-from .conftest import MemoryKeyring
+from tests.helpers.memory_keyring import MemoryKeyring
 
 KEY = "rtp_live_0123456789abcdef"
 

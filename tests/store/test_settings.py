@@ -18,8 +18,7 @@ from recotap_desktop.store.settings import (
     SettingsError,
     header_signature,
 )
-
-from .conftest import MemoryKeyring
+from tests.helpers.memory_keyring import MemoryKeyring
 
 
 def _sample(paths: AppPaths) -> Settings:

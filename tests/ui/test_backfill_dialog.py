@@ -34,7 +34,8 @@ from recotap_desktop.ui.backfill_model import (
     badge_colors,
 )
 from recotap_desktop.ui.services import Services
-from tests.engine.test_backfill import Dataset, build_dataset
+from tests.helpers.backfill import Dataset, build_dataset, realistic_crm
+from tests.helpers.windows import backfill_to_review
 
 WAIT = 60_000
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,24 +86,6 @@ def _rows_by_domain(model: ReviewModel) -> dict[str, int]:
     return {r.proposal.domain: i for i, r in enumerate(model.rows)}
 
 
-def _to_review(qtbot, dialog: BackfillDialog, crm: Path) -> None:
-    """Step 2 with the keyboard: type the path, Enter reads it, Enter finds matches."""
-    _wait_idle(qtbot, dialog)
-    if dialog.page == "list":
-        qtbot.keyClick(dialog, Qt.Key.Key_Return)  # default button: Next
-    assert dialog.page == "match"
-    dialog.crm_edit.setFocus()
-    qtbot.keyClicks(dialog.crm_edit, str(crm))
-    qtbot.keyClick(dialog.crm_edit, Qt.Key.Key_Return)
-    _wait_idle(qtbot, dialog)
-    assert dialog.crm is not None, dialog.crm_summary.text()
-    assert dialog.match_button.isDefault() and dialog.match_button.isEnabled()
-    dialog.match_button.setFocus()
-    qtbot.keyClick(dialog.match_button, Qt.Key.Key_Return)
-    _wait_idle(qtbot, dialog)
-    assert dialog.page == "review", dialog.banner_text()
-
-
 def _confirm_send(qtbot, dialog: BackfillDialog) -> QMessageBox:
     assert dialog.send_button.isEnabled()
     qtbot.mouseClick(dialog.send_button, Qt.MouseButton.LeftButton)
@@ -143,7 +126,7 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
     assert "Saved 165 accounts" in dialog.list_status.text()
 
     # -- step 2: the CRM file, columns detected
-    _to_review(qtbot, dialog, crm)
+    backfill_to_review(qtbot, dialog, crm)
     assert dialog.column_mapping().columns == {
         "externalId": "Record ID", "domain": "Company Domain Name", "name": "Company name"}
     assert "detected automatically" in dialog.columns_hint.text()
@@ -295,7 +278,7 @@ def test_rounds_without_the_scan_and_a_domain_recotap_no_longer_finds(
     qtbot.keyClick(dialog, Qt.Key.Key_Return)
     assert dialog.page == "match"
     dialog.scan_check.setChecked(False)
-    _to_review(qtbot, dialog, crm)
+    backfill_to_review(qtbot, dialog, crm)
     model = dialog.review_model
     assert model.rowCount() == 100 and dialog.session is not None
     assert "more may follow" in dialog.kinds_label.text()
@@ -412,34 +395,6 @@ def test_no_connection_is_explained(qtbot, bare_services):
 # ---------------------------------------------------------------------------- screenshot
 
 
-def _realistic_crm(server: SandboxServer, path: Path, rng: random.Random) -> None:
-    """A HubSpot-like export of the sandbox's accounts: most by domain in several
-    spellings, some by name only, a few ambiguous, some missing."""
-    accounts = sorted(server.state.all_accounts(), key=lambda a: a["domain"])
-    rows: list[list[str]] = []
-    spell = [lambda d: f"https://www.{d}/", lambda d: d.upper(), lambda d: f"www.{d}",
-             lambda d: d]
-    for i, acc in enumerate(accounts):
-        rid = str(rng.randrange(4_000_000_000, 9_000_000_000))
-        name, domain = acc["name"], acc["domain"]
-        slot = i % 12
-        if slot in (3, 8):  # name only: the CRM has an old domain
-            rows.append([rid, name.upper() + ", Inc.", "old-" + domain.split(".")[0] + ".net"])
-        elif slot == 5 and i < 40:  # the CRM holds the company twice
-            rows.append([rid, name, domain])
-            rows.append([str(rng.randrange(4_000_000_000, 9_000_000_000)), name + " (EMEA)",
-                         "https://" + domain])
-        elif slot in (10, 11):  # not in the CRM
-            continue
-        else:
-            rows.append([rid, name, spell[i % 4](domain)])
-    rng.shuffle(rows)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["Record ID", "Company name", "Company Domain Name"])
-        w.writerows(rows)
-
-
 @pytest.mark.xcb
 def test_screenshot_of_the_review_grid(qtbot, data_dir, memory_keyring, tmp_path):
     require_native_display()
@@ -450,7 +405,7 @@ def test_screenshot_of_the_review_grid(qtbot, data_dir, memory_keyring, tmp_path
     with SandboxServer(accounts=0, seed=21) as server:
         server.state.add_accounts(64)
         crm = tmp_path / "hubspot-companies-2026-05.csv"
-        _realistic_crm(server, crm, random.Random(4))
+        realistic_crm(server, crm, random.Random(4))
         services = Services.open(data_dir, keystore=KeyStore(memory_keyring), env={})
         try:
             services.settings.upsert_profile(
@@ -459,7 +414,7 @@ def test_screenshot_of_the_review_grid(qtbot, data_dir, memory_keyring, tmp_path
             services.keystore.set("Acme workspace", DEMO_API_KEY)
             dialog = _dialog(qtbot, services)
             dialog.resize(1120, 760)
-            _to_review(qtbot, dialog, crm)
+            backfill_to_review(qtbot, dialog, crm)
             model = dialog.review_model
             kinds = Counter(r.kind for r in model.rows)
             assert kinds["domain"] and kinds["name"] and kinds["ambiguous"] and kinds["none"]
@@ -488,7 +443,7 @@ def test_screenshot_of_the_review_grid(qtbot, data_dir, memory_keyring, tmp_path
 def test_stop_while_sending_leaves_an_ordinary_resumable_run(
         qtbot, services, sandbox, dataset, tmp_path):
     dialog = _dialog(qtbot, services)
-    _to_review(qtbot, dialog, dataset.write_crm(tmp_path / "crm.csv"))
+    backfill_to_review(qtbot, dialog, dataset.write_crm(tmp_path / "crm.csv"))
     assert len(dialog.review_model.decisions()) == 1200
     sandbox.faults.latency = 0.3  # slow answers, so Stop lands mid-run
     box = _confirm_send(qtbot, dialog)

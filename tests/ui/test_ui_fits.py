@@ -35,8 +35,10 @@ from recotap_desktop.ui.main_window import MainWindow
 from recotap_desktop.ui.results.view import ResultsWindow
 from recotap_desktop.ui.services import Services, open_demo
 from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
+from tests.helpers.backfill import realistic_crm
+from tests.helpers.windows import backfill_to_review
+from tests.helpers.wizard import COMMIT, WAIT, click, open_wizard
 from tests.ui.fits import fit_problems, size_problems
-from tests.ui.wizard.test_wizard_kinds import COMMIT, WAIT, click, open_wizard
 
 ROOT = Path(__file__).resolve().parents[2]
 SAVED = ROOT / "resources" / "screenshots" / "800x600"
@@ -139,14 +141,12 @@ def _export(walk: Walk, qtbot: Any, services: Services, tmp_path: Path) -> None:
 
 def _backfill(walk: Walk, qtbot: Any, services: Services, server: SandboxServer,
               tmp_path: Path) -> None:
-    from tests.ui.test_backfill_dialog import _realistic_crm, _to_review
-
     crm = tmp_path / "hubspot-companies-2026-05-with-a-long-file-name.csv"
-    _realistic_crm(server, crm, random.Random(4))
+    realistic_crm(server, crm, random.Random(4))
     dialog = _shown(qtbot, BackfillDialog(services))
     qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT)
     walk.check(dialog, "backfill-list")
-    _to_review(qtbot, dialog, crm)
+    backfill_to_review(qtbot, dialog, crm)
     walk.check(dialog, "backfill-review")
     dialog.close()
 

@@ -16,8 +16,8 @@ from recotap_desktop.ui.export_dialog import ExportDialog
 from recotap_desktop.ui.main_window import MainWindow
 from recotap_desktop.ui.results.view import ResultsWindow
 from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
+from tests.helpers.wizard import COMMIT, WAIT, activate, click, open_wizard
 from tests.ui.widget_walk import mnemonic, problems
-from tests.ui.wizard.test_wizard_kinds import COMMIT, WAIT, activate, click, open_wizard
 
 
 def test_mnemonic_letters():

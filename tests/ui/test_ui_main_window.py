@@ -13,6 +13,7 @@ from recotap_desktop.ui.connection_dialog import ConnectionDialog
 from recotap_desktop.ui.dialogs import KindDialog
 from recotap_desktop.ui.history_view import HistoryDialog
 from recotap_desktop.ui.main_window import UI_MAIN_GEOMETRY, MainWindow
+from tests.helpers.windows import show_main_window
 
 WAIT = 30_000
 
@@ -40,15 +41,6 @@ class RecordingWindow(MainWindow):
         self.calls.append(("report", run_id))
 
 
-def _window(qtbot, services, cls=MainWindow) -> MainWindow:
-    window = cls(services)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: window.card.key_label.text() != "checking…", timeout=WAIT)
-    return window
-
-
 def _runs(services):
     h = services.history
     done = h.create_run(RunInfo(kind="accounts", file_name="accounts.csv", profile=PROFILE,
@@ -61,7 +53,7 @@ def _runs(services):
 
 
 def test_connection_at_a_glance_and_test(qtbot, services):
-    window = _window(qtbot, services)
+    window = show_main_window(qtbot, services)
     card = window.card
     assert card.name_label.text() == PROFILE
     assert card.edition_label.text().startswith("CRM API")
@@ -88,7 +80,7 @@ def test_test_connection_finds_a_workspace_that_speaks_the_other_edition(
             Profile(name="W", edition="crm", base_url=server.base_url("crm")))
         bare_services.set_active("W")
         bare_services.keystore.set("W", DEMO_API_KEY)
-        window = _window(qtbot, bare_services)
+        window = show_main_window(qtbot, bare_services)
         job = window.test_connection()
         qtbot.waitUntil(lambda: job.is_finished, timeout=WAIT)
         text = window.card.result_label.text()
@@ -100,7 +92,7 @@ def test_test_connection_finds_a_workspace_that_speaks_the_other_edition(
 
 
 def test_first_start_opens_connection_dialog(qtbot, bare_services):
-    window = _window(qtbot, bare_services)
+    window = show_main_window(qtbot, bare_services)
     assert window.card.name_label.text() == "No connection yet"
     assert not window.card.test_button.isEnabled()
     window.run_startup_checks()
@@ -111,7 +103,7 @@ def test_first_start_opens_connection_dialog(qtbot, bare_services):
 
 def test_recent_runs_history_dialog_and_hooks(qtbot, services):
     done, broken = _runs(services)
-    window = _window(qtbot, services, RecordingWindow)
+    window = show_main_window(qtbot, services, RecordingWindow)
     model = window.runs_model
     assert model.rowCount() == 2
     assert not window.runs_empty_label.isVisible()
@@ -142,7 +134,7 @@ def test_recent_runs_history_dialog_and_hooks(qtbot, services):
 
 def test_offers_to_resume_interrupted_run(qtbot, services):
     _done, broken = _runs(services)
-    window = _window(qtbot, services, RecordingWindow)
+    window = show_main_window(qtbot, services, RecordingWindow)
     box = window.offer_resume()
     assert box is not None
     assert "deals.xlsx" in box.text() and "4 created (of 10)" in box.text()
@@ -154,7 +146,7 @@ def test_offers_to_resume_interrupted_run(qtbot, services):
 def test_import_buttons_open_the_wizard(qtbot, services):
     from recotap_desktop.ui.wizard import ImportWizard
 
-    window = _window(qtbot, services)
+    window = show_main_window(qtbot, services)
     window.import_buttons["deals"].click()
     wizard = window.findChild(ImportWizard)
     assert wizard is not None and wizard.isVisible()
@@ -165,7 +157,7 @@ def test_open_file_guesses_kind_and_opens_wizard(qtbot, services, tmp_path):
     csv = tmp_path / "hubspot-deals.csv"
     csv.write_text("Deal ID,Deal Name,Amount,Deal Stage,Close Date,Pipeline,Company Domain\n"
                    "d1,Big deal,1000,won,2024-05-01,Sales,acme.com\n", encoding="utf-8")
-    window = _window(qtbot, services, RecordingWindow)
+    window = show_main_window(qtbot, services, RecordingWindow)
     job = window.open_file(csv)
     qtbot.waitUntil(lambda: job.is_finished, timeout=WAIT)
     dialog = window._dialogs["kind"]
@@ -180,7 +172,7 @@ def test_open_file_guesses_kind_and_opens_wizard(qtbot, services, tmp_path):
 def test_drop_a_file_asks_which_kind(qtbot, services, tmp_path):
     csv = tmp_path / "accounts.csv"
     csv.write_text("Company Name,Website,Record ID\nACME,acme.com,1\n", encoding="utf-8")
-    window = _window(qtbot, services, RecordingWindow)
+    window = show_main_window(qtbot, services, RecordingWindow)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(csv))])
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
@@ -194,17 +186,17 @@ def test_drop_a_file_asks_which_kind(qtbot, services, tmp_path):
 
 
 def test_geometry_is_remembered(qtbot, services):
-    window = _window(qtbot, services)
+    window = show_main_window(qtbot, services)
     window.resize(800, 600)
     window.close()
     assert services.settings.ui[UI_MAIN_GEOMETRY]
-    again = _window(qtbot, services)
+    again = show_main_window(qtbot, services)
     assert abs(again.size().width() - 800) <= 8  # window-manager frames may differ a little
     assert abs(again.size().height() - 600) <= 8
 
 
 def test_preferences_concurrency(qtbot, services):
-    window = _window(qtbot, services)
+    window = show_main_window(qtbot, services)
     dialog = window.open_preferences()
     assert dialog.concurrency.value() == 4
     assert dialog.concurrency.maximum() == 16 and dialog.concurrency.minimum() == 1
@@ -214,7 +206,7 @@ def test_preferences_concurrency(qtbot, services):
 
 
 def test_help_and_about(qtbot, services):
-    window = _window(qtbot, services)
+    window = show_main_window(qtbot, services)
     help_dialog = window.show_help()
     text = help_dialog.browser.toPlainText()
     assert "API key" in text and "RECOTAP_API_KEY" in text and str(services.paths.data_dir) in text
@@ -225,7 +217,7 @@ def test_help_and_about(qtbot, services):
 
 
 def test_shortcuts(qtbot, services):
-    window = _window(qtbot, services)
+    window = show_main_window(qtbot, services)
     actions = {a.objectName(): a for a in window.findChildren(type(window.open_action))}
     assert actions["actionOpen"].shortcut().toString() == "Ctrl+O"
     assert actions["actionQuit"].shortcut().toString() == "Ctrl+Q"
@@ -243,7 +235,7 @@ def test_demo_mode_without_keychain(qtbot, data_dir):
     args = build_parser().parse_args(["--demo", "--data-dir", str(data_dir)])
     services = create_services(args, keystore=KeyStore(FailKeyring()), env={})
     try:
-        window = _window(qtbot, services)
+        window = show_main_window(qtbot, services)
         assert window.demo_badge.isVisible()
         assert window.card.name_label.text() == "Demo"
         assert window.card.key_label.text() == "Demo key, kept in memory only"
@@ -259,7 +251,7 @@ def test_export_and_backfill_open_their_dialogs(qtbot, services):
     from recotap_desktop.ui.backfill_dialog import BackfillDialog
     from recotap_desktop.ui.export_dialog import ExportDialog
 
-    window = _window(qtbot, services)
+    window = show_main_window(qtbot, services)
     window.export_button.click()
     export = window.findChild(ExportDialog)
     assert export is not None and export.isVisible()
@@ -276,7 +268,7 @@ def test_open_with_a_file_whose_headers_settle_the_kind_opens_the_wizard(qtbot, 
     """Issue 18, finding 9: `recotap-desktop FILE` (and a later launch's hand-over)."""
     csv = tmp_path / "accounts.csv"
     csv.write_text("Company Name,Website,Record ID\nACME,acme.com,1\n", encoding="utf-8")
-    window = _window(qtbot, services, RecordingWindow)
+    window = show_main_window(qtbot, services, RecordingWindow)
     job = window.open_files([csv])
     assert job is not None
     qtbot.waitUntil(lambda: job.is_finished, timeout=WAIT)
@@ -287,7 +279,7 @@ def test_open_with_a_file_whose_headers_settle_the_kind_opens_the_wizard(qtbot, 
 def test_open_with_a_file_of_unsure_kind_asks(qtbot, services, tmp_path):
     csv = tmp_path / "export.csv"
     csv.write_text("Owner,Region\nAnna,EMEA\n", encoding="utf-8")  # no kind fits
-    window = _window(qtbot, services, RecordingWindow)
+    window = show_main_window(qtbot, services, RecordingWindow)
     job = window.open_files([csv])
     qtbot.waitUntil(lambda: job.is_finished, timeout=WAIT)
     dialog = window._dialogs["kind"]
@@ -298,6 +290,6 @@ def test_open_with_a_file_of_unsure_kind_asks(qtbot, services, tmp_path):
 
 
 def test_open_with_a_file_that_cannot_be_imported_says_so(qtbot, services, tmp_path):
-    window = _window(qtbot, services, RecordingWindow)
+    window = show_main_window(qtbot, services, RecordingWindow)
     assert window.open_files([tmp_path / "missing.csv"]) is None
     assert window.calls == []

@@ -19,7 +19,7 @@ from recotap_desktop.engine.states import RunState
 from recotap_desktop.ui.main_window import MainWindow
 from recotap_desktop.ui.wizard.wizard import RUN_PAGE
 from tests.factories import DEAL_HEADERS, deal_rows, write_csv
-from tests.ui.wizard.test_wizard_kinds import COMMIT, WAIT, activate, click, to_check
+from tests.helpers.wizard import COMMIT, WAIT, activate, click, to_check
 
 
 def _visible_windows() -> list[object]:

@@ -2,60 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ui_helpers import PROFILE
 
-from recotap_desktop.engine.jobs import run_import
-from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan
-from recotap_desktop.engine.progress import CancelMode, CancelToken, ProgressSnapshot
-from recotap_desktop.files import sniff
-from recotap_desktop.records import ConvertContext, get_kind
 from recotap_desktop.ui.main_window import MainWindow
 from recotap_desktop.ui.results import ResultsWindow
-from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
+from tests.helpers.runs import cancelled_run
 
 WAIT = 60_000
 
 
-class _CancelAt:
-    def __init__(self, token: CancelToken, rows: int) -> None:
-        self.token, self.rows = token, rows
-
-    def update(self, snapshot: ProgressSnapshot) -> None:
-        if snapshot.phase.value == "send" and snapshot.done >= self.rows:
-            self.token.cancel(CancelMode.FINISH_IN_FLIGHT)
-
-
-def _cancelled_run(services, sandbox, tmp_path: Path) -> int:
-    path = write_csv(tmp_path / "acc.csv", ACCOUNT_HEADERS, account_rows(600, prefix="ui"))
-    spec = services.connection_spec(services.settings.get_profile(PROFILE))
-    kind = get_kind("accounts")
-    mapping = kind.automap(sniff(path).headers, ConvertContext.build(spec.rules, []))
-    job = ImportJob(
-        kind="accounts",
-        path=path,
-        mapping=mapping,
-        rules=spec.rules,
-        options=ImportOptions(concurrency=1),
-    )
-    token = CancelToken()
-    sandbox.faults.latency = 0.05
-    result = run_import(
-        job,
-        spec,
-        services.history,
-        plan=build_plan(job),
-        progress=_CancelAt(token, 100),
-        cancel=token,
-    )
-    sandbox.faults.latency = 0.0
-    assert result.state.value == "cancelled"
-    return result.run_id
-
-
 def test_resume_from_the_main_window_then_results(qtbot, services, sandbox, tmp_path):
-    run_id = _cancelled_run(services, sandbox, tmp_path)
+    run_id = cancelled_run(services, sandbox, tmp_path, PROFILE)
     window = MainWindow(services)
     qtbot.addWidget(window)
     job = window.resume_run(run_id)

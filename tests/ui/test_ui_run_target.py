@@ -8,17 +8,17 @@ assertions are on what each server received.
 from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox
-from test_ui_run_actions import _cancelled_run
 from ui_helpers import PROFILE
 
 from recotap_desktop.ui.main_window import MainWindow
 from recotap_desktop.ui.results import ResultsWindow
 from recotap_desktop.ui.run_target_dialog import RunTargetDialog
 from recotap_desktop.ui.services import open_demo
-from tests.ui.test_ui_target_badge import _shot
+from tests.helpers.runs import cancelled_run
+from tests.helpers.windows import save_shot
 
 WAIT = 60_000
-N = 600  # rows of _cancelled_run
+N = 600  # rows of cancelled_run
 
 
 def _ours(server) -> int:
@@ -27,7 +27,7 @@ def _ours(server) -> int:
 
 
 def _demo_window(qtbot, services, sandbox, tmp_path):
-    run_id = _cancelled_run(services, sandbox, tmp_path)
+    run_id = cancelled_run(services, sandbox, tmp_path, PROFILE)
     open_demo(services)
     assert services.active_profile.name == "Demo"
     window = MainWindow(services)
@@ -121,13 +121,13 @@ def test_missing_connection_offers_an_explicit_choice_showing_both_hosts(
     summary = dialog.summary_label.text()
     assert f"127.0.0.1:{sandbox.port}" in summary and f"127.0.0.1:{demo.port}" in summary
     assert len(demo.state.request_log) == 0 and len(sandbox.state.request_log) == sent
-    _shot(dialog, "target-choose-connection.png")
+    save_shot(dialog, "target-choose-connection.png")
     dialog.send_button.click()
     results = _results(qtbot, window)
     results.resize(1000, 500)
     qtbot.waitUntil(lambda: results.view.model.rowCount() > 0 and not results.view.busy,
                     timeout=WAIT)
-    _shot(results, "target-results-header.png")
+    save_shot(results, "target-results-header.png")
     new = results.view.run
     assert new.id != run_id and new.parent_run_id == run_id and new.profile == "Demo"
     assert _ours(demo) == N - created and _ours(sandbox) == created

@@ -8,32 +8,14 @@ RECOTAP_SAVE_SCREENSHOTS=1 also to ``resources/screenshots/`` (committed, ``targ
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
-from PySide6.QtWidgets import QWidget
 from ui_helpers import PROFILE
 
 from recotap_desktop.ui.main_window import MainWindow
 from recotap_desktop.ui.services import open_demo
 from recotap_desktop.ui.wizard.wizard import OPTIONS_PAGE, RUN_PAGE
 from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
-from tests.ui.wizard.test_wizard_kinds import COMMIT, WAIT, click, open_wizard, to_check
-
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "artifacts" / "screenshots"
-
-
-def _shot(widget: QWidget, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / name
-    assert widget.grab().save(str(path), "PNG")
-    assert path.stat().st_size > 5_000
-    if os.environ.get("RECOTAP_SAVE_SCREENSHOTS"):
-        target = ROOT / "resources" / "screenshots"
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target / name)
+from tests.helpers.windows import save_shot
+from tests.helpers.wizard import COMMIT, WAIT, click, open_wizard, to_check
 
 
 def _window(qtbot, services) -> MainWindow:
@@ -53,7 +35,7 @@ def test_main_window_demo_badge_only_for_the_demo_connection(qtbot, services, sa
     assert window.demo_badge.isVisible()
     assert not window.target_badge.target.isVisible()
     assert window.windowTitle().endswith("— Demo")
-    _shot(window, "target-main-window-demo.png")
+    save_shot(window, "target-main-window-demo.png")
 
     # Another connection made active in the same session: no DEMO, its workspace and host.
     services.set_active(PROFILE)
@@ -64,7 +46,7 @@ def test_main_window_demo_badge_only_for_the_demo_connection(qtbot, services, sa
     assert target.isVisible()
     assert PROFILE in target.text() and host in target.text()
     assert host in window.windowTitle() and "Demo" not in window.windowTitle()
-    _shot(window, "target-main-window.png")
+    save_shot(window, "target-main-window.png")
     window.close()
 
 
@@ -102,13 +84,13 @@ def test_options_and_run_pages_name_the_workspace_and_host(qtbot, services, sand
     assert f"workspace <b>{PROFILE}</b> at <b>{host}</b>" in summary
     assert demo_host not in summary
     qtbot.wait(100)
-    _shot(wizard, "target-options.png")
+    save_shot(wizard, "target-options.png")
 
     _send(qtbot, wizard, sandbox)
     run = wizard.run_page
     assert not run.target_badge.demo.isVisible() and run.target_badge.target.isVisible()
     assert host in run.target_badge.target.text() and host in run.heading.text()
-    _shot(wizard, "target-run.png")
+    save_shot(wizard, "target-run.png")
     qtbot.waitUntil(run.isComplete, timeout=WAIT)
     sandbox.faults.latency = 0.0
     assert sandbox.state.account_by_external_id("tb-crm-000000") is not None
@@ -124,7 +106,7 @@ def test_options_and_run_pages_show_demo_only_for_the_demo(qtbot, services, sand
     assert f"demo sandbox</b> on this computer (127.0.0.1:{demo.port})" in (
         options.summary_label.text())
     qtbot.wait(100)
-    _shot(wizard, "target-options-demo.png")
+    save_shot(wizard, "target-options-demo.png")
     _send(qtbot, wizard, demo)
     run = wizard.run_page
     assert run.target_badge.demo.isVisible() and not run.target_badge.target.isVisible()

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMessageBox
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.ui.export_dialog import ExportDialog
 from recotap_desktop.ui.results import open_results
-from tests.ui.results.test_results_grid import _sandbox_run
+from tests.helpers.runs import sandbox_run
 
 WAIT = 60_000
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -50,7 +50,7 @@ def test_export_dialog_refuses_an_unwritable_target_before_sending(
 def test_results_export_never_overwrites_the_input_and_offers_a_save_as(
     qtbot, services, sandbox, tmp_path
 ) -> None:
-    path, result = _sandbox_run(services, sandbox, tmp_path, 20)
+    path, result = sandbox_run(services, sandbox, tmp_path, 20)
     assert result.state is RunState.FINISHED
     window = open_results(services, result.run_id)
     qtbot.addWidget(window)
@@ -70,7 +70,7 @@ def test_results_export_to_a_locked_file_goes_to_a_sibling(
     qtbot, services, sandbox, tmp_path, monkeypatch
 ) -> None:
     """Windows: Excel opened the file after it was chosen; the replace fails there."""
-    _path, result = _sandbox_run(services, sandbox, tmp_path, 5)
+    _path, result = sandbox_run(services, sandbox, tmp_path, 5)
     window = open_results(services, result.run_id)
     qtbot.addWidget(window)
     view = window.view

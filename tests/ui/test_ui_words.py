@@ -9,7 +9,7 @@ from ui_helpers import PROFILE
 from recotap_desktop.engine.export import EXPORT_KIND
 from recotap_desktop.store.history import History, RunInfo
 from recotap_desktop.ui.run_format import HISTORY_COLUMNS
-from tests.ui.test_ui_main_window import _window
+from tests.helpers.windows import show_main_window
 
 WAIT = 30_000
 
@@ -30,7 +30,7 @@ def test_a_zero_row_export_shows_0_rows_in_history(tmp_path: Path) -> None:
 
 
 def test_a_run_the_server_answered_updates_last_verified(qtbot, services) -> None:
-    window = _window(qtbot, services)
+    window = show_main_window(qtbot, services)
     assert window.card.verified_label.text() == "never"
     history = services.history
     dry = history.create_run(RunInfo(kind="accounts", profile=PROFILE, total_rows=3))
@@ -54,7 +54,7 @@ def test_run_page_after_500s_shows_no_full_bar_and_true_counters(qtbot, services
     from recotap_desktop.engine.states import RunState
     from recotap_desktop.sandbox import Faults
     from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
-    from tests.ui.wizard.test_wizard_kinds import COMMIT, click, open_wizard, to_check
+    from tests.helpers.wizard import COMMIT, click, open_wizard, to_check
 
     path = write_csv(tmp_path / "acc.csv", ACCOUNT_HEADERS, account_rows(150, prefix="w5"))
     fast = {"retry": RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02,
@@ -121,7 +121,7 @@ def test_after_a_resume_the_old_500_no_longer_shows_above_finished(qtbot, servic
 def test_activities_results_count_rows_and_activities_like_the_options_page(
         qtbot, services, sandbox, tmp_path) -> None:
     from tests.factories import ACTIVITY_HEADERS, activity_rows, write_csv
-    from tests.ui.wizard.test_wizard_kinds import COMMIT, click, open_wizard, to_check
+    from tests.helpers.wizard import COMMIT, click, open_wizard, to_check
 
     activities = activity_rows(59, prefix="grp")
     rows = []

@@ -4,26 +4,18 @@ and opening any run from the history."""
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 
-from recotap_desktop.domain.editions import rules_for
-from recotap_desktop.engine.connection import ConnectionSpec
-from recotap_desktop.engine.plan import ImportJob, ImportOptions, build_plan
-from recotap_desktop.engine.progress import CancelMode, CancelToken, ProgressSnapshot
 from recotap_desktop.engine.report import MESSAGE_COLUMN, ROW_COLUMN, STATE_COLUMN
-from recotap_desktop.engine.runner import ImportRunner
 from recotap_desktop.engine.states import RunState
-from recotap_desktop.files import sniff
-from recotap_desktop.records import ConvertContext, get_kind
-from recotap_desktop.sandbox import DEMO_API_KEY
 from recotap_desktop.ui.results import ResultsWindow, open_results
 from recotap_desktop.ui.results.data import PROBLEM_NAMES, ResultsData
 from recotap_desktop.ui.results.model import ResultsModel
 from recotap_desktop.ui.results.summary_bar import StateSummaryBar
-from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
+from tests.factories import ACCOUNT_HEADERS
+from tests.helpers.runs import sandbox_run
 
 WAIT = 60_000
 HEADERS = ["Name", "Amount", ROW_COLUMN, STATE_COLUMN, MESSAGE_COLUMN, "recotap_rtp_aid"]
@@ -134,32 +126,9 @@ def test_summary_bar_clicks_filter_and_ctrl_c_copies_tsv(qtbot, services):
     assert "5 created" in bar.describe()
 
 
-def _sandbox_run(services, sandbox, tmp_path: Path, n: int, *, cancel_after: int | None = None,
-                 headers=ACCOUNT_HEADERS, rows=None):
-    rows = account_rows(n, prefix="rg") if rows is None else rows
-    path = write_csv(tmp_path / "grid.csv", headers, rows)
-
-    rules = rules_for("crm")
-    mapping = get_kind("accounts").automap(sniff(path).headers, ConvertContext.build(rules, []))
-    job = ImportJob(kind="accounts", path=path, mapping=mapping, rules=rules,
-                    options=ImportOptions(concurrency=1))
-    spec = ConnectionSpec(base_url=sandbox.base_url("crm"), api_key=DEMO_API_KEY,
-                          profile=services.active_profile.name)
-    token = CancelToken()
-
-    class Stop:
-        def update(self, snapshot: ProgressSnapshot) -> None:
-            if cancel_after is not None and snapshot.done >= cancel_after:
-                token.cancel(CancelMode.FINISH_IN_FLIGHT)
-
-    result = ImportRunner(build_plan(job), spec, services.history, progress=Stop(),
-                          cancel=token).run()
-    return path, result
-
-
 def test_open_from_history_export_and_retry(qtbot, services, sandbox, tmp_path):
     sandbox.faults.latency = 0.2
-    _path, result = _sandbox_run(services, sandbox, tmp_path, 600, cancel_after=100)
+    _path, result = sandbox_run(services, sandbox, tmp_path, 600, cancel_after=100)
     sandbox.faults.latency = 0.0
     assert result.state is RunState.CANCELLED
     window = open_results(services, result.run_id)
@@ -201,7 +170,7 @@ def test_open_from_history_export_and_retry(qtbot, services, sandbox, tmp_path):
 
 
 def test_results_of_a_run_whose_file_is_gone(qtbot, services, sandbox, tmp_path):
-    path, result = _sandbox_run(services, sandbox, tmp_path, 30)
+    path, result = sandbox_run(services, sandbox, tmp_path, 30)
     path.unlink()
     window = ResultsWindow(services, result.run_id)
     qtbot.addWidget(window)
@@ -219,9 +188,9 @@ def test_retry_is_disabled_when_no_failed_row_can_be_retried(qtbot, services, sa
     """Issue 18, finding 6: rows that failed because they already exist are not retryable,
     so "Retry failed rows" is off (and says why) instead of offering a retry that sends
     nothing."""
-    _first_path, first = _sandbox_run(services, sandbox, tmp_path, 30)
+    _first_path, first = sandbox_run(services, sandbox, tmp_path, 30)
     assert first.state is RunState.FINISHED
-    _path, again = _sandbox_run(services, sandbox, tmp_path, 30)  # every row exists now
+    _path, again = sandbox_run(services, sandbox, tmp_path, 30)  # every row exists now
     assert services.history.counts(again.run_id).get("failed") == 30
     window = open_results(services, again.run_id)
     qtbot.addWidget(window)
@@ -238,7 +207,7 @@ def test_no_header_twice_when_the_file_uses_the_api_names(qtbot, services, sandb
     Recotap answers with the same names: every grid header is distinct."""
     from recotap_desktop.ui.results.data import load_run
 
-    _path, result = _sandbox_run(
+    _path, result = sandbox_run(
         services, sandbox, tmp_path, 5, headers=["externalId", "name", "domain"],
         rows=[[f"api-{i}", f"Api {i}", f"api{i}.example.com"] for i in range(5)])
     data = load_run(services.history, result.run_id)

@@ -11,7 +11,7 @@ from pathlib import Path
 from recotap_desktop.records import ColumnMapping
 from recotap_desktop.store.settings import header_signature
 from tests.factories import write_csv
-from tests.ui.wizard.test_wizard_kinds import NEXT, WAIT, open_wizard, to_check
+from tests.helpers.wizard import NEXT, WAIT, open_wizard, to_check
 
 ROOT = Path(__file__).resolve().parents[3]
 HEADERS = ["Deal ID", "Deal Name", "Amount", "Close Date", "Create Date"]

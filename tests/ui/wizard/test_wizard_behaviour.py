@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWizard
 from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile
 from recotap_desktop.ui.wizard.wizard import CHECK_PAGE, COLUMNS_PAGE, FILE_PAGE, OPTIONS_PAGE
 from tests.factories import ACCOUNT_HEADERS, DEAL_HEADERS, account_rows, deal_rows, write_csv
-from tests.ui.wizard.test_wizard_kinds import (
+from tests.helpers.wizard import (
     COMMIT,
     NEXT,
     WAIT,

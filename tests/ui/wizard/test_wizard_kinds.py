@@ -14,16 +14,14 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox, QWizard
+from PySide6.QtWidgets import QMessageBox, QWizard
 
-from recotap_desktop.api import RetryPolicy
 from recotap_desktop.engine.jobs import resume
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.sandbox import Faults, SandboxServer
 from recotap_desktop.ui.results.view import ResultsWindow
-from recotap_desktop.ui.services import Services
 from recotap_desktop.ui.wizard import ImportWizard
-from recotap_desktop.ui.wizard.wizard import CHECK_PAGE, OPTIONS_PAGE, RESULTS_PAGE, RUN_PAGE
+from recotap_desktop.ui.wizard.wizard import OPTIONS_PAGE, RESULTS_PAGE, RUN_PAGE
 from tests.factories import (
     ACCOUNT_FIELD_HEADERS,
     ACCOUNT_HEADERS,
@@ -39,48 +37,18 @@ from tests.factories import (
     pipeline_rows,
     write_csv,
 )
-
-WAIT = 60_000
-FAST_RETRY = {"retry": RetryPolicy(max_attempts=10, base_delay=0.01, max_delay=0.05,
-                                   max_total=60)}
-NEXT = QWizard.WizardButton.NextButton
-COMMIT = QWizard.WizardButton.CommitButton
+from tests.helpers.wizard import (
+    COMMIT,
+    FAST_RETRY,
+    NEXT,
+    WAIT,
+    click,
+    open_wizard,
+    to_check,
+)
 
 
 # ---------------------------------------------------------------------- driving
-def click(qtbot: Any, wizard: ImportWizard, which: QWizard.WizardButton = NEXT) -> None:
-    button = wizard.button(which)
-    assert button.isVisible() and button.isEnabled(), f"{which} is not available"
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def open_wizard(qtbot: Any, services: Services, kind: str, path: Path | None = None,
-                **kwargs: Any) -> ImportWizard:
-    wizard = ImportWizard(services, kind, path, **kwargs)
-    qtbot.addWidget(wizard)
-    wizard.show()
-    qtbot.waitExposed(wizard)
-    activate(qtbot, wizard)
-    return wizard
-
-
-def activate(qtbot: Any, window: Any) -> None:
-    """Make ``window`` the active window (keyboard shortcuts need it)."""
-    window.windowHandle().requestActivate()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT)
-
-
-def to_check(qtbot: Any, wizard: ImportWizard) -> None:
-    """From a chosen file to a finished check."""
-    qtbot.waitUntil(wizard.file_page.isComplete, timeout=WAIT)
-    click(qtbot, wizard)
-    qtbot.waitUntil(wizard.columns_page.isComplete, timeout=WAIT)
-    click(qtbot, wizard)
-    assert wizard.currentId() == CHECK_PAGE
-    qtbot.waitUntil(lambda: wizard.ctx.plan is not None and not wizard.check_page.running,
-                    timeout=WAIT)
-
-
 def run_to_results(qtbot: Any, wizard: ImportWizard, *, exclude: bool) -> None:
     """From the check page to the results grid."""
     if exclude:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QWizard
 
 from recotap_desktop.ui.wizard.wizard import CHECK_PAGE, COLUMNS_PAGE, OPTIONS_PAGE
 from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv
-from tests.ui.wizard.test_wizard_kinds import COMMIT, FAST_RETRY, NEXT, WAIT, click, open_wizard
+from tests.helpers.wizard import COMMIT, FAST_RETRY, NEXT, WAIT, click, open_wizard
 
 BACK = QWizard.WizardButton.BackButton
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.wizard.test_wizard_kinds import WAIT, open_wizard
+from tests.helpers.wizard import WAIT, open_wizard
 
 SAMPLE = Path(__file__).resolve().parents[3] / "resources" / "samples" / "accounts.csv"
 

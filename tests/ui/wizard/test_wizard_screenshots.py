@@ -15,7 +15,7 @@ from platform_support import require_native_display
 from PySide6.QtWidgets import QWidget
 
 from recotap_desktop.ui.results import ResultsWindow
-from tests.ui.wizard.test_wizard_kinds import COMMIT, WAIT, click, open_wizard
+from tests.helpers.wizard import COMMIT, WAIT, click, open_wizard
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "resources" / "samples" / "accounts.csv"
