@@ -253,14 +253,6 @@ class CrmIndex:
             self.by_name[nkey].append(cand)
         self.rows_indexed += 1
 
-    @classmethod
-    def from_rows(cls, rows: Iterable[tuple[int, str, str, str]]) -> CrmIndex:
-        """Build from ``(row, external_id, name, domain)`` tuples."""
-        index = cls()
-        for row, ext, name, domain in rows:
-            index.add(row, ext, name, domain)
-        return index
-
 
 def _distinct_ids(cands: Sequence[Candidate]) -> tuple[Candidate, ...]:
     seen: dict[str, Candidate] = {}

@@ -48,7 +48,6 @@ __all__ = [
     "RecordKind",
     "RowConverter",
     "TargetField",
-    "column_labels",
     "custom_field_key",
     "custom_field_targets",
     "merge_scalars",
@@ -297,11 +296,6 @@ def converter_for(f: TargetField, ctx: ConvertContext, header: str = "") -> Conv
 
         return to_option
     raise AssertionError(f"unhandled field type {t}")  # pragma: no cover
-
-
-def column_labels(fields: Iterable[TargetField], mapping: ColumnMapping) -> dict[str, str]:
-    """Field name → what a Problem calls its column: the header, else the label."""
-    return {f.name: mapping.columns.get(f.name) or f.label for f in fields}
 
 
 # ---------------------------------------------------------------- record kinds

@@ -14,7 +14,7 @@ Tables (schema version in ``PRAGMA user_version``; see :data:`MIGRATIONS`):
                   read meaning (what a retry sends) read the code, never the message.
 ``batches``       the journal: a batch is recorded *before* it is sent
                   (:meth:`History.batch_started`) and marked answered together with
-                  its outcomes in one transaction (:meth:`History.batch_done`). A
+                  its outcomes in one transaction (:meth:`History.write_journal`). A
                   batch without an answer after a crash is exactly what a resume must
                   reconcile (:meth:`History.unanswered_batches`).
 ``sync_state``    the last complete pull per (profile, resource), for incremental pulls.
@@ -28,7 +28,7 @@ Errors, all subclasses of :class:`HistoryError` (``.message`` is for the user)::
 
 Thread-safety: one connection (``check_same_thread=False``) guarded by a lock; engine
 worker threads and the runner's journal writer may call :meth:`History.write_journal`
-(or :meth:`History.batch_started`/:meth:`History.batch_done`) concurrently. WAL mode
+(or :meth:`History.batch_started`) concurrently. WAL mode
 with ``synchronous=FULL``: a committed batch survives a crash or a power cut, and a
 crash never leaves half a batch.
 
@@ -797,10 +797,6 @@ class History:
                     path=self.path,
                 )
             self._conn.execute(_OPEN_BATCH, (run_id, batch_no, json.dumps(list(rows)), _now()))
-
-    def batch_done(self, run_id: int, batch_no: int, outcomes: Sequence[RowOutcome]) -> None:
-        """Record the answer of a batch: its outcomes and "answered", in ONE transaction."""
-        self.write_journal(run_id, answered=[(batch_no, outcomes)])
 
     def write_journal(
         self,

@@ -99,8 +99,8 @@ class ElidedLabel(QLabel):
     """A one-line label that may be narrower than its text: it then shows the text cut
     with "…" and the whole text as its tooltip (issue 18, finding 7). Plain text only.
 
-    ``full_text()`` (and the ``fullText`` property) is the whole text; ``text()`` what is
-    shown. The label asks for its whole width but accepts down to a few characters.
+    :meth:`set_full_text` sets the whole text (also its ``fullText`` property); ``text()`` is
+    what is shown. The label asks for its whole width but accepts down to a few characters.
     """
 
     #: Characters a shrunk label still shows (besides the ellipsis).
@@ -118,9 +118,6 @@ class ElidedLabel(QLabel):
         self.setProperty("fullText", text)
         self.updateGeometry()
         self._elide()
-
-    def full_text(self) -> str:
-        return self._full
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()

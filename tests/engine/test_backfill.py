@@ -30,14 +30,13 @@ from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.progress import CancelToken
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.records.backfill_match import (
-    CrmIndex,
     check_decisions,
     company_key,
     match_accounts,
 )
 from recotap_desktop.sandbox import DEMO_API_KEY, Faults, SandboxServer
 from recotap_desktop.store.history import History, RowOutcome, RunInfo
-from tests.helpers.backfill import build_dataset
+from tests.helpers.backfill import build_dataset, crm_index
 
 FAST_RETRY = {"retry": RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, max_total=10)}
 
@@ -136,7 +135,7 @@ class Acc:
 
 
 def test_match_rules() -> None:
-    index = CrmIndex.from_rows(
+    index = crm_index(
         [
             (2, "ID-A", "Alpha Inc", "https://www.alpha.com/"),
             (3, "ID-A", "Alpha", "ALPHA.COM"),  # same id again: one candidate

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recotap_desktop.records.backfill_match import CrmIndex
 from recotap_desktop.sandbox import SandboxServer
 
 CRM_HEADERS = ("Record ID", "Company name", "Company Domain Name", "Industry")
@@ -129,3 +131,11 @@ def realistic_crm(server: SandboxServer, path: Path, rng: random.Random) -> None
         w = csv.writer(fh)
         w.writerow(["Record ID", "Company name", "Company Domain Name"])
         w.writerows(rows)
+
+
+def crm_index(rows: Iterable[tuple[int, str, str, str]]) -> CrmIndex:
+    """A CRM index of ``(row, external_id, name, domain)`` tuples."""
+    index = CrmIndex()
+    for row, ext, name, domain in rows:
+        index.add(row, ext, name, domain)
+    return index

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from recotap_desktop.store.history import RunInfo
+from recotap_desktop.store.history import History, RowOutcome, RunInfo
 
 
 def run_info(**overrides: object) -> RunInfo:
@@ -23,3 +24,10 @@ def run_info(**overrides: object) -> RunInfo:
     )
     values.update(overrides)
     return RunInfo(**values)  # type: ignore[arg-type]
+
+
+def answer_batch(history: History, run_id: int, batch_no: int,
+                 outcomes: Sequence[RowOutcome]) -> None:
+    """Record the answer of batch ``batch_no`` as the runner does: its outcomes and
+    "answered" in one journal write."""
+    history.write_journal(run_id, answered=[(batch_no, outcomes)])

@@ -20,7 +20,7 @@ from recotap_desktop.store.history import (
 )
 from recotap_desktop.store.paths import AppPaths
 from recotap_desktop.store.secrets import KeyStore
-from tests.helpers.history import run_info
+from tests.helpers.history import answer_batch, run_info
 from tests.helpers.memory_keyring import MemoryKeyring
 
 
@@ -158,22 +158,22 @@ def test_journal_unanswered_batches(history: History) -> None:
     history.batch_started(run_id, 1, [2, 3, 4])
     history.batch_started(run_id, 2, [5, 6])
     history.batch_started(run_id, 3, [7])
-    history.batch_done(run_id, 2, [RowOutcome(5, "created"), RowOutcome(6, "failed", "bad")])
+    answer_batch(history, run_id, 2, [RowOutcome(5, "created"), RowOutcome(6, "failed", "bad")])
 
     assert history.unanswered_batches(run_id) == [(1, [2, 3, 4]), (3, [7])]
     assert sorted(history.outcomes(run_id)) == [5, 6]
-    history.batch_done(run_id, 1, [RowOutcome(r, "updated") for r in (2, 3, 4)])
-    history.batch_done(run_id, 3, [RowOutcome(7, "skipped")])
+    answer_batch(history, run_id, 1, [RowOutcome(r, "updated") for r in (2, 3, 4)])
+    answer_batch(history, run_id, 3, [RowOutcome(7, "skipped")])
     assert history.unanswered_batches(run_id) == []
     assert history.counts(run_id) == {"updated": 3, "created": 1, "failed": 1, "skipped": 1}
 
 
-def test_batch_done_is_all_or_nothing(history: History) -> None:
+def test_an_answered_batch_is_all_or_nothing(history: History) -> None:
     run_id = history.create_run(run_info())
     history.batch_started(run_id, 1, [2, 3, 4])
     bad = [RowOutcome(2, "created"), RowOutcome(3, "created"), RowOutcome(4, "exploded")]
     with pytest.raises(ValueError):
-        history.batch_done(run_id, 1, bad)
+        answer_batch(history, run_id, 1, bad)
     assert history.outcomes(run_id) == {}  # no half batch
     assert history.unanswered_batches(run_id) == [(1, [2, 3, 4])]
 
@@ -226,7 +226,7 @@ def test_text_sqlite_cannot_keep_is_stored_readable(history: History) -> None:
     # stored as it is, the row could never be read again. A NUL would cut the text short.
     run_id = history.create_run(run_info())
     history.batch_started(run_id, 1, [2, 3])
-    history.batch_done(run_id, 1, [
+    answer_batch(history, run_id, 1, [
         RowOutcome(2, "failed", "Name too long: \ud83d", {"externalId": "x\udc00"}),
         RowOutcome(3, "failed", "nul\x00inside 😀"),
     ])
@@ -249,7 +249,7 @@ def test_no_journal_entry_joins_an_unfinished_write(history: History) -> None:
     assert history.unanswered_batches(run_id) == []
 
 
-def test_batch_done_rolls_back_on_a_database_error(db_path: Path, monkeypatch) -> None:
+def test_an_answered_batch_rolls_back_on_a_database_error(db_path: Path, monkeypatch) -> None:
     with History(db_path) as h:
         run_id = h.create_run(run_info())
         h.batch_started(run_id, 1, [2, 3])
@@ -259,16 +259,16 @@ def test_batch_done_rolls_back_on_a_database_error(db_path: Path, monkeypatch) -
             "BEGIN SELECT RAISE(ABORT, 'simulated failure'); END"
         )
         with pytest.raises(HistoryError) as info:
-            h.batch_done(run_id, 1, [RowOutcome(2, "created"), RowOutcome(3, "created")])
+            answer_batch(h, run_id, 1, [RowOutcome(2, "created"), RowOutcome(3, "created")])
         assert not isinstance(info.value, HistoryDiskError)
         assert "bug" in info.value.message
         assert h.outcomes(run_id) == {}
         assert h.unanswered_batches(run_id) == [(1, [2, 3])]
 
 
-def test_batch_done_without_batch_started_is_recorded(history: History) -> None:
+def test_an_answer_without_batch_started_is_recorded(history: History) -> None:
     run_id = history.create_run(run_info())
-    history.batch_done(run_id, 4, [RowOutcome(9, "created")])
+    answer_batch(history, run_id, 4, [RowOutcome(9, "created")])
     assert history.unanswered_batches(run_id) == []
     assert history.counts(run_id) == {"created": 1}
 
@@ -282,7 +282,7 @@ def test_concurrent_workers(history: History) -> None:
             for batch_no in range(first_batch, 200, 8):
                 rows = [batch_no * 20 + i for i in range(20)]
                 history.batch_started(run_id, batch_no, rows)
-                history.batch_done(run_id, batch_no, [RowOutcome(r, "created") for r in rows])
+                answer_batch(history, run_id, batch_no, [RowOutcome(r, "created") for r in rows])
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -301,7 +301,7 @@ def test_runs_of_a_dead_process_become_interrupted(db_path: Path) -> None:
     crashed = History(db_path)
     run_id = crashed.create_run(run_info())
     crashed.batch_started(run_id, 1, [2, 3])
-    crashed.batch_done(run_id, 1, [RowOutcome(2, "created"), RowOutcome(3, "failed")])
+    answer_batch(crashed, run_id, 1, [RowOutcome(2, "created"), RowOutcome(3, "failed")])
     crashed.batch_started(run_id, 2, [4])
     crashed.close()  # like a crash: the run stays "running", the owner lock is gone
 
@@ -534,7 +534,7 @@ def test_api_key_is_never_written_to_the_database(
     with History(db_path) as h:
         run_id = h.create_run(run_info())
         h.batch_started(run_id, 1, [2])
-        h.batch_done(run_id, 1, [RowOutcome(2, "created", ids={"externalId": "A"})])
+        answer_batch(h, run_id, 1, [RowOutcome(2, "created", ids={"externalId": "A"})])
         h.finish_run(run_id, "finished", h.counts(run_id))
         h.set_last_sync("Production", "2024-05-01T00:00:00Z")
         with pytest.raises(ValueError) as info:
