@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWizard
+from PySide6.QtWidgets import QApplication, QMessageBox, QWizard
 
 from recotap_desktop.api import RetryPolicy
 from recotap_desktop.ui.services import Services
@@ -52,3 +52,12 @@ def to_check(qtbot: Any, wizard: ImportWizard) -> None:
     qtbot.waitUntil(lambda: wizard.ctx.plan is not None and not wizard.check_page.running,
                     timeout=WAIT)
 
+
+
+def discard(wizard: ImportWizard) -> None:
+    """Close the wizard as a user does before sending: Close, then Discard."""
+    wizard.close()
+    box = wizard.message_box
+    assert box is not None and box.isVisible(), "closing before a run asks first"
+    box.button(QMessageBox.StandardButton.Discard).click()
+    assert not wizard.isVisible()

@@ -11,7 +11,7 @@ from pathlib import Path
 from recotap_desktop.records import ColumnMapping
 from recotap_desktop.store.settings import header_signature
 from tests.factories import write_csv
-from tests.helpers.wizard import NEXT, WAIT, open_wizard, to_check
+from tests.helpers.wizard import NEXT, WAIT, discard, open_wizard, to_check
 
 ROOT = Path(__file__).resolve().parents[3]
 HEADERS = ["Deal ID", "Deal Name", "Amount", "Close Date", "Create Date"]
@@ -78,5 +78,4 @@ def test_check_page_asks_then_reads_as_chosen(qtbot, services, sandbox, tmp_path
     wizard.next()  # the Options summary says how the columns are read
     summary = wizard.options_page.summary_label.text()
     assert "Close Date: month/day/year" in summary and "Amount: decimal point" in summary
-    wizard._discard_confirmed = True
-    wizard.close()
+    discard(wizard)

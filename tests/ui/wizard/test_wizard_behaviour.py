@@ -17,6 +17,7 @@ from tests.helpers.wizard import (
     WAIT,
     activate,
     click,
+    discard,
     open_wizard,
     to_check,
 )
@@ -56,8 +57,7 @@ def test_back_keeps_choices_and_mapping_is_remembered(qtbot, services, sandbox, 
     assert mapper.mapping().constants == {"name": "Same Co"}
     wizard.next()
     assert wizard.currentId() == CHECK_PAGE
-    wizard._discard_confirmed = True
-    wizard.close()
+    discard(wizard)
 
     # A new wizard for a file with the same columns restores the mapping.
     again = open_wizard(qtbot, services, "accounts", _accounts_file(tmp_path / "..", 3))
