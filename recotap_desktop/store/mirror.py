@@ -101,6 +101,7 @@ class MirrorAccount:
     domain: str
     name: str
     custom_fields: dict[str, Any] | None
+    #: The item as listed (empty from lookups, which read only the fields above).
     raw: dict[str, Any] = field(compare=False, repr=False)
 
 
@@ -186,11 +187,13 @@ def _account(row: Sequence[Any]) -> MirrorAccount:
         domain=domain,
         name=name,
         custom_fields=json.loads(custom) if custom is not None else None,
-        raw=json.loads(raw),
+        raw=json.loads(raw) if raw is not None else {},
     )
 
 
 _COLUMNS = "rtp_aid, external_id, domain, name, custom_json, raw_json, key"
+#: Lookups leave the raw item out (a preview of 100 000 rows needs only the fields).
+_LOOKUP_COLUMNS = "rtp_aid, external_id, domain, name, custom_json, NULL, key"
 _UPSERT = f"INSERT OR REPLACE INTO accounts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
@@ -284,7 +287,7 @@ class AccountMirror:
                 for i in range(0, len(wanted), _LOOKUP_CHUNK):
                     chunk = wanted[i : i + _LOOKUP_CHUNK]
                     marks = ",".join("?" * len(chunk))
-                    sql = f"SELECT {_COLUMNS} FROM accounts WHERE {column} IN ({marks})"
+                    sql = f"SELECT {_LOOKUP_COLUMNS} FROM accounts WHERE {column} IN ({marks})"
                     index = _COLUMNS.split(", ").index(column)
                     for row in conn.execute(sql, chunk):
                         found.setdefault(row[index], []).append(_account(row))
@@ -302,6 +305,7 @@ class AccountMirror:
         return self._lookup("external_id", ids)
 
     def by_rtp_aids(self, aids: Iterable[str]) -> dict[str, MirrorAccount]:
+        """Accounts by ``rtp_aid`` (``raw`` is left empty, as for every lookup)."""
         return {a: accs[0] for a, accs in self._lookup("rtp_aid", aids).items()}
 
     def iter_accounts(self, batch: int = 1000) -> Iterator[list[MirrorAccount]]:

@@ -1,0 +1,355 @@
+"""What a file will do before it is sent: every row's planned action, old -> new (Qt-free).
+
+:func:`preview_plan` compares a checked :class:`~recotap_desktop.engine.plan.Plan` with the
+connection's account mirror (:mod:`recotap_desktop.store.mirror`, refreshed first by
+:mod:`recotap_desktop.engine.mirror`) and gives each row one :class:`Planned` action:
+
+``create``     no account has the row's identity; the run creates one.
+``update``     an account exists and the row changes at least one value the server
+               lists; each change is kept as ``field: old -> new``.
+``unchanged``  an account exists and every value the row sends equals the listed one:
+               the row is not sent (a success state), unless a segment is chosen
+               (membership cannot be read back) or the user asks to send it anyway.
+``conflict``   the row cannot do what it says: edition ``crm``, the domain belongs to an
+               account with another ``externalId`` (or the CRM API cannot change the
+               existing account the row names); edition ``external``, the row's
+               ``externalId`` sits on an account with another domain, or the account
+               exists with other values while upsert is off.
+``not found``  (account field values, ID mappings) no account has the row's key.
+``invalid``    the row's own values are invalid (the Check step's problems).
+
+What the API does not list cannot be compared: ``shortName``, ``linkedinUrl`` and ``tags``
+are never listed, and edition ``crm`` lists no custom-field values. A row that sends such
+a value to an existing account is an ``update`` whose change reads ``field: (not listed)
+-> new``; the preview never calls it unchanged. Deals, pipelines and activities are not
+listed by the API at all: their rows get no planned action here (the history of earlier
+runs is what the app knows about them).
+
+The same comparison, made against the mirror's state just before sending, is what the
+runner uses to skip unchanged rows and to read ambiguous answers (an account that
+existed before the run is never reported ``created``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from recotap_desktop.domain.domains import normalise_domain
+from recotap_desktop.domain.editions import EditionRules
+from recotap_desktop.engine.plan import InvalidRow, Plan, PlannedItem, iter_planned
+from recotap_desktop.engine.progress import CancelToken
+from recotap_desktop.store.mirror import MirrorAccount, MirrorInfo
+
+__all__ = [
+    "PREVIEW_KINDS",
+    "AccountIndex",
+    "Change",
+    "Planned",
+    "Preview",
+    "RowPlan",
+    "plan_item",
+    "preview_plan",
+]
+
+#: Kinds whose rows the preview can plan (the API lists what they change).
+PREVIEW_KINDS = frozenset({"accounts", "account-fields", "id-mappings"})
+#: Fields of an account item that ``GET /accounts`` does not list.
+UNLISTED_FIELDS = ("shortName", "linkedinUrl", "tags")
+NOT_LISTED = "(not listed)"
+#: Planned rows kept in a :class:`Preview` (the counts go on beyond).
+_BATCH = 2_000
+
+
+class Planned(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+    NOT_FOUND = "not found"
+    INVALID = "invalid"
+
+
+class AccountIndex(Protocol):
+    """What the preview reads: the mirror, or a lookup of the file's domains."""
+
+    def by_domains(self, domains: Iterable[str]) -> dict[str, MirrorAccount]: ...
+
+    def by_external_ids(self, ids: Iterable[str]) -> dict[str, list[MirrorAccount]]: ...
+
+    def by_rtp_aids(self, aids: Iterable[str]) -> dict[str, MirrorAccount]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    field: str
+    old: Any
+    new: Any
+
+    def text(self) -> str:
+        return f"{self.field}: {_show(self.old)} \u2192 {_show(self.new)}"
+
+
+@dataclass(frozen=True, slots=True)
+class RowPlan:
+    """The planned action of one payload item (all its input rows)."""
+
+    action: Planned
+    changes: tuple[Change, ...] = ()
+    note: str = ""
+    #: The account the row names, as it was before the run (``None``: none).
+    before: MirrorAccount | None = None
+
+    def changes_text(self) -> str:
+        parts = [c.text() for c in self.changes]
+        if self.note:
+            parts.append(self.note)
+        return "; ".join(parts)
+
+
+@dataclass
+class Preview:
+    """Every row's planned action and the counts, with the mirror's state it read."""
+
+    kind: str
+    mirror: MirrorInfo | None
+    counts: Counter[str] = field(default_factory=Counter)
+    #: input row -> plan (every row of the file but duplicates folded into their item).
+    rows: dict[int, RowPlan] = field(default_factory=dict)
+    segment_note: str = ""
+
+    def summary(self) -> str:
+        order = [p.value for p in Planned]
+        parts = [f"{self.counts[k]:,} {k}" for k in order if self.counts.get(k)]
+        text = "Planned: " + (", ".join(parts) if parts else "nothing to send") + "."
+        if self.mirror is not None:
+            text += (
+                f" Compared with the local copy of {self.mirror.count:,} accounts, "
+                f"{self.mirror.describe_age()}."
+            )
+        if self.segment_note:
+            text += " " + self.segment_note
+        return text
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "\u2205"
+    if isinstance(value, str):
+        return value if value == NOT_LISTED else json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def same_value(old: Any, new: Any) -> bool:
+    """Whether the server's ``old`` and the file's ``new`` are the same value.
+
+    Numbers compare as numbers (``75000`` equals ``75000.0``), lists of options as sets,
+    an empty text as no value; everything else exactly.
+    """
+    if old in (None, "", []) and new in (None, "", []):
+        return True
+    if isinstance(old, bool) or isinstance(new, bool):
+        return old is new or old == new and type(old) is type(new)
+    if isinstance(old, int | float) and isinstance(new, int | float):
+        return float(old) == float(new)
+    if isinstance(old, list) and isinstance(new, list):
+        return sorted(map(str, old)) == sorted(map(str, new))
+    if isinstance(old, str) and isinstance(new, str):
+        return old == new
+    return bool(old == new)
+
+
+def _custom_changes(
+    before: MirrorAccount, custom: Mapping[str, Any] | None
+) -> list[Change]:
+    if not custom:
+        return []
+    if before.custom_fields is None:
+        return [Change(f"customFields.{k}", NOT_LISTED, v) for k, v in custom.items()]
+    return [
+        Change(f"customFields.{k}", before.custom_fields.get(k), v)
+        for k, v in custom.items()
+        if not same_value(before.custom_fields.get(k), v)
+    ]
+
+
+def _account_changes(before: MirrorAccount, item: Mapping[str, Any]) -> list[Change]:
+    changes: list[Change] = []
+    if "name" in item and not same_value(before.name, item["name"]):
+        changes.append(Change("name", before.name, item["name"]))
+    ext = item.get("externalId")
+    if ext and ext != before.external_id:
+        changes.append(Change("externalId", before.external_id, ext))
+    changes.extend(Change(f, NOT_LISTED, item[f]) for f in UNLISTED_FIELDS if item.get(f))
+    changes.extend(_custom_changes(before, item.get("customFields")))
+    return changes
+
+
+def _plan_account_crm(
+    item: Mapping[str, Any], by_domain: MirrorAccount | None,
+    by_ext: Sequence[MirrorAccount]
+) -> RowPlan:
+    domain = normalise_domain(str(item.get("domain") or ""))
+    ext = str(item.get("externalId") or "")
+    owner = by_ext[0] if by_ext else None
+    if owner is not None:
+        if owner.domain != domain:
+            return RowPlan(
+                Planned.CONFLICT,
+                note=f"externalId {ext} belongs to the account {owner.domain}",
+                before=owner,
+            )
+        changes = _account_changes(owner, item)
+        if not changes:
+            return RowPlan(Planned.UNCHANGED, before=owner)
+        return RowPlan(
+            Planned.CONFLICT, tuple(changes),
+            "the CRM API cannot change an existing account through an account import "
+            "(custom-field values: use an account field values import)",
+            before=owner,
+        )
+    if by_domain is not None:
+        if by_domain.external_id:
+            return RowPlan(
+                Planned.CONFLICT,
+                note=f"the domain belongs to the account with externalId "
+                f"{by_domain.external_id}",
+                before=by_domain,
+            )
+        # An account without externalId is adopted by the row (the server says "updated").
+        return RowPlan(Planned.UPDATE, tuple(_account_changes(by_domain, item)),
+                       before=by_domain)
+    return RowPlan(Planned.CREATE)
+
+
+def _plan_account_external(
+    item: Mapping[str, Any], by_domain: MirrorAccount | None,
+    by_ext: Sequence[MirrorAccount], upsert: bool
+) -> RowPlan:
+    domain = normalise_domain(str(item.get("domain") or ""))
+    ext = str(item.get("externalId") or "")
+    elsewhere = [a for a in by_ext if a.domain != domain]
+    if ext and elsewhere:
+        return RowPlan(
+            Planned.CONFLICT,
+            note=f"externalId {ext} sits on the account {elsewhere[0].domain}",
+            before=by_domain,
+        )
+    if by_domain is None:
+        return RowPlan(Planned.CREATE)
+    changes = _account_changes(by_domain, item)
+    if not changes:
+        return RowPlan(Planned.UNCHANGED, before=by_domain)
+    if not upsert:
+        return RowPlan(
+            Planned.CONFLICT, tuple(changes),
+            "the account exists with other values and upsert (update existing) is off",
+            before=by_domain,
+        )
+    return RowPlan(Planned.UPDATE, tuple(changes), before=by_domain)
+
+
+def _plan_account_fields(
+    item: Mapping[str, Any], found: MirrorAccount | None, key_name: str
+) -> RowPlan:
+    if found is None:
+        return RowPlan(Planned.NOT_FOUND, note=f"no account has {key_name} {item.get('key')}")
+    changes = _custom_changes(found, item.get("customFields"))
+    if not changes:
+        return RowPlan(Planned.UNCHANGED, before=found)
+    return RowPlan(Planned.UPDATE, tuple(changes), before=found)
+
+
+def _plan_id_mapping(item: Mapping[str, Any], found: MirrorAccount | None) -> RowPlan:
+    if found is None:
+        return RowPlan(Planned.NOT_FOUND, note=f"no account has the domain {item.get('domain')}")
+    ext = item.get("externalId")
+    if found.external_id == ext:
+        return RowPlan(Planned.UNCHANGED, before=found)
+    return RowPlan(Planned.UPDATE, (Change("externalId", found.external_id, ext),), before=found)
+
+
+def plan_items(
+    kind: str, rules: EditionRules, items: Sequence[Mapping[str, Any]], index: AccountIndex,
+    *, upsert: bool,
+) -> list[RowPlan]:
+    """The planned action of each payload item of ``kind`` (a batch: one lookup each)."""
+    if kind == "accounts":
+        domains = index.by_domains(normalise_domain(str(i.get("domain") or "")) for i in items)
+        by_ext = index.by_external_ids(str(i["externalId"]) for i in items if i.get("externalId"))
+        out = []
+        for item in items:
+            d = domains.get(normalise_domain(str(item.get("domain") or "")))
+            e = by_ext.get(str(item.get("externalId") or ""), [])
+            if rules.requires_external_id:
+                out.append(_plan_account_crm(item, d, e))
+            else:
+                out.append(_plan_account_external(item, d, e, upsert))
+        return out
+    if kind == "account-fields":
+        keys = [str(i.get("key") or "") for i in items]
+        key_name = rules.account_update_key
+        if key_name == "rtp_aid":
+            found: Mapping[str, MirrorAccount] = index.by_rtp_aids(keys)
+        else:
+            found = {k: v[0] for k, v in index.by_external_ids(keys).items()}
+        return [_plan_account_fields(i, found.get(k), key_name) for i, k in zip(items, keys,
+                                                                                   strict=True)]
+    if kind == "id-mappings":
+        domains = index.by_domains(normalise_domain(str(i.get("domain") or "")) for i in items)
+        return [
+            _plan_id_mapping(i, domains.get(normalise_domain(str(i.get("domain") or ""))))
+            for i in items
+        ]
+    raise ValueError(f"The preview cannot plan {kind} rows.")
+
+
+def plan_item(kind: str, rules: EditionRules, item: Mapping[str, Any], index: AccountIndex,
+              *, upsert: bool) -> RowPlan:
+    """:func:`plan_items` for one item."""
+    return plan_items(kind, rules, [item], index, upsert=upsert)[0]
+
+
+def preview_plan(
+    plan: Plan, index: AccountIndex, mirror: MirrorInfo | None = None,
+    cancel: CancelToken | None = None,
+) -> Preview:
+    """Every row's planned action (see the module doc). Reads the file again, in batches."""
+    job = plan.job
+    if job.kind not in PREVIEW_KINDS:
+        raise ValueError(f"The preview cannot plan {job.kind} rows.")
+    preview = Preview(kind=job.kind, mirror=mirror)
+    if job.kind == "accounts" and job.options.segment_id:
+        preview.segment_note = (
+            "A segment is chosen: unchanged rows are sent too, to join it (membership "
+            "cannot be read back)."
+        )
+    batch: list[PlannedItem] = []
+
+    def flush() -> None:
+        plans = plan_items(job.kind, job.rules, [b.payload for b in batch], index,
+                           upsert=job.options.upsert)
+        for planned, row_plan in zip(batch, plans, strict=True):
+            for row in planned.rows:
+                preview.rows[row] = row_plan
+                preview.counts[row_plan.action.value] += 1
+        batch.clear()
+
+    from recotap_desktop.files import sniff  # the plan's source, read again
+
+    source = sniff(job.path, encoding=job.encoding, delimiter=job.delimiter, sheet=job.sheet)
+    for entry in iter_planned(job, source, cancel):
+        if isinstance(entry, PlannedItem):
+            batch.append(entry)
+            if len(batch) >= _BATCH:
+                flush()
+        elif isinstance(entry, InvalidRow):
+            preview.rows[entry.row] = RowPlan(Planned.INVALID, note=entry.message)
+            preview.counts[Planned.INVALID.value] += 1
+    if batch:
+        flush()
+    return preview
