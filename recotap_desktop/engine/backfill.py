@@ -682,6 +682,8 @@ class BackfillSession:
             progress=self.progress,
             cancel=self.cancel,
             client_kwargs=self.client_kwargs,
+            # The proposals were made from the accounts just listed, which lack the ids.
+            compare=False,
         ).run()
         self.runs.append(result)
         outcomes = self.history.outcomes(result.run_id)

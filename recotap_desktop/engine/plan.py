@@ -79,6 +79,8 @@ class ImportOptions:
     #: How to read numbers such as 1.234: "auto" (each column's values decide), or
     #: "point", "comma" for every number column.
     decimal: str = "auto"
+    #: Send rows whose values Recotap already holds (normally left out as unchanged).
+    send_unchanged: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +92,7 @@ class ImportOptions:
             "exclude_rows": sorted(self.exclude_rows),
             "date_order": self.date_order,
             "decimal": self.decimal,
+            "send_unchanged": self.send_unchanged,
         }
 
     @classmethod
@@ -103,6 +106,7 @@ class ImportOptions:
             exclude_rows=frozenset(int(r) for r in data.get("exclude_rows", ())),
             date_order=str(data.get("date_order", "auto")),
             decimal=str(data.get("decimal", "auto")),
+            send_unchanged=bool(data.get("send_unchanged", False)),
         )
 
 

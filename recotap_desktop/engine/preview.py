@@ -153,7 +153,7 @@ def same_value(old: Any, new: Any) -> bool:
     if old in (None, "", []) and new in (None, "", []):
         return True
     if isinstance(old, bool) or isinstance(new, bool):
-        return old is new or old == new and type(old) is type(new)
+        return old is new or (old == new and type(old) is type(new))
     if isinstance(old, int | float) and isinstance(new, int | float):
         return float(old) == float(new)
     if isinstance(old, list) and isinstance(new, list):

@@ -44,6 +44,7 @@ from recotap_desktop.api import (
     ServerError,
     TransportError,
 )
+from recotap_desktop.engine.baseline import UNCHANGED_MESSAGE, Baseline, prepare_baseline
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.plan import (
     InvalidRow,
@@ -52,6 +53,7 @@ from recotap_desktop.engine.plan import (
     check_unchanged,
     iter_planned,
 )
+from recotap_desktop.engine.preview import RowPlan
 from recotap_desktop.engine.progress import (
     CancelMode,
     CancelToken,
@@ -288,6 +290,8 @@ class _Batch:
     no: int
     items: list[PlannedItem]
     reconcile: bool
+    #: Each item's plan against the state before the run (``None``: not compared).
+    plans: list[RowPlan] | None = None
 
     @property
     def rows(self) -> list[int]:
@@ -304,6 +308,10 @@ class ImportRunner:
     is sent or recorded. ``skip_rows`` are left out entirely (rows a parent run already
     answered, when its remaining rows go to another connection). ``sender`` replaces the
     kind's sender of :data:`~recotap_desktop.engine.senders.SENDERS` (tests inject faults).
+    A new run of accounts, account field values or ID mappings is compared with Recotap's
+    accounts first (:mod:`~recotap_desktop.engine.baseline`): unchanged rows are left out
+    and answers are read against the state before the run; ``compare=False`` sends every
+    row as it is (the backfill, whose rows come from a listing it just made).
     """
 
     def __init__(
@@ -322,6 +330,7 @@ class ImportRunner:
         other_connection: bool = False,
         skip_rows: set[int] | None = None,
         sender: Sender | None = None,
+        compare: bool = True,
     ) -> None:
         self.plan = plan
         self.other_connection = other_connection
@@ -358,6 +367,10 @@ class ImportRunner:
         self._item_counts: Counter[str] = Counter()
         self._batch_no = 0
         self._last_report = 0.0
+        #: The state before the run of what its rows name (accounts, account field values,
+        #: ID mappings of a new run): unchanged rows are left out, answers read against it.
+        self._baseline: Baseline | None = None
+        self._compare = compare
 
     # ------------------------------------------------------------------ public
     def run(self) -> RunResult:
@@ -371,6 +384,13 @@ class ImportRunner:
         old_unanswered: list[tuple[int, list[int]]] = []
         reconcile_rows.update(self._extra_reconcile)
         if self.resume_run_id is None:
+            if self._compare:
+                # A resume keeps the rules it was started with: the mirror now holds the
+                # first part's own writes, which are not "the state before the run".
+                self._baseline = prepare_baseline(
+                    self.plan, self.connection, self.history.path.parent, cancel=self.cancel,
+                    client_kwargs=self.client_kwargs, progress=self.progress,
+                )
             run_id = self.history.create_run(self._run_info())
         else:
             run_id = self.resume_run_id
@@ -397,6 +417,8 @@ class ImportRunner:
                     ],
                 )
             counts = self.history.counts(run_id)
+            if self._baseline is not None and self._baseline.note:
+                message = join_sentences(message, self._baseline.note)
             self.history.finish_run(run_id, state.value, counts)
             # Always: a resumed run's note from its earlier stop (a 500...) is replaced by
             # this ending's own, empty when it finished cleanly (issue 18: 6).
@@ -491,6 +513,7 @@ class ImportRunner:
         self, run_id: int, prior: dict[int, RowOutcome], reconcile_rows: set[int]
     ) -> tuple[RunState, str]:
         pending_outcomes: list[RowOutcome] = []
+        dry: list[PlannedItem] = []
         fresh: list[PlannedItem] = []
         repeat: list[PlannedItem] = []
         futures: list[Future[None]] = []
@@ -523,13 +546,18 @@ class ImportRunner:
             ahead = threading.Semaphore(2 * self._throttle.max)
 
             def submit(items: list[PlannedItem], reconcile: bool) -> None:
+                plans: list[RowPlan] | None = None
+                if self._baseline is not None and not self._stopping():
+                    items, plans = self._leave_out_unchanged(items, pending_outcomes)
+                    if not items:
+                        return
                 while not self._stopping() and not ahead.acquire(timeout=0.1):
                     pass
                 if self._stopping():
                     pending_outcomes.extend(self._not_sent(r) for i in items for r in i.rows)
                     return
                 self._batch_no += 1
-                batch = _Batch(self._batch_no, items, reconcile)
+                batch = _Batch(self._batch_no, items, reconcile, plans)
                 futures.append(pool.submit(self._run_batch, client, journal, batch, ahead))
 
             for entry in iter_planned(self.job, self.plan.source):
@@ -538,16 +566,10 @@ class ImportRunner:
                     if not rows:
                         continue
                     if self.job.options.dry_run:
-                        pending_outcomes.extend(
-                            RowOutcome(
-                                r,
-                                RowState.NOT_SENT.value,
-                                "Dry run: would be sent.",
-                                {"payload": _payload_text(entry.payload)},
-                                reason=Reason.DRY_RUN,
-                            )
-                            for r in entry.rows
-                        )
+                        dry.append(entry)
+                        if len(dry) >= size:
+                            pending_outcomes.extend(self._dry_run_outcomes(dry))
+                            dry = []
                     elif any(r in reconcile_rows for r in entry.rows):
                         repeat.append(entry)
                         if len(repeat) >= size:
@@ -576,6 +598,8 @@ class ImportRunner:
                 submit(repeat, True)
             if fresh:
                 submit(fresh, False)
+            if dry:
+                pending_outcomes.extend(self._dry_run_outcomes(dry))
             flush()
             wait_all(futures)
         self._report(force=True)
@@ -588,6 +612,48 @@ class ImportRunner:
         if self.job.options.dry_run:
             return RunState.FINISHED, "Dry run: nothing was sent."
         return RunState.FINISHED, ""
+
+    def _leave_out_unchanged(
+        self, items: list[PlannedItem], outcomes: list[RowOutcome]
+    ) -> tuple[list[PlannedItem], list[RowPlan]]:
+        """Plan ``items`` against the baseline; record the unchanged ones (not sent) in
+        ``outcomes`` and return the others with their plans."""
+        assert self._baseline is not None
+        keep: list[PlannedItem] = []
+        plans: list[RowPlan] = []
+        for item, row_plan in zip(items, self._baseline.plans(items), strict=True):
+            if self._baseline.skips(row_plan):
+                ids = Baseline.ids(row_plan)
+                outcomes.extend(
+                    RowOutcome(r, RowState.UNCHANGED.value, UNCHANGED_MESSAGE, ids)
+                    for r in item.rows
+                )
+                with self._lock:
+                    self._item_counts[RowState.UNCHANGED.value] += 1
+            else:
+                keep.append(item)
+                plans.append(row_plan)
+        return keep, plans
+
+    def _dry_run_outcomes(self, items: list[PlannedItem]) -> list[RowOutcome]:
+        """A dry run's rows: not sent, each with what it would do."""
+        plans: list[RowPlan | None] = (
+            list(self._baseline.plans(items)) if self._baseline is not None
+            else [None] * len(items)
+        )
+        out: list[RowOutcome] = []
+        for item, row_plan in zip(items, plans, strict=True):
+            ids = {"payload": _payload_text(item.payload)}
+            message = "Dry run: would be sent."
+            if row_plan is not None:
+                ids.update(Baseline.ids(row_plan))
+                if self._baseline is not None and self._baseline.skips(row_plan):
+                    message = "Dry run: unchanged, would not be sent."
+            out.extend(
+                RowOutcome(r, RowState.NOT_SENT.value, message, ids, reason=Reason.DRY_RUN)
+                for r in item.rows
+            )
+        return out
 
     def _not_sent(self, row: int, message: str = "", reason: Reason | None = None
                   ) -> RowOutcome:
@@ -650,6 +716,11 @@ class ImportRunner:
                 raise
             state = _BatchState()
             outcomes = self._send_isolating(client, batch.items, batch.reconcile, state, top=True)
+            if batch.plans is not None and self._baseline is not None:
+                # Read against the state before the run, never guessed (issue 16).
+                honest = self._baseline.honest
+                outcomes = [o if o is None else honest(o, p)
+                            for o, p in zip(outcomes, batch.plans, strict=True)]
             unanswered = any(o is None for o in outcomes)
             reason: Reason | None = None  # stopped or cancelled, as the run is
             if unanswered and state.processed_maybe:
@@ -663,13 +734,16 @@ class ImportRunner:
                 RowState.NOT_SENT.value if o is None else o.state.value for o in outcomes)
             with self._lock:
                 self._item_counts.update(items)
-            for item, outcome in zip(batch.items, outcomes, strict=True):
+            plans: Sequence[RowPlan | None] = batch.plans or [None] * len(batch.items)
+            for item, outcome, row_plan in zip(batch.items, outcomes, plans, strict=True):
                 if outcome is None:
                     row_outcomes.extend(self._not_sent(r, note, reason) for r in item.rows)
                     continue
                 # The value as sent, beside the value as read in the report (issue 14): the
                 # item exactly as this attempt sent it, once per item for all its rows.
                 ids = {**outcome.ids, "payload": _payload_text(item.payload)}
+                if row_plan is not None:
+                    ids.update(Baseline.ids(row_plan))
                 row_outcomes.extend(
                     RowOutcome(r, outcome.state.value, outcome.message, ids, outcome.reconciled,
                                outcome.reason)

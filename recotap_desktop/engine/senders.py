@@ -45,7 +45,9 @@ RECONCILED_MESSAGE = (
 
 
 def _reconciled(ids: dict[str, str]) -> ItemOutcome:
-    return ItemOutcome(RowState.CREATED, RECONCILED_MESSAGE, ids, True, Reason.RECONCILED)
+    return ItemOutcome(
+        RowState.CREATED, RECONCILED_MESSAGE, ids, True, Reason.RECONCILED, repeated=True
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,7 @@ def _bulk_outcomes(result: BulkResult, repeated: bool) -> list[ItemOutcome]:
         if state is RowState.FAILED and not message:
             message = "The server reported this item as failed without giving a reason."
         reason = Reason.ALREADY_EXISTS if exists else Reason.NONE
-        outcomes.append(ItemOutcome(state, message, item.ids, reason=reason))
+        outcomes.append(ItemOutcome(state, message, item.ids, reason=reason, repeated=repeated))
     return outcomes
 
 

@@ -2,7 +2,9 @@
 
 Every input row of an import ends in exactly one of :class:`RowState`. The server's
 own per-item status names the success states (``created``, ``updated``,
-``upserted``); ``invalid`` and ``not sent`` are the client's.
+``upserted``); ``invalid``, ``not sent``, ``unchanged`` (not sent because Recotap already
+holds the values) and ``unknown`` (what a repeated request did cannot be told) are the
+client's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ class RowState(StrEnum):
     SKIPPED = "skipped"
     INVALID = "invalid"
     NOT_SENT = "not sent"
+    #: Recotap already held the row's values: not sent (a success; issue 16).
+    UNCHANGED = "unchanged"
+    #: The app cannot tell what a possibly repeated request did; ``retry`` settles it.
+    UNKNOWN = "unknown"
 
 
 class Reason(StrEnum):
@@ -60,7 +66,9 @@ class Reason(StrEnum):
 NOT_RETRYABLE_FAILURES = frozenset({Reason.ISOLATED, Reason.ALREADY_EXISTS})
 
 
-SUCCESS_STATES = frozenset({RowState.CREATED, RowState.UPDATED, RowState.UPSERTED})
+SUCCESS_STATES = frozenset(
+    {RowState.CREATED, RowState.UPDATED, RowState.UPSERTED, RowState.UNCHANGED}
+)
 ALL_STATES: tuple[RowState, ...] = tuple(RowState)
 
 
@@ -87,10 +95,15 @@ class ItemOutcome:
     ids: dict[str, str] = field(default_factory=dict)
     reconciled: bool = False
     reason: Reason = Reason.NONE
+    #: The request may have been sent more than once (an earlier answer was lost).
+    repeated: bool = False
 
 
 #: The per-item statuses a server may give, by name (``invalid`` and ``not sent`` are ours).
-_SERVER_STATES = {s.value: s for s in RowState if s not in (RowState.INVALID, RowState.NOT_SENT)}
+_SERVER_STATES = {
+    s.value: s for s in (RowState.CREATED, RowState.UPDATED, RowState.UPSERTED,
+                         RowState.FAILED, RowState.SKIPPED)
+}
 
 
 def state_from_server(status: str) -> RowState | None:

@@ -70,7 +70,10 @@ __all__ = [
     "RunRecord",
 ]
 
-ROW_STATES = ("created", "updated", "upserted", "failed", "skipped", "invalid", "not sent")
+ROW_STATES = (
+    "created", "updated", "upserted", "unchanged", "failed", "skipped", "invalid", "not sent",
+    "unknown",
+)
 RUN_STATES = ("planned", "running", "finished", "cancelled", "interrupted", "aborted")
 _ROW_STATES = frozenset(ROW_STATES)
 _RUN_STATES = frozenset(RUN_STATES)

@@ -158,7 +158,8 @@ def account_key(item: Mapping[str, Any]) -> str | None:
     return "domain:" + domain if domain else None
 
 
-def _row_of(item: Mapping[str, Any], lists_custom: bool) -> tuple[Any, ...] | None:
+def listed_row(item: Mapping[str, Any], lists_custom: bool) -> tuple[Any, ...] | None:
+    """The mirror's row of a listed account (``None`` without an id or domain)."""
     key = account_key(item)
     if key is None:
         return None
@@ -343,7 +344,7 @@ class AccountMirror:
                 conn.execute("PRAGMA journal_mode=OFF")
                 conn.execute("BEGIN")
                 for page in pages:
-                    rows = [r for r in (_row_of(i, lists_custom_fields) for i in page) if r]
+                    rows = [r for r in (listed_row(i, lists_custom_fields) for i in page) if r]
                     conn.executemany(_UPSERT, rows)
                     count += len(rows)
                 stamp = sync_timestamp() if callable(sync_timestamp) else sync_timestamp
@@ -384,7 +385,7 @@ class AccountMirror:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for page in pages:
-                    rows = [r for r in (_row_of(i, lists_custom) for i in page) if r]
+                    rows = [r for r in (listed_row(i, lists_custom) for i in page) if r]
                     # An account whose domain moved to another id (or the reverse) must not
                     # stay twice: drop any other row holding the same domain.
                     conn.executemany(
