@@ -11,6 +11,10 @@ then planned against it (:func:`recotap_desktop.engine.preview.plan_items`), and
 * a row whose values Recotap already holds is not sent: it ends ``unchanged``, a success
   (unless a segment is chosen, which an unchanged account must still join, or the user
   asked to send unchanged rows);
+* a row the documented API refuses for the account that exists (edition ``crm``: an
+  existing ``externalId`` with other values; edition ``external`` without upsert: an
+  existing domain with other values) is not sent either: it ends ``failed`` (already
+  exists) with the values it would have changed, as the server would have answered;
 * every sent row's outcome carries its plan (``planned``, ``changes``: the report's
   ``recotap_planned`` and ``recotap_changes``) and the values it replaced (``before``),
   which is what undoing the run's updates sends back;
@@ -141,6 +145,18 @@ class Baseline:
         if self._options.send_unchanged:
             return False
         return not (self.kind == "accounts" and self._options.segment_id)
+
+    def refuses(self, row_plan: RowPlan) -> bool:
+        """Whether the row is left out because the documented API refuses it (the account
+        exists and cannot be changed this way): it fails without a request."""
+        return row_plan.refused and self.fresh
+
+    @staticmethod
+    def refused_message(row_plan: RowPlan) -> str:
+        return join_sentences(
+            "Not sent: the account is already in Recotap and the server would refuse it",
+            f"({row_plan.changes_text()})" if row_plan.changes_text() else "",
+        )
 
     @staticmethod
     def ids(row_plan: RowPlan) -> dict[str, str]:

@@ -103,6 +103,9 @@ class RowPlan:
     note: str = ""
     #: The account the row names, as it was before the run (``None``: none).
     before: MirrorAccount | None = None
+    #: The documented API refuses this row for the account that exists (a ``conflict``
+    #: the server answers "already exists"): it is not sent.
+    refused: bool = False
 
     def changes_text(self) -> str:
         parts = [c.text() for c in self.changes]
@@ -210,7 +213,7 @@ def _plan_account_crm(
             Planned.CONFLICT, tuple(changes),
             "the CRM API cannot change an existing account through an account import "
             "(custom-field values: use an account field values import)",
-            before=owner,
+            before=owner, refused=True,
         )
     if by_domain is not None:
         if by_domain.external_id:
@@ -248,7 +251,7 @@ def _plan_account_external(
         return RowPlan(
             Planned.CONFLICT, tuple(changes),
             "the account exists with other values and upsert (update existing) is off",
-            before=by_domain,
+            before=by_domain, refused=True,
         )
     return RowPlan(Planned.UPDATE, tuple(changes), before=by_domain)
 

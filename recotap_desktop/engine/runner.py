@@ -630,6 +630,17 @@ class ImportRunner:
                 )
                 with self._lock:
                     self._item_counts[RowState.UNCHANGED.value] += 1
+            elif self._baseline.refuses(row_plan):
+                ids = {"payload": _payload_text(item.payload), **Baseline.ids(row_plan)}
+                message = Baseline.refused_message(row_plan)
+                outcomes.extend(
+                    RowOutcome(r, RowState.FAILED.value, message, ids,
+                               reason=Reason.ALREADY_EXISTS)
+                    for r in item.rows
+                )
+                with self._lock:
+                    self._item_counts[RowState.FAILED.value] += 1
+                    self._failure_reasons["Already in Recotap; not sent"] += len(item.rows)
             else:
                 keep.append(item)
                 plans.append(row_plan)
