@@ -1,0 +1,148 @@
+"""Issue 16 over the sandbox with faults on: the dry run's plan is exact, the real run's
+outcomes are exact and the sandbox holds them, the same file again sends no write."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from recotap_desktop.api import RetryPolicy
+from recotap_desktop.engine.plan import build_plan
+from recotap_desktop.engine.report import iter_report_rows
+from recotap_desktop.engine.runner import ImportRunner
+from recotap_desktop.engine.states import RunState
+from recotap_desktop.sandbox import SandboxServer
+from recotap_desktop.sandbox.faults import Faults
+from recotap_desktop.store.history import History
+from tests.helpers.runs import import_job, row_states, sandbox_conn
+
+RETRY = {"retry": RetryPolicy(max_attempts=10, base_delay=0.01, max_delay=0.05, max_total=60)}
+HEADERS = ["Record ID", "Company name", "Company Domain Name"]
+
+
+@pytest.fixture
+def history(tmp_path: Path):
+    h = History(tmp_path / "history.sqlite3")
+    yield h
+    h.close()
+
+
+def mixed(server: SandboxServer, path: Path, n: int) -> tuple[Path, dict[int, str]]:
+    """n unchanged, n renamed, n new rows; the planned action of each row (upsert on)."""
+    existing = [a for a in server.state.all_accounts() if a["externalId"]][: 2 * n]
+    rows, planned = [], {}
+    for i, acc in enumerate(existing):
+        renamed = i % 2 == 1
+        rows.append([acc["externalId"], acc["name"] + (" Ltd" if renamed else ""),
+                     acc["domain"]])
+        planned[len(rows) + 1] = "update" if renamed else "unchanged"
+    for j in range(n):
+        rows.append([f"honest-{j:04d}", f"Honest {j}", f"honest{j}.example-honest.org"])
+        planned[len(rows) + 1] = "create"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADERS)
+        w.writerows(rows)
+    return path, planned
+
+
+def posts(server: SandboxServer) -> int:
+    return sum(1 for r in server.state.request_log
+               if r.method == "POST" and r.path.endswith("/accounts"))
+
+
+def report_column(history: History, run_id: int, column: str) -> dict[int, str]:
+    headers, rows = iter_report_rows(history, run_id)
+    at, row_at = headers.index(column), headers.index("recotap_row")
+    return {int(r[row_at]): r[at] for r in rows}
+
+
+@pytest.mark.parametrize("edition", ["crm", "external"])
+def test_plan_outcomes_and_the_second_import_with_faults(
+    tmp_path: Path, history: History, edition: str
+) -> None:
+    faults = Faults(seed=16, rate_5xx=0.10, rate_drop_after=0.05)
+    with SandboxServer(port=0, accounts=600, faults=faults) as server:
+        conn = sandbox_conn(server, edition)
+        upsert = edition == "external"  # the CRM API has no upsert
+        path, planned = mixed(server, tmp_path / "accounts.csv", 150)
+        if edition == "crm":
+            # The CRM API cannot rename an existing account through an account import.
+            planned = {r: "conflict" if p == "update" else p for r, p in planned.items()}
+        names_before = {a["domain"]: a["name"] for a in server.state.all_accounts()}
+
+        # 1. dry run: the plan of every row is exact and nothing is written
+        before_posts = posts(server)
+        dry = ImportRunner(build_plan(import_job("accounts", path, edition, upsert=upsert,
+                                                 dry_run=True)),
+                           conn, history, client_kwargs=RETRY).run()
+        assert dry.state is RunState.FINISHED
+        assert posts(server) == before_posts
+        assert report_column(history, dry.run_id, "recotap_planned") == planned
+        changes = report_column(history, dry.run_id, "recotap_changes")
+        renamed = [r for r, p in planned.items() if p in ("update", "conflict")]
+        assert all(" Ltd" in changes[r] and "\u2192" in changes[r] for r in renamed)
+
+        # 2. the real run: outcomes exact, the sandbox holds what they say (answers to
+        # writes lost often enough that repeated requests surely happen)
+        faults.rate_drop_after = 0.4
+        drops_before = server.state.fault_counts["drop_after"]
+        posts_before = posts(server)
+        result = ImportRunner(build_plan(import_job("accounts", path, edition, upsert=upsert,
+                                                    concurrency=4)),
+                              conn, history, client_kwargs=RETRY).run()
+        assert result.state is RunState.FINISHED, result.message
+        want = {"unchanged": "unchanged", "create": "created",
+                "update": "updated", "conflict": "failed"}
+        assert row_states(history, result.run_id) == {r: want[p] for r, p in planned.items()}
+        faults.rate_drop_after = 0.05
+        # answers to writes were lost: more POSTs than batches
+        assert server.state.fault_counts["drop_after"] > drops_before
+        assert posts(server) - posts_before > result.requests - result.isolation_requests
+        with path.open(encoding="utf-8") as fh:
+            file_rows = list(csv.reader(fh))[1:]
+        for i, (_ext, name, domain) in enumerate(file_rows):
+            acc = server.state.account_by_domain(domain)
+            assert acc is not None
+            if planned[i + 2] == "conflict":
+                assert acc["name"] == names_before[domain]
+            else:
+                assert acc["name"] == name
+
+        # 3. the same file again: not one POST /accounts
+        before_posts = posts(server)
+        again = ImportRunner(build_plan(import_job("accounts", path, edition, upsert=upsert)),
+                             conn, history, client_kwargs=RETRY).run()
+        assert posts(server) == before_posts
+        states = set(row_states(history, again.run_id).values())
+        assert states == ({"unchanged", "failed"} if edition == "crm" else {"unchanged"})
+
+
+def _answer_lost_once(client, items, options, repeated):  # type: ignore[no-untyped-def]
+    """Every request reaches the server, its answer is lost, and it is sent again."""
+    from recotap_desktop.engine.senders import send_accounts
+
+    send_accounts(client, items, options, repeated)
+    return send_accounts(client, items, options, True)
+
+
+@pytest.mark.parametrize("edition", ["crm", "external"])
+def test_every_answer_lost_once_still_gives_exact_outcomes(
+    tmp_path: Path, history: History, edition: str
+) -> None:
+    with SandboxServer(port=0, accounts=300) as server:
+        conn = sandbox_conn(server, edition)
+        path, planned = mixed(server, tmp_path / "accounts.csv", 60)
+        upsert = edition == "external"
+        if edition == "crm":
+            planned = {r: "conflict" if p == "update" else p for r, p in planned.items()}
+        result = ImportRunner(build_plan(import_job("accounts", path, edition, upsert=upsert)),
+                              conn, history, sender=_answer_lost_once).run()
+        want = {"unchanged": "unchanged", "create": "created",
+                "update": "updated", "conflict": "failed"}
+        # Without the state before the run, created accounts whose answer was lost read
+        # "updated" (external) and renamed existing ones "created" (crm, reconciled).
+        assert row_states(history, result.run_id) == {r: want[p] for r, p in planned.items()}
+        assert result.reconciled_rows == 60  # the created rows, read as such
