@@ -7,16 +7,18 @@ The contract below is fixed; scripts rely on it::
       segments
       fields list | fields create LABEL --type TYPE [--option O ...] [--description D]
       import KIND FILE [--mapping FILE.json] [--sheet NAME] [--segment ID] [--upsert]
-             [--dry-run] [--concurrency N] [--report OUT.csv|OUT.xlsx] [--yes]
+             [--dry-run] [--send-unchanged] [--concurrency N] [--report OUT.csv|OUT.xlsx]
+             [--yes]
       history [RUN_ID]
       retry RUN_ID [--to-profile NAME] [--yes]
+      revert RUN_ID [--dry-run] [--report OUT] [--created-list OUT] [--yes]
       resume RUN_ID [--to-profile NAME] [--yes]
       sandbox [--port P] [fault knobs]
       export accounts OUT.csv|OUT.xlsx [--delta | --since ISO8601 | --full] [--domains FILE]
       unmapped [--out FILE]
       backfill CRM_FILE [--mapping FILE.json] [--dry-run] [--report OUT] [--include-name-matches]
 
-Exit codes: 0 every row ended created/updated/upserted; 1 the run finished but some
+Exit codes: 0 every row ended created/updated/upserted/unchanged; 1 the run finished but some
 rows failed, were invalid or skipped; 2 bad usage or unreadable input (nothing sent);
 3 the API could not be reached or refused the key, or the run aborted; 130 cancelled
 with Ctrl-C (the journal is consistent and ``resume`` continues).
@@ -41,9 +43,11 @@ from typing import Any, TextIO
 
 from recotap_desktop import __version__
 from recotap_desktop.domain.editions import Edition, rules_for
+from recotap_desktop.engine.baseline import Baseline, prepare_baseline
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.jobs import load_custom_fields, resume, retry, retryable_rows
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, Plan, build_plan
+from recotap_desktop.engine.preview import PREVIEW_KINDS, preview_plan
 from recotap_desktop.engine.progress import (
     CancelMode,
     CancelToken,
@@ -51,6 +55,14 @@ from recotap_desktop.engine.progress import (
     format_duration,
 )
 from recotap_desktop.engine.report import failures_path, write_report_file
+from recotap_desktop.engine.revert import (
+    RevertError,
+    Verdict,
+    describe_rows,
+    plan_revert,
+    run_revert,
+    write_created_list,
+)
 from recotap_desktop.engine.run_target import RunTarget, run_target_problem
 from recotap_desktop.engine.runner import ImportRunner, RunResult, summarise_failures
 from recotap_desktop.engine.states import SUCCESS_STATES, RunState
@@ -66,6 +78,7 @@ from recotap_desktop.files.targets import TargetProblem, check_data_dir, check_t
 from recotap_desktop.records import KINDS, ColumnMapping, get_kind, needs_custom_fields
 from recotap_desktop.records.formats import undecided_message
 from recotap_desktop.store.history import History, RunBusy
+from recotap_desktop.store.mirror import AccountMirror, MirrorInfo
 from recotap_desktop.store.paths import AppPaths, DataDirError, app_paths
 from recotap_desktop.store.platform_checks import FirstKeychainUse, data_dir_warnings
 from recotap_desktop.store.secrets import KeychainUnavailable, KeyStore, resolve_api_key
@@ -544,6 +557,41 @@ def _confirm(ctx: Context, question: str) -> bool:
     return answer in {"y", "yes"}
 
 
+def _print_preview(ctx: Context, plan: Plan, conn: ConnectionSpec) -> int:
+    """What the file will do, against Recotap's accounts (kinds the API lists); returns
+    the number of rows that would be sent."""
+    if plan.job.kind not in PREVIEW_KINDS:
+        return plan.rows_to_send
+    token = CancelToken()
+    progress = TerminalProgress(ctx.stderr, "reading Recotap's accounts")
+    with _SigintCancel(token, ctx):
+        baseline = prepare_baseline(plan, conn, ctx.ensure_paths().data_dir, cancel=token,
+                                    client_kwargs={}, progress=progress)
+        assert baseline is not None
+        preview = preview_plan(plan, baseline.index, _mirror_info(baseline), token)
+    progress.finish()
+    ctx.err(preview.summary())
+    if baseline.note:
+        ctx.err(baseline.note)
+    shown = 0
+    for row, row_plan in sorted(preview.rows.items()):
+        if row_plan.action.value in ("update", "conflict", "not found") and shown < 20:
+            ctx.err(f"  row {row} {row_plan.action.value}: {row_plan.changes_text()}")
+            shown += 1
+    changing = sum(n for a, n in preview.counts.items() if a in ("update", "conflict",
+                                                                  "not found"))
+    if changing > shown:
+        ctx.err(f"  ... and {changing - shown} more (every row's plan is in the report: "
+                "recotap_planned, recotap_changes).")
+    skipped = sum(1 for p in preview.rows.values() if baseline.skips(p) or baseline.refuses(p))
+    return max(0, plan.rows_to_send - skipped)
+
+
+def _mirror_info(baseline: Baseline) -> MirrorInfo | None:
+    index = baseline.index
+    return index.info() if isinstance(index, AccountMirror) else None
+
+
 def cmd_import(ctx: Context) -> int:
     args = ctx.args
     kind = get_kind(args.kind)
@@ -584,6 +632,7 @@ def cmd_import(ctx: Context) -> int:
         dry_run=args.dry_run,
         date_order=args.date_order or "auto",
         decimal=args.decimal or "auto",
+        send_unchanged=args.send_unchanged,
     )
     base_job = ImportJob(
         kind=kind.name,
@@ -617,10 +666,11 @@ def cmd_import(ctx: Context) -> int:
     _print_plan(ctx, plan)
     if report is not None and path != Path(args.file):  # the local copy of a network file
         report = _preflight(ctx, args.report, inputs=[args.file, args.mapping, path])
+    to_send = _print_preview(ctx, plan, conn)
     if (
         not args.dry_run
-        and plan.rows_to_send
-        and not _confirm(ctx, f"Send {plan.rows_to_send} rows to {conn.host} ({conn.profile})?")
+        and to_send
+        and not _confirm(ctx, f"Send {to_send} rows to {conn.host} ({conn.profile})?")
     ):
         ctx.err("Nothing was sent.")
         return EXIT_CANCELLED
@@ -644,7 +694,7 @@ def _followup_connection(ctx: Context, run: Any, label: str) -> tuple[Connection
     recorded = RunTarget.of_run(run)
     how = (f"To send its remaining rows to another connection, name it: "
            f"`recotap {label} {run.id} --to-profile NAME`.")
-    chosen = ctx.args.to_profile
+    chosen = getattr(ctx.args, "to_profile", None)
     overridden = ctx.args.base_url or ctx.env.get("RECOTAP_BASE_URL")
     if chosen is not None and ctx.settings.get_profile(chosen) is None and not overridden:
         raise CliError(f"There is no connection named {chosen!r}; nothing was sent. Add it "
@@ -736,6 +786,59 @@ def cmd_retry(ctx: Context) -> int:
         return EXIT_OK
     return _run_followup(ctx, retry, ctx.args.run_id, "retry",
                          announce=f"Retrying {len(rows)} rows of run {ctx.args.run_id}.")
+
+
+def cmd_revert(ctx: Context) -> int:
+    """``recotap revert RUN_ID``: send back the values a run overwrote (see engine.revert)."""
+    args = ctx.args
+    run = _get_run(ctx, args.run_id)
+    report = _preflight(ctx, args.report, inputs=[run.file_path], failures=False)
+    created_list = _preflight(ctx, args.created_list, inputs=[run.file_path],
+                              label="--created-list", failures=False)
+    conn, _elsewhere = _followup_connection(ctx, run, "revert")
+    token = CancelToken()
+    progress = TerminalProgress(ctx.stderr, f"reading Recotap's accounts for run {run.id}")
+    with _SigintCancel(token, ctx):
+        try:
+            plan = plan_revert(ctx.history, run.id, conn, ctx.ensure_paths().data_dir,
+                               cancel=token, progress=progress)
+        except RevertError as exc:
+            raise CliError(exc.message) from exc
+    progress.finish()
+    ctx.err(plan.summary())
+    for line in describe_rows(plan.rows)[:30]:
+        ctx.err("  " + line)
+    if len(plan.rows) > 30:
+        ctx.err(f"  ... and {len(plan.rows) - 30} more rows.")
+    if plan.created:
+        if created_list is not None:
+            n = write_created_list(plan, created_list)
+            ctx.err(f"The {n} accounts run {run.id} created (they cannot be removed through "
+                    f"the API): {created_list}")
+        else:
+            ctx.err("`--created-list FILE` writes the accounts it created to a file.")
+    restores = sum(len(r.restores) for r in plan.rows)
+    refused = plan.counts().get(Verdict.CHANGED.value, 0)
+    if args.dry_run:
+        ctx.err("Dry run: nothing was sent.")
+        return EXIT_ROWS_FAILED if refused else EXIT_OK
+    if not restores:
+        ctx.err("Nothing to send back.")
+        return EXIT_ROWS_FAILED if refused else EXIT_OK
+    if not _confirm(ctx, f"Send {restores} values back to {conn.host} ({conn.profile})?"):
+        ctx.err("Nothing was sent.")
+        return EXIT_CANCELLED
+    result = run_revert(ctx.history, plan, conn, cancel=token)
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(result.counts.items()))
+    ctx.err(f"Run {result.run_id} (undo of run {run.id}) {result.state.value}: {counts}.")
+    if result.message:
+        ctx.err(result.message)
+    for line in _write_reports(ctx, result.run_id, report, dry_run=True).lines():
+        ctx.err(line)
+    if result.state is not RunState.FINISHED:
+        return EXIT_API
+    bad = refused or result.counts.get("failed") or result.counts.get("skipped")
+    return EXIT_ROWS_FAILED if bad else EXIT_OK
 
 
 def cmd_history(ctx: Context) -> int:
@@ -1156,7 +1259,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--upsert", action="store_true", help="update accounts that exist (external edition)"
     )
-    imp.add_argument("--dry-run", action="store_true", help="check and report, send nothing")
+    imp.add_argument("--dry-run", action="store_true",
+                     help="check, show what each row would do, report; send nothing")
+    imp.add_argument(
+        "--send-unchanged", action="store_true",
+        help="also send rows whose values Recotap already holds (left out by default)",
+    )
     imp.add_argument(
         "--concurrency", type=int, default=4, help="requests in flight (1-16, default 4)"
     )
@@ -1182,6 +1290,19 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     imp.set_defaults(func=cmd_import)
 
+    rev = sub.add_parser(
+        "revert",
+        help="undo a run's updates: send back the values it overwrote (never a value "
+        "someone changed since)",
+    )
+    rev.add_argument("run_id", type=int)
+    rev.add_argument("--dry-run", action="store_true",
+                     help="show what would be sent back, send nothing")
+    rev.add_argument("--report", help="write the undo run's results to OUT.csv or OUT.xlsx")
+    rev.add_argument("--created-list",
+                     help="write the accounts the run created (no delete exists) to a file")
+    rev.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    rev.set_defaults(func=cmd_revert)
     hist = sub.add_parser("history", help="list runs, or show one")
     hist.add_argument("run_id", nargs="?", type=int)
     hist.add_argument("--report", help="with RUN_ID: write its results to OUT.csv or OUT.xlsx")
