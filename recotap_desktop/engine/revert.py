@@ -152,7 +152,7 @@ class RevertPlan:
 
 @dataclass
 class RevertResult:
-    run_id: int | None
+    run_id: int
     plan: RevertPlan
     counts: dict[str, int]
     state: RunState
