@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -52,7 +52,6 @@ __all__ = [
     "Planned",
     "Preview",
     "RowPlan",
-    "plan_item",
     "preview_plan",
 ]
 
@@ -106,6 +105,8 @@ class RowPlan:
     #: The documented API refuses this row for the account that exists (a ``conflict``
     #: the server answers "already exists"): it is not sent.
     refused: bool = False
+    #: Which account the row names, for people: its domain, or its key.
+    subject: str = ""
 
     def changes_text(self) -> str:
         parts = [c.text() for c in self.changes]
@@ -134,6 +135,8 @@ class Preview:
                 f" Compared with the local copy of {self.mirror.count:,} accounts, "
                 f"{self.mirror.describe_age()}."
             )
+        else:
+            text += " Compared with the file's accounts as Recotap lists them now."
         if self.segment_note:
             text += " " + self.segment_note
         return text
@@ -281,6 +284,17 @@ def plan_items(
     *, upsert: bool,
 ) -> list[RowPlan]:
     """The planned action of each payload item of ``kind`` (a batch: one lookup each)."""
+    plans = _plan_items(kind, rules, items, index, upsert=upsert)
+    return [
+        replace(p, subject=str(i.get("domain") or i.get("key") or ""))
+        for p, i in zip(plans, items, strict=True)
+    ]
+
+
+def _plan_items(
+    kind: str, rules: EditionRules, items: Sequence[Mapping[str, Any]], index: AccountIndex,
+    *, upsert: bool,
+) -> list[RowPlan]:
     if kind == "accounts":
         domains = index.by_domains(normalise_domain(str(i.get("domain") or "")) for i in items)
         by_ext = index.by_external_ids(str(i["externalId"]) for i in items if i.get("externalId"))
@@ -309,12 +323,6 @@ def plan_items(
             for i in items
         ]
     raise ValueError(f"The preview cannot plan {kind} rows.")
-
-
-def plan_item(kind: str, rules: EditionRules, item: Mapping[str, Any], index: AccountIndex,
-              *, upsert: bool) -> RowPlan:
-    """:func:`plan_items` for one item."""
-    return plan_items(kind, rules, [item], index, upsert=upsert)[0]
 
 
 def preview_plan(

@@ -1,6 +1,7 @@
 """Colours of the row states, one set for light and one for dark palettes.
 
-Success states are greens, failures red, invalid orange, skipped and not sent greys.
+Success states are greens (unchanged the lightest), failures red, invalid orange,
+unknown purple, skipped and not sent greys.
 Text drawn on a state colour uses :func:`text_on`, which picks black or white by
 contrast, so both themes stay readable.
 """
@@ -13,7 +14,9 @@ _LIGHT = {
     "created": "#2e7d32",
     "updated": "#43a047",
     "upserted": "#00897b",
+    "unchanged": "#558b2f",
     "failed": "#c62828",
+    "unknown": "#6a1b9a",
     "skipped": "#8d6e63",
     "invalid": "#ef6c00",
     "not sent": "#757575",
@@ -22,7 +25,9 @@ _DARK = {
     "created": "#66bb6a",
     "updated": "#9ccc65",
     "upserted": "#4db6ac",
+    "unchanged": "#aed581",
     "failed": "#ef5350",
+    "unknown": "#ba68c8",
     "skipped": "#bcaaa4",
     "invalid": "#ffa726",
     "not sent": "#9e9e9e",

@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
+    QWidget,
     QWizardPage,
 )
 
@@ -36,6 +38,12 @@ from recotap_desktop.ui.wizard.models import (
     ProblemsModel,
     ProblemsProxy,
     problem_cells,
+)
+from recotap_desktop.ui.wizard.preview import (
+    PreviewOutcome,
+    PreviewPanel,
+    can_preview,
+    start_preview,
 )
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
@@ -63,11 +71,16 @@ class CheckPage(QWizardPage):
         self._wizard = wizard
         self.ctx = wizard.ctx
         self.job: Worker | None = None
+        self.preview_job: Worker | None = None
+        self._preview_options: tuple[bool, bool] | None = None
         self.error: str | None = None
         self.setTitle("Check the rows")
         self.setSubTitle("Every row is read and checked before anything is sent. Invalid rows "
                          "are never sent.")
         self._build()
+        wizard.connectionReady.connect(self._on_connection_ready)
+        # Back from Options does not initialise this page again: follow its choices here.
+        wizard.currentIdChanged.connect(lambda _id: self._on_shown_again())
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
@@ -121,6 +134,12 @@ class CheckPage(QWizardPage):
         self.format_buttons: dict[tuple[str, str], QPushButton] = {}
         layout.addWidget(self.formats_box)
 
+        # Two tabs: the problems of the file, and what it will do in Recotap.
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("checkTabs")
+        problems_tab = QWidget()
+        problems = QVBoxLayout(problems_tab)
+        problems.setContentsMargins(0, 0, 0, 0)
         filters = QHBoxLayout()
         find = QLabel("&Find problems:")
         self.filter_edit = QLineEdit()
@@ -141,7 +160,7 @@ class CheckPage(QWizardPage):
         filters.addWidget(self.filter_edit, 1)
         filters.addWidget(self.severity_combo)
         filters.addWidget(self.export_button)
-        layout.addLayout(filters)
+        problems.addLayout(filters)
 
         self.model = ProblemsModel(self)
         self.proxy = ProblemsProxy(self)
@@ -169,7 +188,15 @@ class CheckPage(QWizardPage):
         for column, sample in ((0, "mapping  "), (1, "Company Domain Name"), (2, "a value shown"),
                                (4, "warning  ")):
             header.resizeSection(column, fm.horizontalAdvance(sample) + 24)
-        layout.addWidget(self.view, 1)
+        problems.addWidget(self.view, 1)
+        self.tabs.addTab(problems_tab, "Pro&blems")
+        self.preview_panel = PreviewPanel()
+        self.preview_panel.setObjectName("previewPanel")
+        self.preview_panel.stop_button.clicked.connect(self.cancel_preview)
+        self.preview_panel.again_button.clicked.connect(self.start_preview)
+        self.tabs.addTab(self.preview_panel, "&What will change")
+        self.tabs.setTabVisible(1, can_preview(self.ctx.kind.name))
+        layout.addWidget(self.tabs, 1)
 
         self.exclude_check = QCheckBox("E&xclude invalid rows and continue")
         self.exclude_check.setObjectName("excludeInvalid")
@@ -191,6 +218,26 @@ class CheckPage(QWizardPage):
             self.start_check()
         else:
             self._show_plan(self.ctx.plan)
+            if self.ctx.preview is None or self._preview_options != self._options_key():
+                self.start_preview()  # upsert or segment changed on the Options page
+
+    def _on_shown_again(self) -> None:
+        if self._wizard.currentPage() is not self or self.ctx.plan is None or self.running:
+            return
+        if self.ctx.plan_key == self.ctx.check_key() and self.ctx.preview is not None \
+                and self._preview_options != self._options_key():
+            self.start_preview()
+
+    def _options_key(self) -> tuple[bool, bool]:
+        options = self._wizard.options_page.options()
+        return options.upsert, bool(options.segment_id)
+
+    def _on_connection_ready(self) -> None:
+        """The connection arrived after the check: compare the rows now."""
+        running = self.preview_job is not None and self.preview_job.running
+        if self.ctx.plan is not None and self.ctx.preview is None and not running \
+                and self.isVisible():
+            self.start_preview()
 
     def set_format(self, target: str, convention: str) -> None:
         """Read the column of ``target`` with ``convention`` (``"auto"``: decide from its
@@ -297,6 +344,69 @@ class CheckPage(QWizardPage):
         self.ctx.plan = plan
         self.ctx.plan_key = key
         self._show_plan(plan)
+        self.start_preview()
+
+    # ------------------------------------------------------------------ preview
+    def start_preview(self) -> Worker | None:
+        """Compare every row with Recotap's accounts (kinds the API lists), on a worker."""
+        plan, spec, services = self.ctx.plan, self.ctx.spec, self.ctx.services
+        self.ctx.preview = None
+        if plan is None or not can_preview(plan.job.kind) or plan.needs_choice:
+            return None
+        if spec is None or services.paths is None:
+            self.preview_panel.summary.setText(
+                "The comparison with Recotap's accounts needs the connection: "
+                + (self.ctx.connection_error or "getting its API key…"))
+            return None
+        self.cancel_preview()
+        options = self._wizard.options_page.options()
+        self._preview_options = self._options_key()
+        job_plan = replace(plan, job=replace(plan.job, options=options))
+        self.preview_panel.busy("Reading Recotap's accounts to compare every row…")
+        job = start_preview(self, job_plan, spec, services.paths.data_dir,
+                            dict(self.ctx.client_kwargs))
+        job.progress.connect(self.preview_panel.on_progress)
+        job.succeeded.connect(lambda outcome: self._on_previewed(job, outcome))
+        job.failed.connect(lambda exc: self._on_preview_failed(job, exc))
+        job.cancelled.connect(lambda: self._on_preview_cancelled(job))
+        self.preview_job = job.start()
+        return job
+
+    def cancel_preview(self) -> None:
+        if self.preview_job is not None and self.preview_job.running:
+            self.preview_job.cancel()
+
+    def _on_previewed(self, job: Worker, outcome: PreviewOutcome) -> None:
+        if job is not self.preview_job:
+            return
+        self.ctx.preview = outcome.preview
+        plan = self.ctx.plan
+        baseline = outcome.baseline
+        left_out = sum(1 for p in outcome.preview.rows.values()
+                       if baseline.skips(p) or baseline.refuses(p))
+        if plan is not None and left_out:
+            self.count_labels["send"].setText(
+                f"{max(0, plan.rows_to_send - left_out):,} (of {plan.rows_to_send:,})")
+            self.count_labels["send"].setToolTip(
+                f"{left_out:,} rows are not sent: Recotap already holds their values, or "
+                "refuses them for an account that exists (see “What will change”).")
+        self.preview_panel.show_result(
+            outcome, upsert_hint=self.ctx.rules.supports_upsert
+            and self.ctx.kind.name == "accounts"
+            and not self._wizard.options_page.options().upsert)
+
+    def _on_preview_cancelled(self, job: Worker) -> None:
+        if job is not self.preview_job:
+            return
+        self.preview_panel.summary.setText(
+            "Reading Recotap's accounts was stopped; the rows are not compared (every row "
+            "is then sent). Press “Read again” to compare them.")
+        self.preview_panel.done()
+
+    def _on_preview_failed(self, job: Worker, exc: BaseException) -> None:
+        if job is not self.preview_job:
+            return
+        self.preview_panel.show_error(exc)
 
     def _on_failed(self, job: Worker, exc: BaseException) -> None:
         if job is not self.job:
@@ -390,3 +500,4 @@ class CheckPage(QWizardPage):
     def cleanupPage(self) -> None:
         """Going back stops a check in progress (choices are kept)."""
         self.cancel_check()
+        self.cancel_preview()

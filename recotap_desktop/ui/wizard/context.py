@@ -34,6 +34,8 @@ class ImportContext:
     date_order: str = "auto"
     plan: Plan | None = None
     plan_key: tuple[Any, ...] | None = None
+    #: Every row's planned action against Recotap's accounts (kinds the API lists).
+    preview: Any = None
     options: ImportOptions = field(default_factory=ImportOptions)
     client_kwargs: dict[str, Any] = field(default_factory=dict)
     run_result: Any = None

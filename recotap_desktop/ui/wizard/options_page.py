@@ -31,6 +31,7 @@ from recotap_desktop.ui.results.data import SUCCESS_NAMES
 from recotap_desktop.ui.services import host_of
 from recotap_desktop.ui.target_badge import TargetBadge, where_to
 from recotap_desktop.ui.widgets import retry_button
+from recotap_desktop.ui.wizard.preview import can_preview
 
 if TYPE_CHECKING:
     from recotap_desktop.ui.wizard.wizard import ImportWizard
@@ -110,6 +111,16 @@ class OptionsPage(QWizardPage):
         conc_label = QLabel("&Parallel requests:")
         conc_label.setBuddy(self.concurrency_spin)
         form.addRow(conc_label, self.concurrency_spin)
+
+        self.send_unchanged_check = QCheckBox("Send unchanged rows &too", box)
+        self.send_unchanged_check.setObjectName("sendUnchangedCheck")
+        self.send_unchanged_check.setToolTip(
+            "Rows whose values Recotap already holds are normally not sent (they end "
+            "“unchanged”). Tick to send them anyway.")
+        self.send_unchanged_check.toggled.connect(lambda _c: self._refresh())
+        self.send_unchanged_check.setVisible(can_preview(self.ctx.kind.name))
+        if can_preview(self.ctx.kind.name):
+            form.addRow("", self.send_unchanged_check)
 
         self.dry_run_check = QCheckBox("&Dry run: prepare everything, send nothing")
         self.dry_run_check.setObjectName("dryRunCheck")
@@ -209,7 +220,23 @@ class OptionsPage(QWizardPage):
             concurrency=self.concurrency_spin.value(),
             dry_run=self.dry_run_check.isChecked(),
             date_order=self.ctx.date_order,
+            send_unchanged=self.send_unchanged_check.isChecked(),
         )
+
+    def _preview_lines(self, options: ImportOptions) -> list[str]:
+        """What the Check page's comparison with Recotap's accounts says about sending."""
+        preview = self.ctx.preview
+        if preview is None or not can_preview(self.ctx.kind.name):
+            return []
+        unchanged = preview.counts.get("unchanged", 0)
+        lines = [html.escape(preview.summary())]
+        if unchanged and options.send_unchanged:
+            lines.append(f"{unchanged:,} unchanged row(s) are sent too")
+        elif unchanged and options.segment_id and self.ctx.kind.name == "accounts":
+            lines.append(f"{unchanged:,} unchanged row(s) are sent to join the segment")
+        elif unchanged:
+            lines.append(f"<b>{unchanged:,} unchanged row(s) are not sent</b>")
+        return lines
 
     def initializePage(self) -> None:
         if self.ctx.spec is None and self.ctx.connection_error is not None \
@@ -245,6 +272,7 @@ class OptionsPage(QWizardPage):
             lines.append("reading " + "; ".join(read) + " (see the Check page)")
         if plan.invalid_rows:
             lines.append(f"{plan.invalid_rows:,} invalid row(s) are left out (not sent)")
+        lines.extend(self._preview_lines(options))
         self.summary_label.setText("<br>".join(lines))
         self.target_badge.show_profile(self.ctx.services, profile)
         earlier = self._earlier_run_text()

@@ -258,7 +258,8 @@ class ImportWizard(QWizard):
         self.reject()
 
     def _stop_jobs(self) -> None:
-        for job in (self.connection_job, self.file_page.job, self.check_page.job):
+        for job in (self.connection_job, self.file_page.job, self.check_page.job,
+                    self.check_page.preview_job):
             if job is not None and job.running:
                 job.cancel(stop_now=True)
         self.results_view.cancel_jobs()
