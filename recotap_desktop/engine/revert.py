@@ -145,8 +145,9 @@ class RevertPlan:
         text = (f"Undo run {self.run_id}: {len(self.rows):,} updated rows; "
                 + (", ".join(parts) if parts else "nothing to restore") + ".")
         if self.created:
-            text += (f" {len(self.created):,} accounts this run created cannot be removed "
-                     "(the API has no delete).")
+            n = len(self.created)
+            text += (f" {n:,} account{'s' if n != 1 else ''} this run created cannot be "
+                     "removed (the API has no delete).")
         return text
 
 

@@ -114,6 +114,9 @@ class ResultsView(QWidget):
         #: "Choose another file": the chosen file cannot be written (files/targets.py).
         self.target_box: Any = None
         self.retry_job: Worker | None = None
+        self.undo_job: Worker | None = None
+        #: The confirmation of an undo, while it is open.
+        self.undo_dialog: Any = None
         self.target_dialog: QWidget | None = None
         self.error: str | None = None
         self._build()
@@ -222,6 +225,13 @@ class ResultsView(QWidget):
             "Rows the server rejected for their data are not retried: fix them first.")
         self.retry_button.clicked.connect(lambda _=False: self.retry_failed())
         actions.addWidget(self.retry_button)
+        self.undo_button = QPushButton("&Undo updates…")
+        self.undo_button.setObjectName("undoUpdates")
+        self.undo_button.setToolTip(
+            "Send back the values this run overwrote, after comparing them with Recotap now: "
+            "a value someone changed since the run is never overwritten.")
+        self.undo_button.clicked.connect(lambda _=False: self.undo_updates())
+        actions.addWidget(self.undo_button)
         layout.addLayout(actions)
         self._fill_state_combo({})
         self._update_buttons()
@@ -555,15 +565,91 @@ class ResultsView(QWidget):
             self.progress.setValue(snapshot.done)
             self._status(f"Retrying: {snapshot.done:,} of {snapshot.total:,} rows")
 
+    # ------------------------------------------------------------------ undo
+    def undo_updates(self) -> Worker | None:
+        """Compare what this run overwrote with Recotap now (worker), ask, then send back."""
+        history, run, services = self.services.history, self.run, self.services
+        if history is None or run is None or services.paths is None:
+            return None
+        profile = services.run_profile(run)
+        if profile is None:
+            self._status("The undo goes to the run's own connection, which cannot be used "
+                         "now: " + services.run_connection_problem(run))
+            return None
+        client_kwargs = dict(self.client_kwargs)
+        data_dir = services.paths.data_dir
+
+        def work(progress: SignalProgress) -> Any:
+            from recotap_desktop.engine.revert import plan_revert
+
+            spec = services.connection_spec(profile)
+            return spec, plan_revert(history, run.id, spec, data_dir, cancel=progress.token,
+                                     progress=progress, client_kwargs=client_kwargs)
+
+        def done(result: Any) -> None:
+            spec, plan = result
+            self._status(plan.summary())
+            self.confirm_undo(plan, spec)
+
+        self._status(f"Comparing what run {run.id} changed with Recotap now…")
+        job = Worker(work, name="plan-undo", parent=self)
+        job.succeeded.connect(done)
+        job.failed.connect(lambda exc: self._status("The undo could not be prepared: "
+                                                    + describe_error(exc)))
+        job.cancelled.connect(lambda: self._status("Undo cancelled; nothing was sent."))
+        job.finished.connect(lambda: self._busy(False))
+        self._busy(True)
+        self.undo_job = job.start()
+        return job
+
+    def confirm_undo(self, plan: Any, spec: Any) -> Any:
+        """Show what goes back and what is refused; send only on the explicit button."""
+        from recotap_desktop.ui.undo_dialog import UndoDialog
+
+        dialog = UndoDialog(plan, spec.host, self)
+        self.undo_dialog = dialog
+        dialog.accepted.connect(lambda: self._send_undo(plan, spec))
+        dialog.finished.connect(lambda _r: setattr(self, "undo_dialog", None))
+        dialog.open()
+        return dialog
+
+    def _send_undo(self, plan: Any, spec: Any) -> Worker | None:
+        history = self.services.history
+        if history is None:
+            return None
+        client_kwargs = dict(self.client_kwargs)
+
+        def work(progress: SignalProgress) -> Any:
+            from recotap_desktop.engine.revert import run_revert
+
+            return run_revert(history, plan, spec, cancel=progress.token,
+                              client_kwargs=client_kwargs)
+
+        def done(result: Any) -> None:
+            self._status(f"Undo finished: run {result.run_id} ({result.state.value}). "
+                         + result.message)
+            job = self.load_run(result.run_id)
+            if job is not None:
+                job.succeeded.connect(lambda _d: self.retried.emit(result.run_id))
+
+        job = Worker(work, name="send-undo", parent=self)
+        job.succeeded.connect(done)
+        job.failed.connect(lambda exc: self._status("The undo stopped: " + describe_error(exc)))
+        job.finished.connect(lambda: self._busy(False))
+        self._busy(True)
+        self._status(f"Sending back the values run {plan.run_id} overwrote…")
+        self.undo_job = job.start()
+        return job
+
     # ------------------------------------------------------------------ misc
     @property
     def busy(self) -> bool:
         return any(j is not None and j.running
-                   for j in (self.load_job, self.export_job, self.retry_job))
+                   for j in (self.load_job, self.export_job, self.retry_job, self.undo_job))
 
     def cancel_jobs(self) -> None:
         """Stop loading/retrying (closing the window)."""
-        for job in (self.load_job, self.retry_job):
+        for job in (self.load_job, self.retry_job, self.undo_job):
             if job is not None and job.running:
                 job.cancel(stop_now=True)
 
@@ -588,9 +674,19 @@ class ResultsView(QWidget):
             "Nothing to retry: the failed rows were rejected for their data or already exist "
             "in Recotap, so sending them again unchanged would fail the same way.")
         self.copy_button.setEnabled(has_rows)
+        updated = self.model.results.counts().get("updated", 0) if has_rows else 0
+        undoable = (self.run is not None and self.run.kind in UNDOABLE_KINDS
+                    and self.run.state != "running" and updated > 0)
+        self.undo_button.setVisible(self.run is not None and self.run.kind in UNDOABLE_KINDS)
+        self.undo_button.setEnabled(bool(undoable) and not self.busy
+                                    and self.services.history is not None)
 
     def _status(self, text: str) -> None:
         self.status_label.setText(text)
+
+#: Kinds whose runs change existing accounts, so their updates can be undone.
+UNDOABLE_KINDS = frozenset({"accounts", "account-fields", "id-mappings"})
+
 
 def _escape(text: str) -> str:
     import html
