@@ -33,7 +33,9 @@ from recotap_desktop.ui.widgets import resize_within_screen, tab_leaves
 #: Run states that can be continued where they stopped (not a run that is still going).
 RESUMABLE_STATES = frozenset(str(s) for s in RESUMABLE_RUN_STATES if s is not RunState.RUNNING)
 #: Row states worth sending again.
-RETRYABLE_ROW_STATES = frozenset({"failed", "not sent"})
+RETRYABLE_ROW_STATES = frozenset({"failed", "not sent", "unknown"})
+#: Kinds whose runs change existing accounts (their updates can be undone).
+UNDOABLE_KINDS = frozenset({"accounts", "account-fields", "id-mappings"})
 HISTORY_LIMIT = 1000
 
 
@@ -44,6 +46,7 @@ class HistoryDialog(QDialog):
     exportReportRequested = Signal(int)
     retryRequested = Signal(int)
     resumeRequested = Signal(int)
+    undoRequested = Signal(int)
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,8 +106,14 @@ class HistoryDialog(QDialog):
         self.retry_button.clicked.connect(lambda: self._emit(self.retryRequested))
         self.resume_button = QPushButton("Resume")
         self.resume_button.clicked.connect(lambda: self._emit(self.resumeRequested))
+        self.undo_button = QPushButton("Undo updates…")
+        self.undo_button.setObjectName("historyUndo")
+        self.undo_button.setToolTip(
+            "Send back the values this run overwrote (opens its results to confirm); a "
+            "value changed since the run is never overwritten.")
+        self.undo_button.clicked.connect(lambda: self._emit(self.undoRequested))
         for button in (self.results_button, self.report_button, self.retry_button,
-                       self.resume_button):
+                       self.resume_button, self.undo_button):
             actions.addWidget(button)
         actions.addStretch(1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -166,6 +175,9 @@ class HistoryDialog(QDialog):
         counts = run_counts(run) if has else {}
         self.retry_button.setEnabled(has and any(counts.get(s) for s in RETRYABLE_ROW_STATES))
         self.resume_button.setEnabled(has and str(run.state) in RESUMABLE_STATES)
+        self.undo_button.setEnabled(has and str(run.kind) in UNDOABLE_KINDS
+                                    and bool(counts.get("updated"))
+                                    and str(run.state) != "running")
 
     def _emit(self, signal: Any) -> None:
         run = self.selected_run()

@@ -624,6 +624,7 @@ class MainWindow(QMainWindow):
         dialog.exportReportRequested.connect(self.export_run_report)
         dialog.retryRequested.connect(self.retry_failed_rows)
         dialog.resumeRequested.connect(lambda rid: self.resume_run(rid))
+        dialog.undoRequested.connect(self.undo_run_updates)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._dialogs["history"] = dialog
         dialog.show()
@@ -968,6 +969,18 @@ class MainWindow(QMainWindow):
 
         window = open_results(self.services, run_id, self)
         window.destroyed.connect(self._results_closed)
+        return window
+
+    def undo_run_updates(self, run_id: int) -> QWidget:
+        """Open run ``run_id``'s results and start "Undo updates…" there (it asks first)."""
+        window = self.open_run_results(run_id)
+        view = getattr(window, "view", None)
+        if view is not None:
+            def start(_rid: int) -> None:
+                view.loaded.disconnect(start)
+                view.undo_updates()
+
+            view.loaded.connect(start)
         return window
 
     def _results_closed(self, *_args: object) -> None:

@@ -97,3 +97,21 @@ def test_cancel_sends_nothing(qtbot, services, sandbox, tmp_path):
     qtbot.wait(200)
     assert [r for r in list(sandbox.state.request_log)[before:] if r.method != "GET"] == []
     assert view.run_id == run_id
+
+
+def test_history_offers_undo_and_asks_first(qtbot, services, sandbox, tmp_path):
+    from tests.helpers.windows import show_main_window
+
+    run_id = _updating_run(services, sandbox, tmp_path)
+    window = show_main_window(qtbot, services)
+    dialog = window.open_history()
+    assert dialog.select_run(run_id)
+    assert dialog.undo_button.isEnabled()
+    before = len(sandbox.state.request_log)
+    dialog.undo_button.click()
+    results = next(w for w in window.findChildren(ResultsWindow) if w.run_id == run_id)
+    qtbot.waitUntil(lambda: results.view.undo_dialog is not None, timeout=WAIT)
+    assert [r for r in list(sandbox.state.request_log)[before:] if r.method != "GET"] == []
+    results.view.undo_dialog.reject()
+    results.close()
+    dialog.close()
