@@ -188,6 +188,58 @@ class Baseline:
         return outcome
 
 
+    def settle(
+        self, items: Sequence[tuple[PlannedItem, RowPlan]], connection: ConnectionSpec,
+        data_dir: Path, *, cancel: CancelToken, client_kwargs: Mapping[str, Any],
+    ) -> list[tuple[PlannedItem, RowState, str]]:
+        """Read again what rows without an answer name and say what happened to each.
+
+        ``items`` were sent but got no answer (the request may have been processed).
+        After re-reading (the mirror's delta, or the file's domains again): the account
+        now holds the row's values -> ``created`` when it did not exist before the run,
+        ``updated`` when it did; it is exactly as before -> nothing happened (the row
+        stays "not sent": resume or retry sends it); anything else -> ``unknown``, with
+        what was found. Raises the API's errors when Recotap cannot be read.
+        """
+        if self.kind != "accounts" or not items:
+            return []
+        if isinstance(self.index, DomainLookup):
+            domains = [normalise_domain(str(i.payload.get("domain") or "")) for i, _p in items]
+            index: AccountIndex = _lookup_domains(connection, domains, cancel, client_kwargs)
+        else:
+            refresh_mirror(connection, mirror_for(connection, data_dir), cancel=cancel,
+                           client_kwargs=client_kwargs)
+            index = self.index
+        now = plan_items(self.kind, self.plan.job.rules, [i.payload for i, _p in items],
+                         index, upsert=self._options.upsert)
+        out: list[tuple[PlannedItem, RowState, str]] = []
+        for (item, before), after in zip(items, now, strict=True):
+            if after.action is Planned.UNCHANGED:
+                if before.before is None:
+                    out.append((item, RowState.CREATED, SETTLED_CREATED))
+                else:
+                    out.append((item, RowState.UPDATED, SETTLED_UPDATED))
+            elif after.action is before.action and after.changes == before.changes:
+                continue  # not processed: stays "not sent"
+            else:
+                out.append((item, RowState.UNKNOWN, join_sentences(
+                    "The answer was lost and Recotap's account now differs both from "
+                    "before the run and from this row",
+                    f"({after.changes_text()})" if after.changes_text() else "",
+                    "Retry reads it again first and sends only what still differs.")))
+        return out
+
+
+SETTLED_CREATED = (
+    "Created: the answer was lost, and reading Recotap's accounts again shows the account "
+    "with this row's values (it did not exist before the run)."
+)
+SETTLED_UPDATED = (
+    "Updated: the answer was lost, and reading Recotap's accounts again shows this row's "
+    "values."
+)
+
+
 def _hint(row_plan: RowPlan) -> str:
     return f"Planned: {row_plan.action.value}" + (
         f" ({row_plan.changes_text()})." if row_plan.changes_text() else "."

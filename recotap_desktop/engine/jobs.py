@@ -151,8 +151,9 @@ def _resume_claimed(
 
 
 def retryable_rows(history: History, run_id: int) -> set[int]:
-    """Rows worth sending again: not sent (but never a dry run's), or failed for a reason
-    other than the server refusing the row itself (its own data, or a record that exists).
+    """Rows worth sending again: not sent (but never a dry run's), unknown (what a lost
+    answer did could not be told), or failed for a reason other than the server refusing
+    the row itself (its own data, or a record that exists).
 
     Read from each outcome's reason code (:class:`Reason`), never from its message.
     """
@@ -163,6 +164,8 @@ def retryable_rows(history: History, run_id: int) -> set[int]:
                 rows.add(o.row)
         elif o.state == RowState.FAILED.value and o.reason not in NOT_RETRYABLE_FAILURES:
             rows.add(o.row)
+        elif o.state == RowState.UNKNOWN.value:
+            rows.add(o.row)  # read again first (the retry's own comparison), then sent
     return rows
 
 

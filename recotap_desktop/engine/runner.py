@@ -371,6 +371,8 @@ class ImportRunner:
         #: ID mappings of a new run): unchanged rows are left out, answers read against it.
         self._baseline: Baseline | None = None
         self._compare = compare
+        #: Items sent without an answer (their plans), settled after the run.
+        self._unanswered: list[tuple[PlannedItem, RowPlan]] = []
 
     # ------------------------------------------------------------------ public
     def run(self) -> RunResult:
@@ -405,6 +407,7 @@ class ImportRunner:
         self._total_rows = self._count_rows_in_scope(prior)
         try:
             state, message = self._dispatch_all(run_id, prior, reconcile_rows)
+            message = join_sentences(message, self._settle(run_id))
             if old_unanswered:
                 final = self.history.outcomes(run_id)
                 self.history.mark_answered(
@@ -613,6 +616,41 @@ class ImportRunner:
             return RunState.FINISHED, "Dry run: nothing was sent."
         return RunState.FINISHED, ""
 
+    def _settle(self, run_id: int) -> str:
+        """Rows sent without an answer, read again against Recotap (see Baseline.settle);
+        their outcomes replace "not sent" where the answer can be known. Returns a note."""
+        if self._baseline is None or not self._unanswered:
+            return ""
+        try:
+            settled = self._baseline.settle(
+                self._unanswered, self.connection, self.history.path.parent,
+                cancel=CancelToken(), client_kwargs=self.client_kwargs)
+        except RecotapError as exc:
+            return join_sentences(
+                "Rows without an answer could not be read again from Recotap "
+                f"({exc.message}); resume reconciles them")
+        outcomes = [
+            RowOutcome(r, state.value, text,
+                       {"payload": _payload_text(item.payload), "settled": "re-read"},
+                       state is not RowState.UNKNOWN,
+                       Reason.RECONCILED if state is not RowState.UNKNOWN else Reason.UNANSWERED)
+            for item, state, text in settled for r in item.rows
+        ]
+        if not outcomes:
+            return ""
+        self.history.set_outcomes(run_id, outcomes)
+        with self._lock:
+            self._counts.subtract({RowState.NOT_SENT.value: len(outcomes)})
+            self._counts.update(o.state for o in outcomes)
+            self._reconciled_rows += sum(1 for o in outcomes if o.reconciled)
+        unknown = sum(1 for o in outcomes if o.state == RowState.UNKNOWN.value)
+        known = len(outcomes) - unknown
+        return join_sentences(
+            f"{known:,} rows without an answer were settled by reading Recotap's accounts "
+            "again" if known else "",
+            f"{unknown:,} rows are unknown: retry reads them again first" if unknown else "",
+        )
+
     def _leave_out_unchanged(
         self, items: list[PlannedItem], outcomes: list[RowOutcome]
     ) -> tuple[list[PlannedItem], list[RowPlan]]:
@@ -749,6 +787,9 @@ class ImportRunner:
             for item, outcome, row_plan in zip(batch.items, outcomes, plans, strict=True):
                 if outcome is None:
                     row_outcomes.extend(self._not_sent(r, note, reason) for r in item.rows)
+                    if reason is Reason.UNANSWERED and row_plan is not None:
+                        with self._lock:
+                            self._unanswered.append((item, row_plan))
                     continue
                 # The value as sent, beside the value as read in the report (issue 14): the
                 # item exactly as this attempt sent it, once per item for all its rows.

@@ -146,3 +146,80 @@ def test_every_answer_lost_once_still_gives_exact_outcomes(
         # "updated" (external) and renamed existing ones "created" (crm, reconciled).
         assert row_states(history, result.run_id) == {r: want[p] for r, p in planned.items()}
         assert result.reconciled_rows == 60  # the created rows, read as such
+
+
+class _LostOnce:
+    """The first request reaches the server (its rows are processed), its answer is lost
+    and the app gives up on it; later requests are answered."""
+
+    def __init__(self, mutate=None) -> None:  # type: ignore[no-untyped-def]
+        self.calls = 0
+        self.mutate = mutate
+
+    def __call__(self, client, items, options, repeated):  # type: ignore[no-untyped-def]
+        from recotap_desktop.api import AmbiguousOutcome
+        from recotap_desktop.engine.senders import send_accounts
+
+        self.calls += 1
+        outcomes = send_accounts(client, items, options, repeated)
+        if self.calls == 1:
+            if self.mutate is not None:
+                self.mutate(items)
+            raise AmbiguousOutcome("The answer was lost.")
+        return outcomes
+
+
+@pytest.mark.parametrize("edition", ["crm", "external"])
+def test_rows_without_an_answer_are_settled_by_reading_again(
+    tmp_path: Path, history: History, edition: str
+) -> None:
+    with SandboxServer(port=0, accounts=300) as server:
+        conn = sandbox_conn(server, edition)
+        path, planned = mixed(server, tmp_path / "accounts.csv", 60)
+        upsert = edition == "external"
+        result = ImportRunner(build_plan(import_job("accounts", path, edition, upsert=upsert,
+                                                    concurrency=1)),
+                              conn, history, sender=_LostOnce()).run()
+        states = row_states(history, result.run_id)
+        # the first batch (100 rows) lost its answer; reading again settles every row
+        if edition == "crm":
+            planned = {r: "conflict" if p == "update" else p for r, p in planned.items()}
+        want = {"unchanged": "unchanged", "create": "created", "update": "updated",
+                "conflict": "failed"}
+        outcomes = history.outcomes(result.run_id)
+        settled = [r for r, o in outcomes.items() if (o.ids or {}).get("settled")]
+        assert len(settled) >= 50  # the first request's rows (unchanged ones are not sent)
+        for r, o in outcomes.items():
+            if r in settled:
+                assert o.state == want[planned[r]], (r, o)
+            else:  # never sent (the run stopped after the lost answer) or decided before
+                assert o.state in (want[planned[r]], "not sent"), (r, o)
+        assert "settled by reading Recotap's accounts again" in result.message
+
+
+def test_a_row_changed_by_someone_else_meanwhile_is_unknown_and_retry_settles_it(
+    tmp_path: Path, history: History
+) -> None:
+    with SandboxServer(port=0, accounts=100) as server:
+        conn = sandbox_conn(server, "external")
+        path, planned = mixed(server, tmp_path / "accounts.csv", 10)
+        first_new = next(r for r, p in planned.items() if p == "create")
+
+        def someone_renames(items):  # type: ignore[no-untyped-def]
+            domain = next(i["domain"] for i in items if i["name"].startswith("Honest"))
+            acc = server.state.account_by_domain(domain)
+            server.state.accounts[acc["rtp_aid"]]["name"] = "Someone Else"
+            server.state.touch(acc["rtp_aid"])
+
+        result = ImportRunner(
+            build_plan(import_job("accounts", path, "external", upsert=True)), conn, history,
+            sender=_LostOnce(someone_renames)).run()
+        states = row_states(history, result.run_id)
+        assert states[first_new] == "unknown"
+        assert list(states.values()).count("unknown") == 1
+        from recotap_desktop.engine.jobs import retry, retryable_rows
+
+        assert first_new in retryable_rows(history, result.run_id)
+        again = retry(history, result.run_id, conn)
+        assert row_states(history, again.run_id)[first_new] == "updated"
+        assert server.state.account_by_domain("honest0.example-honest.org")["name"] == "Honest 0"
