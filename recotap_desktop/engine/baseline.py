@@ -44,13 +44,16 @@ from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.mirror import mirror_for, refresh_mirror
 from recotap_desktop.engine.plan import Plan, PlannedItem
 from recotap_desktop.engine.preview import (
+    NOT_LISTED,
     PREVIEW_KINDS,
     AccountIndex,
+    Change,
     Planned,
     RowPlan,
     plan_items,
 )
 from recotap_desktop.engine.progress import CancelToken, ProgressSink
+from recotap_desktop.engine.senders import exists_hint
 from recotap_desktop.engine.states import ItemOutcome, Reason, RowState
 from recotap_desktop.engine.wording import join_sentences
 from recotap_desktop.store.mirror import MirrorAccount, listed_row
@@ -151,11 +154,12 @@ class Baseline:
         exists and cannot be changed this way): it fails without a request."""
         return row_plan.refused and self.fresh
 
-    @staticmethod
-    def refused_message(row_plan: RowPlan) -> str:
+    def refused_message(self, row_plan: RowPlan) -> str:
+        changes = "; ".join(c.text() for c in row_plan.changes)
         return join_sentences(
-            "Not sent: the account is already in Recotap and the server would refuse it",
-            f"({row_plan.changes_text()})" if row_plan.changes_text() else "",
+            "Not sent: the account already exists",
+            exists_hint(self.plan.job.rules),
+            f"The row would change {changes}" if changes else "",
         )
 
     @staticmethod
@@ -214,12 +218,17 @@ class Baseline:
                          index, upsert=self._options.upsert)
         out: list[tuple[PlannedItem, RowState, str]] = []
         for (item, before), after in zip(items, now, strict=True):
-            if after.action is Planned.UNCHANGED:
+            # What the API lists is all that can be read back: values it does not list
+            # (tags, shortName...) cannot tell whether the request was processed.
+            holds_row = after.before is not None and not _listed(after.changes)
+            if holds_row:
                 if before.before is None:
                     out.append((item, RowState.CREATED, SETTLED_CREATED))
                 else:
                     out.append((item, RowState.UPDATED, SETTLED_UPDATED))
-            elif after.action is before.action and after.changes == before.changes:
+            elif after.action is before.action and _listed(after.changes) == _listed(
+                before.changes
+            ) and after.before == before.before:
                 continue  # not processed: stays "not sent"
             else:
                 out.append((item, RowState.UNKNOWN, join_sentences(
@@ -228,6 +237,10 @@ class Baseline:
                     f"({after.changes_text()})" if after.changes_text() else "",
                     "Retry reads it again first and sends only what still differs.")))
         return out
+
+
+def _listed(changes: Sequence[Change]) -> list[Change]:
+    return [c for c in changes if not (isinstance(c.old, str) and c.old == NOT_LISTED)]
 
 
 SETTLED_CREATED = (

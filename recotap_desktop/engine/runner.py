@@ -670,7 +670,7 @@ class ImportRunner:
                     self._item_counts[RowState.UNCHANGED.value] += 1
             elif self._baseline.refuses(row_plan):
                 ids = {"payload": _payload_text(item.payload), **Baseline.ids(row_plan)}
-                message = Baseline.refused_message(row_plan)
+                message = self._baseline.refused_message(row_plan)
                 outcomes.extend(
                     RowOutcome(r, RowState.FAILED.value, message, ids,
                                reason=Reason.ALREADY_EXISTS)

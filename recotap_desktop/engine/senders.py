@@ -29,6 +29,7 @@ from recotap_desktop.api import (
     RecotapClient,
     RequestRejected,
 )
+from recotap_desktop.domain.editions import EditionRules
 from recotap_desktop.engine.states import ItemOutcome, Reason, RowState, state_from_server
 from recotap_desktop.engine.wording import join_sentences
 
@@ -83,19 +84,23 @@ def _bulk_outcomes(result: BulkResult, repeated: bool) -> list[ItemOutcome]:
     return outcomes
 
 
+def exists_hint(rules: EditionRules) -> str:
+    """What to do about an account row refused because the account exists."""
+    if rules.supports_upsert:
+        return "To update existing accounts, send again with upsert (update existing) switched on."
+    return (
+        "The CRM API cannot update an existing account through an account import; "
+        "its custom-field values can be changed with an account field values import."
+    )
+
+
 def send_accounts(
     client: RecotapClient, items: Sequence[Mapping[str, Any]], options: SendOptions, repeated: bool
 ) -> list[ItemOutcome]:
     result = client.create_accounts(
         list(items), segment_id=options.segment_id, upsert=options.upsert
     )
-    if client.rules.supports_upsert:
-        hint = "To update existing accounts, send again with upsert (update existing) switched on."
-    else:
-        hint = (
-            "The CRM API cannot update an existing account through an account import; "
-            "its custom-field values can be changed with an account field values import."
-        )
+    hint = exists_hint(client.rules)
     return [
         replace(o, message=join_sentences(o.message, hint))
         if o.reason is Reason.ALREADY_EXISTS else o

@@ -180,7 +180,6 @@ def test_rows_without_an_answer_are_settled_by_reading_again(
         result = ImportRunner(build_plan(import_job("accounts", path, edition, upsert=upsert,
                                                     concurrency=1)),
                               conn, history, sender=_LostOnce()).run()
-        states = row_states(history, result.run_id)
         # the first batch (100 rows) lost its answer; reading again settles every row
         if edition == "crm":
             planned = {r: "conflict" if p == "update" else p for r, p in planned.items()}

@@ -137,8 +137,10 @@ def test_failures_are_sentences_and_the_summary_groups_them_by_cause(
                          history).run()
     assert first.counts.get("created") == 130
     with Proxy(sandbox.root_url, rewrite=_unquote_errors) as proxy:
+        # compare=False: sent as they are, so the server's own sentences come back (the
+        # comparison with Recotap's accounts would leave these rows out unsent)
         again = ImportRunner(build_plan(job("accounts", path)), conn(proxy.base_url("crm")),
-                             history).run()
+                             history, compare=False).run()
     assert again.counts.get("failed") == 130
     message = history.outcomes(again.run_id)[2].message
     assert "already exists. The CRM API cannot update" in message
