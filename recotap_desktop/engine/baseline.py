@@ -117,8 +117,7 @@ def _lookup_domains(connection: ConnectionSpec, domains: Sequence[str], cancel: 
                     if row is None:
                         continue
                     aid, ext, domain, name, custom, _raw, key = row
-                    found[domain] = MirrorAccount(key, aid, ext, domain, name,
-                                                  json.loads(custom or "{}"), {})
+                    found[domain] = MirrorAccount(key, aid, ext, domain, name, custom or "{}")
     return DomainLookup(found)
 
 

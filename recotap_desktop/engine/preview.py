@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -43,7 +43,7 @@ from recotap_desktop.domain.domains import normalise_domain
 from recotap_desktop.domain.editions import EditionRules
 from recotap_desktop.engine.plan import InvalidRow, Plan, PlannedItem, iter_planned
 from recotap_desktop.engine.progress import CancelToken
-from recotap_desktop.store.mirror import MirrorAccount, MirrorInfo
+from recotap_desktop.store.mirror import AccountMirror, MirrorAccount, MirrorInfo
 
 __all__ = [
     "PREVIEW_KINDS",
@@ -196,10 +196,9 @@ def _account_changes(before: MirrorAccount, item: Mapping[str, Any]) -> list[Cha
 
 
 def _plan_account_crm(
-    item: Mapping[str, Any], by_domain: MirrorAccount | None,
-    by_ext: Sequence[MirrorAccount]
+    item: Mapping[str, Any], domain: str, by_domain: MirrorAccount | None,
+    by_ext: Sequence[MirrorAccount], subject: str
 ) -> RowPlan:
-    domain = normalise_domain(str(item.get("domain") or ""))
     ext = str(item.get("externalId") or "")
     owner = by_ext[0] if by_ext else None
     if owner is not None:
@@ -208,15 +207,17 @@ def _plan_account_crm(
                 Planned.CONFLICT,
                 note=f"externalId {ext} belongs to the account {owner.domain}",
                 before=owner,
+                subject=subject,
             )
         changes = _account_changes(owner, item)
         if not changes:
-            return RowPlan(Planned.UNCHANGED, before=owner)
+            return RowPlan(Planned.UNCHANGED, before=owner, subject=subject)
         return RowPlan(
             Planned.CONFLICT, tuple(changes),
             "the CRM API cannot change an existing account through an account import "
             "(custom-field values: use an account field values import)",
             before=owner, refused=True,
+            subject=subject,
         )
     if by_domain is not None:
         if by_domain.external_id:
@@ -225,18 +226,18 @@ def _plan_account_crm(
                 note=f"the domain belongs to the account with externalId "
                 f"{by_domain.external_id}",
                 before=by_domain,
+                subject=subject,
             )
         # An account without externalId is adopted by the row (the server says "updated").
         return RowPlan(Planned.UPDATE, tuple(_account_changes(by_domain, item)),
-                       before=by_domain)
-    return RowPlan(Planned.CREATE)
+                       before=by_domain, subject=subject)
+    return RowPlan(Planned.CREATE, subject=subject)
 
 
 def _plan_account_external(
-    item: Mapping[str, Any], by_domain: MirrorAccount | None,
-    by_ext: Sequence[MirrorAccount], upsert: bool
+    item: Mapping[str, Any], domain: str, by_domain: MirrorAccount | None,
+    by_ext: Sequence[MirrorAccount], upsert: bool, subject: str
 ) -> RowPlan:
-    domain = normalise_domain(str(item.get("domain") or ""))
     ext = str(item.get("externalId") or "")
     elsewhere = [a for a in by_ext if a.domain != domain]
     if ext and elsewhere:
@@ -244,39 +245,48 @@ def _plan_account_external(
             Planned.CONFLICT,
             note=f"externalId {ext} sits on the account {elsewhere[0].domain}",
             before=by_domain,
+            subject=subject,
         )
     if by_domain is None:
-        return RowPlan(Planned.CREATE)
+        return RowPlan(Planned.CREATE, subject=subject)
     changes = _account_changes(by_domain, item)
     if not changes:
-        return RowPlan(Planned.UNCHANGED, before=by_domain)
+        return RowPlan(Planned.UNCHANGED, before=by_domain, subject=subject)
     if not upsert:
         return RowPlan(
             Planned.CONFLICT, tuple(changes),
             "the account exists with other values and upsert (update existing) is off",
             before=by_domain, refused=True,
+            subject=subject,
         )
-    return RowPlan(Planned.UPDATE, tuple(changes), before=by_domain)
+    return RowPlan(Planned.UPDATE, tuple(changes), before=by_domain, subject=subject)
 
 
 def _plan_account_fields(
-    item: Mapping[str, Any], found: MirrorAccount | None, key_name: str
+    item: Mapping[str, Any], found: MirrorAccount | None, key_name: str, subject: str
 ) -> RowPlan:
     if found is None:
-        return RowPlan(Planned.NOT_FOUND, note=f"no account has {key_name} {item.get('key')}")
+        return RowPlan(Planned.NOT_FOUND, note=f"no account has {key_name} {item.get('key')}",
+        subject=subject,
+        )
     changes = _custom_changes(found, item.get("customFields"))
     if not changes:
-        return RowPlan(Planned.UNCHANGED, before=found)
-    return RowPlan(Planned.UPDATE, tuple(changes), before=found)
+        return RowPlan(Planned.UNCHANGED, before=found, subject=subject)
+    return RowPlan(Planned.UPDATE, tuple(changes), before=found, subject=subject)
 
 
-def _plan_id_mapping(item: Mapping[str, Any], found: MirrorAccount | None) -> RowPlan:
+def _plan_id_mapping(
+    item: Mapping[str, Any], found: MirrorAccount | None, subject: str
+) -> RowPlan:
     if found is None:
-        return RowPlan(Planned.NOT_FOUND, note=f"no account has the domain {item.get('domain')}")
+        return RowPlan(Planned.NOT_FOUND, note=f"no account has the domain {item.get('domain')}",
+        subject=subject,
+        )
     ext = item.get("externalId")
     if found.external_id == ext:
-        return RowPlan(Planned.UNCHANGED, before=found)
-    return RowPlan(Planned.UPDATE, (Change("externalId", found.external_id, ext),), before=found)
+        return RowPlan(Planned.UNCHANGED, before=found, subject=subject)
+    return RowPlan(Planned.UPDATE, (Change("externalId", found.external_id, ext),),
+                   before=found, subject=subject)
 
 
 def plan_items(
@@ -284,28 +294,20 @@ def plan_items(
     *, upsert: bool,
 ) -> list[RowPlan]:
     """The planned action of each payload item of ``kind`` (a batch: one lookup each)."""
-    plans = _plan_items(kind, rules, items, index, upsert=upsert)
-    return [
-        replace(p, subject=str(i.get("domain") or i.get("key") or ""))
-        for p, i in zip(plans, items, strict=True)
-    ]
-
-
-def _plan_items(
-    kind: str, rules: EditionRules, items: Sequence[Mapping[str, Any]], index: AccountIndex,
-    *, upsert: bool,
-) -> list[RowPlan]:
     if kind == "accounts":
-        domains = index.by_domains(normalise_domain(str(i.get("domain") or "")) for i in items)
-        by_ext = index.by_external_ids(str(i["externalId"]) for i in items if i.get("externalId"))
+        norm = [normalise_domain(str(i.get("domain") or "")) for i in items]
+        domains = index.by_domains(norm)
+        exts = [str(i.get("externalId") or "") for i in items]
+        by_ext = index.by_external_ids([e for e in exts if e])
+        crm = rules.requires_external_id
         out = []
-        for item in items:
-            d = domains.get(normalise_domain(str(item.get("domain") or "")))
-            e = by_ext.get(str(item.get("externalId") or ""), [])
-            if rules.requires_external_id:
-                out.append(_plan_account_crm(item, d, e))
+        for item, d, e in zip(items, norm, exts, strict=True):
+            acc = domains.get(d)
+            owners = by_ext.get(e, ()) if e else ()
+            if crm:
+                out.append(_plan_account_crm(item, d, acc, owners, d))
             else:
-                out.append(_plan_account_external(item, d, e, upsert))
+                out.append(_plan_account_external(item, d, acc, owners, upsert, d))
         return out
     if kind == "account-fields":
         keys = [str(i.get("key") or "") for i in items]
@@ -314,14 +316,12 @@ def _plan_items(
             found: Mapping[str, MirrorAccount] = index.by_rtp_aids(keys)
         else:
             found = {k: v[0] for k, v in index.by_external_ids(keys).items()}
-        return [_plan_account_fields(i, found.get(k), key_name) for i, k in zip(items, keys,
-                                                                                   strict=True)]
+        return [_plan_account_fields(i, found.get(k), key_name, k)
+                for i, k in zip(items, keys, strict=True)]
     if kind == "id-mappings":
-        domains = index.by_domains(normalise_domain(str(i.get("domain") or "")) for i in items)
-        return [
-            _plan_id_mapping(i, domains.get(normalise_domain(str(i.get("domain") or ""))))
-            for i in items
-        ]
+        norm = [normalise_domain(str(i.get("domain") or "")) for i in items]
+        domains = index.by_domains(norm)
+        return [_plan_id_mapping(i, domains.get(d), d) for i, d in zip(items, norm, strict=True)]
     raise ValueError(f"The preview cannot plan {kind} rows.")
 
 
@@ -334,6 +334,8 @@ def preview_plan(
     if job.kind not in PREVIEW_KINDS:
         raise ValueError(f"The preview cannot plan {job.kind} rows.")
     preview = Preview(kind=job.kind, mirror=mirror)
+    if isinstance(index, AccountMirror):
+        index = index.snapshot()  # one read of the mirror instead of a query per batch
     if job.kind == "accounts" and job.options.segment_id:
         preview.segment_note = (
             "A segment is chosen: unchanged rows are sent too, to join it (membership "

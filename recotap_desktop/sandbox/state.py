@@ -301,7 +301,10 @@ class SandboxState:
                 next_cursor = rows[-1] if rows else None
             else:
                 offset = _offset(cursor)
-                matching = [aid for aid in self._aids if keep(aid)]
+                if last_sync is None and wanted is None:  # every account: no scan needed
+                    matching = self._aids
+                else:
+                    matching = [aid for aid in self._aids if keep(aid)]
                 rows = matching[offset:offset + limit]
                 has_next = offset + limit < len(matching)
                 next_cursor = None
