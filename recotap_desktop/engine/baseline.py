@@ -56,7 +56,7 @@ from recotap_desktop.engine.progress import CancelToken, ProgressSink
 from recotap_desktop.engine.senders import exists_hint
 from recotap_desktop.engine.states import ItemOutcome, Reason, RowState
 from recotap_desktop.engine.wording import join_sentences
-from recotap_desktop.store.mirror import MirrorAccount, listed_row
+from recotap_desktop.store.mirror import MirrorAccount, MirrorError, listed_row
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ def prepare_baseline(
         return Baseline(kind, plan, mirror, fresh=True)
     except CancelledError:
         raise
-    except RecotapError as exc:
+    except (RecotapError, MirrorError) as exc:
         log.warning("mirror refresh failed before a run: %s", exc.message)
         if not info.exists:
             return Baseline(kind, plan, DomainLookup({}), fresh=False,

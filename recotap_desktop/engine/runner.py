@@ -386,14 +386,18 @@ class ImportRunner:
         old_unanswered: list[tuple[int, list[int]]] = []
         reconcile_rows.update(self._extra_reconcile)
         if self.resume_run_id is None:
+            run_id = self.history.create_run(self._run_info())
             if self._compare:
                 # A resume keeps the rules it was started with: the mirror now holds the
                 # first part's own writes, which are not "the state before the run".
-                self._baseline = prepare_baseline(
-                    self.plan, self.connection, self.history.path.parent, cancel=self.cancel,
-                    client_kwargs=self.client_kwargs, progress=self.progress,
-                )
-            run_id = self.history.create_run(self._run_info())
+                try:
+                    self._baseline = prepare_baseline(
+                        self.plan, self.connection, self.history.path.parent,
+                        cancel=self.cancel, client_kwargs=self.client_kwargs,
+                        progress=self.progress,
+                    )
+                except CancelledError:
+                    pass  # nothing was sent: every row ends "not sent" (cancelled)
         else:
             run_id = self.resume_run_id
             prior = self.history.outcomes(run_id)

@@ -34,6 +34,7 @@ import os
 import re
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -389,9 +390,9 @@ class AccountMirror:
         time is only known once it arrived). Any exception from ``pages`` leaves the old
         mirror untouched and removes the partial file. Returns the number of accounts.
         """
-        tmp = self.path.with_name(self.path.name + ".new")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        # A name of its own: two pulls of the same mirror at once (a preview and a run)
+        # must not write one file; the last complete one to be swapped in wins.
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{uuid.uuid4().hex}.new")
         count = 0
         try:
             with self._connect(tmp, create=True) as conn:
@@ -415,7 +416,12 @@ class AccountMirror:
                 )
                 conn.execute("COMMIT")
             with self._lock:
-                os.replace(tmp, self.path)
+                try:
+                    os.replace(tmp, self.path)
+                except OSError as exc:
+                    raise MirrorError(
+                        f"The local copy of the accounts ({self.path}) cannot be replaced: "
+                        f"{exc.strerror or exc}.", self.path) from exc
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()

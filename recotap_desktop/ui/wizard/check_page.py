@@ -189,7 +189,7 @@ class CheckPage(QWizardPage):
                                (4, "warning  ")):
             header.resizeSection(column, fm.horizontalAdvance(sample) + 24)
         problems.addWidget(self.view, 1)
-        self.tabs.addTab(problems_tab, "Pro&blems")
+        self.tabs.addTab(problems_tab, "Pr&oblems")
         self.preview_panel = PreviewPanel()
         self.preview_panel.setObjectName("previewPanel")
         self.preview_panel.stop_button.clicked.connect(self.cancel_preview)

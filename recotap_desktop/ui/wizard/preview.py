@@ -153,7 +153,7 @@ class PreviewPanel(QWidget):
         self.progress.setObjectName("previewProgress")
         self.progress.setRange(0, 0)
         self.progress.setVisible(False)
-        self.stop_button = QPushButton("Stop &reading")
+        self.stop_button = QPushButton("S&top reading")
         self.stop_button.setObjectName("stopPreview")
         self.stop_button.setVisible(False)
         self.again_button = QPushButton("R&ead again")
@@ -173,7 +173,7 @@ class PreviewPanel(QWidget):
         layout.addWidget(self.summary)
 
         filters = QHBoxLayout()
-        find = QLabel("Fi&nd rows:")
+        find = QLabel("F&ilter rows:")
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("previewFilter")
         self.filter_edit.setPlaceholderText("Row, domain, field or value…")

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from recotap_desktop.engine.progress import ProgressSnapshot, format_duration
+from recotap_desktop.engine.progress import Phase, ProgressSnapshot, format_duration
 from recotap_desktop.engine.runner import ImportRunner, RunResult, summarise_failures
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.ui.messages import describe_error
@@ -130,6 +130,13 @@ class RunPage(QWizardPage):
         return job
 
     def _on_snapshot(self, snapshot: ProgressSnapshot) -> None:
+        if snapshot.phase is Phase.PULL:
+            # Before sending: Recotap's accounts are read to compare the rows (issue 16).
+            self.progress.setRange(0, 0)
+            self.numbers.setText(
+                f"Reading Recotap's accounts to compare the rows: {snapshot.done:,} "
+                "received" + (f" of about {snapshot.total:,}" if snapshot.total else ""))
+            return
         if snapshot.total:
             # The bar counts rows with a final state: a row given up as "not sent" is not done.
             settled = snapshot.done - int(snapshot.counts.get("not sent", 0) or 0)
