@@ -44,15 +44,20 @@ from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.mirror import mirror_for, refresh_mirror
 from recotap_desktop.engine.plan import Plan, PlannedItem
 from recotap_desktop.engine.preview import (
+    HISTORY_KINDS,
     NOT_LISTED,
     PREVIEW_KINDS,
     AccountIndex,
     Change,
     Planned,
     RowPlan,
+    SentBefore,
+    plan_from_history,
     plan_items,
+    sent_before,
 )
 from recotap_desktop.engine.progress import CancelToken, ProgressSink
+from recotap_desktop.engine.run_target import RunTarget
 from recotap_desktop.engine.senders import exists_hint
 from recotap_desktop.engine.states import ItemOutcome, Reason, RowState
 from recotap_desktop.engine.wording import join_sentences
@@ -131,17 +136,26 @@ class Baseline:
     #: The index was refreshed just now: rows it calls unchanged may be skipped.
     fresh: bool
     note: str = ""
+    #: Kinds the API does not list: what this app sent before, by record identity.
+    known: Mapping[str, SentBefore] | None = None
 
     @property
     def _options(self) -> Any:
         return self.plan.job.options
 
     def plans(self, items: Sequence[PlannedItem]) -> list[RowPlan]:
+        if self.known is not None:
+            kind = self.plan.job.record_kind()
+            ctx = self.plan.job.context()
+            return [plan_from_history(i.payload, kind.item_key(i.payload, ctx), self.known)
+                    for i in items]
         return plan_items(self.kind, self.plan.job.rules, [i.payload for i in items],
                           self.index, upsert=self._options.upsert)
 
     def skips(self, row_plan: RowPlan) -> bool:
         """Whether a row planned ``row_plan`` is left out as unchanged."""
+        if self.known is not None:
+            return False  # what the API does not list is always sent
         if row_plan.action is not Planned.UNCHANGED or not self.fresh:
             return False
         if self._options.send_unchanged:
@@ -178,6 +192,15 @@ class Baseline:
 
     def honest(self, outcome: ItemOutcome, row_plan: RowPlan) -> ItemOutcome:
         """The outcome read against the state before the run (see the module doc)."""
+        if self.known is not None:
+            sent = row_plan.action in (Planned.SENT_SAME, Planned.SENT_OTHER)
+            if outcome.state is RowState.CREATED and outcome.reconciled and sent:
+                return replace(outcome, state=RowState.FAILED, reconciled=False,
+                               reason=Reason.ALREADY_EXISTS, message=join_sentences(
+                                   f"Already in Recotap: this app sent it in {row_plan.note} "
+                                   "(the server answered that it exists); this run did not "
+                                   "create it"))
+            return outcome
         if self.kind != "accounts":
             return outcome
         existed = row_plan.before is not None
@@ -279,10 +302,18 @@ def prepare_baseline(
     client_kwargs: Mapping[str, Any],
     progress: ProgressSink | None = None,
     tenant_size: int | None = None,
+    history: Any = None,
 ) -> Baseline | None:
-    """The state before the run of the rows of ``plan`` (``None``: a kind the API does not
-    list). Raises :class:`~recotap_desktop.api.CancelledError` when cancelled."""
+    """The state before the run of the rows of ``plan``: Recotap's accounts for the kinds
+    it lists; for deals, pipelines and activities what this app sent before (``history``
+    given), else ``None``. Raises :class:`~recotap_desktop.api.CancelledError`."""
     kind = plan.job.kind
+    if kind in HISTORY_KINDS and history is not None:
+        record = plan.job.record_kind()
+        ctx = plan.job.context()
+        known = sent_before(history, kind, RunTarget.of(connection),
+                            lambda p: record.item_key(p, ctx))
+        return Baseline(kind, plan, DomainLookup({}), fresh=False, known=known)
     if kind not in PREVIEW_KINDS:
         return None
     mirror = mirror_for(connection, data_dir)

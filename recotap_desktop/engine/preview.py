@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -46,6 +46,7 @@ from recotap_desktop.engine.progress import CancelToken
 from recotap_desktop.store.mirror import AccountMirror, MirrorAccount, MirrorInfo
 
 __all__ = [
+    "HISTORY_KINDS",
     "PREVIEW_KINDS",
     "AccountIndex",
     "Change",
@@ -71,6 +72,14 @@ class Planned(StrEnum):
     CONFLICT = "conflict"
     NOT_FOUND = "not found"
     INVALID = "invalid"
+    #: Kinds the API does not list (deals, pipelines, activities): what the history knows.
+    SENT_SAME = "sent before, same values"
+    SENT_OTHER = "sent before, other values"
+    NOT_SENT_BEFORE = "not sent before"
+
+
+#: Kinds the API does not list; their preview is what this app sent before.
+HISTORY_KINDS = frozenset({"deals", "pipelines", "activities"})
 
 
 class AccountIndex(Protocol):
@@ -125,12 +134,17 @@ class Preview:
     #: input row -> plan (every row of the file but duplicates folded into their item).
     rows: dict[int, RowPlan] = field(default_factory=dict)
     segment_note: str = ""
+    #: Planned from what this app sent before (kinds the API does not list).
+    from_history: bool = False
 
     def summary(self) -> str:
         order = [p.value for p in Planned]
         parts = [f"{self.counts[k]:,} {k}" for k in order if self.counts.get(k)]
         text = "Planned: " + (", ".join(parts) if parts else "nothing to send") + "."
-        if self.mirror is not None:
+        if self.from_history:
+            text += (" Recotap does not list these records: this is what this app sent "
+                     "before to this connection. Every row is sent.")
+        elif self.mirror is not None:
             text += (
                 f" Compared with the local copy of {self.mirror.count:,} accounts, "
                 f"{self.mirror.describe_age()}."
@@ -323,6 +337,77 @@ def plan_items(
         domains = index.by_domains(norm)
         return [_plan_id_mapping(i, domains.get(d), d) for i, d in zip(items, norm, strict=True)]
     raise ValueError(f"The preview cannot plan {kind} rows.")
+
+
+@dataclass(frozen=True, slots=True)
+class SentBefore:
+    """The last time this app sent a record of this identity to this connection."""
+
+    run_id: int
+    payload: str
+
+
+def sent_before(history: Any, kind: str, target: Any,
+                key_of: Callable[[Mapping[str, Any]], str | None]) -> dict[str, SentBefore]:
+    """What earlier runs of ``kind`` on ``target`` (a RunTarget) delivered, by identity:
+    the newest successful outcome of each record, with the item as sent."""
+    from recotap_desktop.engine.run_target import RunTarget
+
+    found: dict[str, SentBefore] = {}
+    for run in history.list_runs(1_000, kind=kind):
+        if RunTarget.of_run(run) != target:
+            continue
+        for o in history.iter_outcomes(run.id):
+            if o.state not in _DELIVERED or not o.ids or "payload" not in o.ids:
+                continue
+            try:
+                payload = json.loads(o.ids["payload"])
+            except ValueError:
+                continue
+            key = key_of(payload) if isinstance(payload, dict) else None
+            if key and key not in found:
+                found[key] = SentBefore(run.id, o.ids["payload"])
+    return found
+
+
+_DELIVERED = frozenset({"created", "updated", "upserted", "unchanged"})
+
+
+def plan_from_history(item: Mapping[str, Any], key: str | None,
+                      known: Mapping[str, SentBefore]) -> RowPlan:
+    """A row of a kind the API does not list, planned from what this app sent before."""
+    before = known.get(key) if key else None
+    if before is None:
+        return RowPlan(Planned.NOT_SENT_BEFORE, subject=key or "")
+    same = before.payload == json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+    return RowPlan(Planned.SENT_SAME if same else Planned.SENT_OTHER,
+                   note=f"run {before.run_id}", subject=key or "")
+
+
+def preview_from_history(plan: Plan, history: Any, target: Any,
+                         cancel: CancelToken | None = None) -> Preview:
+    """The preview of a deals, pipelines or activities file: which records this app sent
+    before to the same connection (run N, same or other values). These rows are all sent:
+    the API cannot say what it holds."""
+    job = plan.job
+    kind = job.record_kind()
+    ctx = job.context()
+    known = sent_before(history, job.kind, target, lambda p: kind.item_key(p, ctx))
+    preview = Preview(kind=job.kind, mirror=None, from_history=True)
+    from recotap_desktop.files import sniff
+
+    source = sniff(job.path, encoding=job.encoding, delimiter=job.delimiter, sheet=job.sheet)
+    for entry in iter_planned(job, source, cancel):
+        if isinstance(entry, PlannedItem):
+            row_plan = plan_from_history(entry.payload, kind.item_key(entry.payload, ctx),
+                                         known)
+            for row in entry.rows:
+                preview.rows[row] = row_plan
+                preview.counts[row_plan.action.value] += 1
+        elif isinstance(entry, InvalidRow):
+            preview.rows[entry.row] = RowPlan(Planned.INVALID, note=entry.message)
+            preview.counts[Planned.INVALID.value] += 1
+    return preview
 
 
 def preview_plan(

@@ -394,7 +394,7 @@ class ImportRunner:
                     self._baseline = prepare_baseline(
                         self.plan, self.connection, self.history.path.parent,
                         cancel=self.cancel, client_kwargs=self.client_kwargs,
-                        progress=self.progress,
+                        progress=self.progress, history=self.history,
                     )
                 except CancelledError:
                     pass  # nothing was sent: every row ends "not sent" (cancelled)

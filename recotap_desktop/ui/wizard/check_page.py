@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from recotap_desktop.engine.plan import MAX_PROBLEMS, Plan, PlanCancelled, build_plan
+from recotap_desktop.engine.preview import HISTORY_KINDS
 from recotap_desktop.records.formats import ColumnFormat
 from recotap_desktop.store.settings import UI_LAST_FOLDER, header_signature
 from recotap_desktop.ui.messages import describe_error
@@ -362,9 +363,11 @@ class CheckPage(QWizardPage):
         options = self._wizard.options_page.options()
         self._preview_options = self._options_key()
         job_plan = replace(plan, job=replace(plan.job, options=options))
-        self.preview_panel.busy("Reading Recotap's accounts to compare every row…")
+        self.preview_panel.busy(
+            "Reading what this app sent before…" if plan.job.kind in HISTORY_KINDS
+            else "Reading Recotap's accounts to compare every row…")
         job = start_preview(self, job_plan, spec, services.paths.data_dir,
-                            dict(self.ctx.client_kwargs))
+                            dict(self.ctx.client_kwargs), services.history)
         job.progress.connect(self.preview_panel.on_progress)
         job.succeeded.connect(lambda outcome: self._on_previewed(job, outcome))
         job.failed.connect(lambda exc: self._on_preview_failed(job, exc))

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from recotap_desktop.engine.plan import ImportOptions
+from recotap_desktop.engine.preview import PREVIEW_KINDS
 from recotap_desktop.engine.throttle import MAX_CONCURRENCY
 from recotap_desktop.records.formats import convention_words
 from recotap_desktop.store.settings import UI_CONCURRENCY
@@ -118,8 +119,9 @@ class OptionsPage(QWizardPage):
             "Rows whose values Recotap already holds are normally not sent (they end "
             "“unchanged”). Tick to send them anyway.")
         self.send_unchanged_check.toggled.connect(lambda _c: self._refresh())
-        self.send_unchanged_check.setVisible(can_preview(self.ctx.kind.name))
-        if can_preview(self.ctx.kind.name):
+        compares = self.ctx.kind.name in PREVIEW_KINDS  # rows Recotap lists can be unchanged
+        self.send_unchanged_check.setVisible(compares)
+        if compares:
             form.addRow("", self.send_unchanged_check)
 
         self.dry_run_check = QCheckBox("&Dry run: prepare everything, send nothing")

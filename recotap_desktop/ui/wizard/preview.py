@@ -34,7 +34,15 @@ from PySide6.QtWidgets import (
 
 from recotap_desktop.engine.baseline import Baseline, prepare_baseline
 from recotap_desktop.engine.plan import Plan
-from recotap_desktop.engine.preview import PREVIEW_KINDS, Planned, Preview, preview_plan
+from recotap_desktop.engine.preview import (
+    HISTORY_KINDS,
+    PREVIEW_KINDS,
+    Planned,
+    Preview,
+    preview_from_history,
+    preview_plan,
+)
+from recotap_desktop.engine.run_target import RunTarget
 from recotap_desktop.store.mirror import AccountMirror
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.widgets import tab_leaves
@@ -42,8 +50,7 @@ from recotap_desktop.ui.workers import SignalProgress, Worker
 
 COLUMNS = ("Row", "Account", "Planned", "What changes (old \u2192 new)")
 #: Planned actions in the filter, in the order a user reads them.
-ACTIONS = (Planned.CREATE, Planned.UPDATE, Planned.UNCHANGED, Planned.CONFLICT,
-           Planned.NOT_FOUND, Planned.INVALID)
+ACTIONS = tuple(Planned)
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -57,17 +64,22 @@ class PreviewOutcome:
 
 
 def can_preview(kind: str) -> bool:
-    return kind in PREVIEW_KINDS
+    return kind in PREVIEW_KINDS or kind in HISTORY_KINDS
 
 
 def start_preview(parent: QWidget, plan: Plan, spec: Any, data_dir: Any,
-                  client_kwargs: dict[str, Any]) -> Worker:
-    """Read Recotap's accounts and plan every row, on a worker."""
+                  client_kwargs: dict[str, Any], history: Any = None) -> Worker:
+    """Read Recotap's accounts (or, for what the API does not list, the history) and plan
+    every row, on a worker."""
 
     def work(progress: SignalProgress) -> PreviewOutcome:
         baseline = prepare_baseline(plan, spec, data_dir, cancel=progress.token,
-                                    client_kwargs=client_kwargs, progress=progress)
+                                    client_kwargs=client_kwargs, progress=progress,
+                                    history=history)
         assert baseline is not None
+        if baseline.known is not None:
+            preview = preview_from_history(plan, history, RunTarget.of(spec), progress.token)
+            return PreviewOutcome(preview, baseline)
         info = baseline.index.info() if isinstance(baseline.index, AccountMirror) else None
         return PreviewOutcome(preview_plan(plan, baseline.index, info, progress.token), baseline)
 

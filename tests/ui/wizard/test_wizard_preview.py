@@ -84,3 +84,31 @@ def test_check_page_shows_the_plan_and_unchanged_rows_are_not_sent(
     result = wizard.ctx.run_result
     assert result.counts == {"unchanged": 5, "updated": 5, "created": 3}
     assert sum(1 for r in sandbox.state.request_log if r.method == "POST") == posts_before + 1
+
+
+def test_deals_preview_shows_what_this_app_sent_before(
+    qtbot, services, sandbox, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.factories import DEAL_HEADERS, deal_rows, write_csv
+
+    rows = deal_rows(6, prefix="wpd")
+    path = write_csv(tmp_path / "deals.csv", DEAL_HEADERS, rows)
+    first = open_wizard(qtbot, services, "deals", path)
+    to_check(qtbot, first)
+    _wait_preview(qtbot, first)
+    assert dict(first.ctx.preview.counts) == {"not sent before": 6}
+    click(qtbot, first)
+    first.options_page.confirm_check.setChecked(True)
+    click(qtbot, first, COMMIT)
+    qtbot.waitUntil(first.run_page.isComplete, timeout=WAIT)
+    first.close()
+
+    rows[1][2] = "4242"
+    path = write_csv(tmp_path / "deals-changed.csv", DEAL_HEADERS, rows)
+    second = open_wizard(qtbot, services, "deals", path)
+    to_check(qtbot, second)
+    _wait_preview(qtbot, second)
+    assert dict(second.ctx.preview.counts) == {"sent before, same values": 5,
+                                              "sent before, other values": 1}
+    assert "Every row is sent" in second.check_page.preview_panel.summary.text()
+    assert not second.options_page.send_unchanged_check.isVisible()
