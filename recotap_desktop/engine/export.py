@@ -59,6 +59,11 @@ Speed and memory
     1.1x (CSV) and 1.15x (XLSX) of ``pages x latency``, with a Python heap peak of
     11 MB (CSV) and 17 MB (XLSX).
 
+The connection's account mirror (:mod:`recotap_desktop.engine.mirror`, what the import
+preview compares with) is advanced with the same pages: an unfiltered full pull replaces
+it, an unfiltered pull of the changes since a point no later than the mirror's own brings
+it up to date; a failed or cancelled pull leaves it as it was.
+
 Every pull is recorded in the history as a run of kind ``export-accounts`` (file name =
 the output file; counts ``exported``, ``duplicates``, ``filtered``, ``received``;
 state ``finished``, ``cancelled`` or ``aborted``; the message as the run's note).
@@ -69,9 +74,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import queue
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -79,7 +82,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from recotap_desktop.api import (
     MAX_DOMAINS_PER_CALL,
@@ -93,6 +96,8 @@ from recotap_desktop.api import (
     normalise_domain,
 )
 from recotap_desktop.engine.connection import ConnectionSpec
+from recotap_desktop.engine.mirror import MirrorFeed, mirror_for
+from recotap_desktop.engine.prefetch import Prefetch
 from recotap_desktop.engine.progress import (
     CancelToken,
     NullProgress,
@@ -100,7 +105,6 @@ from recotap_desktop.engine.progress import (
     ProgressSink,
     ProgressSnapshot,
     RateMeter,
-    join,
 )
 from recotap_desktop.engine.run_target import RunTarget
 from recotap_desktop.engine.states import RunState
@@ -520,64 +524,6 @@ class _Stop(Exception):
     """Internal: the caller asked to cancel."""
 
 
-_T = TypeVar("_T")
-
-
-class _Prefetch(Generic[_T]):
-    """Run ``source`` one item ahead in a background thread.
-
-    The next page is fetched while the current one is written, so the file format's
-    cost hides behind the network's latency. At most ``depth`` items wait in the
-    queue (plus one being handed over), so memory stays a few pages. An exception in
-    ``source`` is re-raised by the consumer. :meth:`close` stops the producer and
-    waits for it (at most the request in flight).
-    """
-
-    def __init__(self, source: Iterator[_T], depth: int = 1) -> None:
-        self._source = source
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._produce, name="recotap-pull", daemon=True)
-        self._thread.start()
-
-    def _put(self, entry: tuple[str, Any]) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(entry, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _produce(self) -> None:
-        try:
-            for item in self._source:
-                if self._stop.is_set() or not self._put(("item", item)):
-                    return
-            self._put(("done", None))
-        except BaseException as exc:  # handed to the consumer
-            self._put(("error", exc))
-        finally:
-            close = getattr(self._source, "close", None)
-            if close is not None:
-                with contextlib.suppress(Exception):
-                    close()
-
-    def __iter__(self) -> Iterator[_T]:
-        while True:
-            kind, value = self._queue.get()
-            if kind == "item":
-                yield value
-            elif kind == "done":
-                return
-            else:
-                raise value
-
-    def close(self) -> None:
-        self._stop.set()
-        join(self._thread)
-
-
 # ---------------------------------------------------------------------------- the job
 
 
@@ -837,6 +783,35 @@ class _Pull:
                 raise
         return writer
 
+    def mirror_feed(self) -> MirrorFeed | None:
+        """The connection's account mirror, advanced with the same pages (one pager, one
+        delta rule): replaced by an unfiltered full pull; brought up to date by an
+        unfiltered pull of the changes since a point no later than the mirror's own."""
+        if self.options.filtered:
+            return None
+        mirror = mirror_for(self.connection, self.history.path.parent)
+        lists_custom = self.rules.accounts_have_custom_fields
+        if self.mode is ExportMode.FULL:
+            return MirrorFeed(mirror, full=True, lists_custom_fields=lists_custom,
+                              sync_timestamp=lambda: self.sync_timestamp)
+        info = mirror.info()
+        since = _parse_server_time(self.last_sync)
+        current = _parse_server_time(info.sync_timestamp)
+        if not info.exists or since is None or current is None or since > current:
+            return None  # the changes would leave a gap after the mirror's own point
+        if info.lists_custom_fields != lists_custom:
+            return None
+        return MirrorFeed(mirror, full=False, lists_custom_fields=lists_custom,
+                          sync_timestamp=lambda: self.sync_timestamp)
+
+    def finish_feed(self, feed: MirrorFeed) -> None:
+        if self.incomplete:
+            feed.abandon()  # the server repeated a page position: not every account came
+            return
+        error = feed.finish()
+        if error is not None:
+            self.notes.append(f"The local copy of the accounts was not updated ({error}).")
+
     def sync_complete(self) -> bool:
         """Whether the file holds every account changed since the stored sync point."""
         if self.options.filtered or self.incomplete:
@@ -928,6 +903,7 @@ class _Pull:
 
     def _run(self, client: RecotapClient, run_id: int) -> ExportResult:
         writer: TableWriter | None = None
+        feed: MirrorFeed | None = None
         self.report("Starting the pull")
         try:
             try:
@@ -936,19 +912,27 @@ class _Pull:
                 if self.rules.accounts_have_custom_fields:
                     fields = client.list_custom_fields()
                 writer = self.open_writer(fields)
-                prefetch = _Prefetch(self.pages(client))
+                feed = self.mirror_feed()
+                prefetch = Prefetch(self.pages(client))
                 try:
                     for accounts in prefetch:
                         self.write(writer, accounts)
+                        if feed is not None:
+                            feed.put([a.raw for a in accounts])
                         self.report()
                         self._check_cancel()
                 finally:
                     prefetch.close()
                 self._check_cancel()
                 writer.close()
+                if feed is not None:
+                    self.finish_feed(feed)
+                    feed = None
             except BaseException:
                 if writer is not None:
                     writer.abort()
+                if feed is not None:
+                    feed.abandon()
                 raise
         except (_Stop, CancelledError):
             return self._end(

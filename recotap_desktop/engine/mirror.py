@@ -37,6 +37,7 @@ from typing import Any
 
 from recotap_desktop.api import AccountPage, CancelledError, RecotapClient, RetryInfo
 from recotap_desktop.engine.connection import ConnectionSpec
+from recotap_desktop.engine.prefetch import Prefetch
 from recotap_desktop.engine.progress import (
     CancelToken,
     NullProgress,
@@ -44,12 +45,13 @@ from recotap_desktop.engine.progress import (
     ProgressSink,
     ProgressSnapshot,
     RateMeter,
+    join,
 )
 from recotap_desktop.engine.run_target import RunTarget
 from recotap_desktop.engine.throttle import Throttle
 from recotap_desktop.store.mirror import FULL_PULL_AFTER, AccountMirror, MirrorInfo
 
-__all__ = ["PAGE_SIZE", "RefreshResult", "mirror_for", "refresh_mirror"]
+__all__ = ["PAGE_SIZE", "MirrorFeed", "RefreshResult", "mirror_for", "refresh_mirror"]
 
 #: Accounts per page (the documented default and our maximum).
 PAGE_SIZE = 100
@@ -247,12 +249,22 @@ class _Refresh:
             on_retry=counter.on_retry, cancel_event=self.cancel.stop_event, **self.client_kwargs
         )
         try:
-            if do_full:
-                pages = (self.concurrent(client, counter, throttle) if throttle is not None
-                         else self.sequential(client, counter, None))
+            if do_full and throttle is not None:
                 self.mirror.replace_all(
-                    pages, sync_timestamp=self.sync_point, lists_custom_fields=lists_custom
+                    self.concurrent(client, counter, throttle),
+                    sync_timestamp=self.sync_point, lists_custom_fields=lists_custom,
                 )
+            elif do_full:
+                # Keyset pages come one after another: the next is fetched while the
+                # current one is stored, so storing hides behind the network.
+                prefetch = Prefetch(self.sequential(client, counter, None))
+                try:
+                    self.mirror.replace_all(
+                        iter(prefetch), sync_timestamp=self.sync_point,
+                        lists_custom_fields=lists_custom,
+                    )
+                finally:
+                    prefetch.close()
             else:
                 self.mirror.apply_delta(
                     self.sequential(client, counter, before.sync_timestamp),
@@ -296,3 +308,76 @@ def refresh_mirror(
         concurrency,
         client_kwargs or {},
     ).run(full=full)
+
+
+class _Abandon(Exception):
+    """Ends a fed refresh without a change (the pull that fed it failed or stopped)."""
+
+
+class MirrorFeed:
+    """A refresh fed with pages pulled elsewhere: the export advances the mirror with the
+    same pages it writes to its file (one pager, one delta rule).
+
+    The mirror's writer (:meth:`AccountMirror.replace_all` for a full pull,
+    :meth:`AccountMirror.apply_delta` for changes since the mirror's own sync point) runs
+    on a thread and takes the pages from a small queue; :meth:`finish` commits once the
+    pull is complete, :meth:`abandon` (a failed or cancelled pull) leaves the mirror as it
+    was.
+    """
+
+    _END = object()
+
+    def __init__(self, mirror: AccountMirror, *, full: bool, lists_custom_fields: bool,
+                 sync_timestamp: Any) -> None:
+        import queue
+
+        self.mirror = mirror
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._full = full
+        self._lists_custom = lists_custom_fields
+        self._sync = sync_timestamp
+        self._thread = threading.Thread(target=self._write, name="recotap-mirror-feed",
+                                         daemon=True)
+        self._thread.start()
+
+    def _pages(self) -> Iterator[list[dict[str, Any]]]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _write(self) -> None:
+        try:
+            if self._full:
+                self.mirror.replace_all(self._pages(), sync_timestamp=self._sync,
+                                        lists_custom_fields=self._lists_custom)
+            else:
+                self.mirror.apply_delta(self._pages(), sync_timestamp=self._sync)
+        except _Abandon:
+            pass
+        except BaseException as exc:  # reported by finish(); the pull itself goes on
+            self._error = exc
+
+    def put(self, rows: list[dict[str, Any]]) -> None:
+        import queue
+
+        while self._error is None and self._thread.is_alive():
+            try:
+                self._queue.put(rows, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> BaseException | None:
+        """Commit what was fed; the error that kept the mirror from it, if any."""
+        self.put(self._END)  # type: ignore[arg-type]
+        join(self._thread)
+        return self._error
+
+    def abandon(self) -> None:
+        self.put(_Abandon())  # type: ignore[arg-type]
+        join(self._thread)

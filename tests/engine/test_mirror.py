@@ -178,3 +178,54 @@ def test_the_mirror_file_is_private_and_holds_no_key(
 
     if sys.platform != "win32":
         assert stat.S_IMODE(os.stat(mirror.path).st_mode) == 0o600
+
+
+def test_an_export_advances_the_same_mirror(sandbox: SandboxServer, tmp_path: Path) -> None:
+    from recotap_desktop.engine.export import ExportOptions, export_accounts
+    from recotap_desktop.store.history import History
+
+    c = conn(sandbox, "external")
+    history = History(tmp_path / "history.sqlite3")
+    try:
+        mirror = mirror_for(c, tmp_path)
+        # a filtered pull does not touch it
+        export_accounts(c, tmp_path / "some.csv", history, ExportOptions(min_score=50))
+        assert not mirror.info().exists
+        # a full pull fills it: the next refresh is one request
+        result = export_accounts(c, tmp_path / "all.csv", history, ExportOptions(mode="full"))
+        assert mirror.info().count == result.exported == 3000
+        before = api_gets(sandbox)
+        assert refresh_mirror(c, mirror).requests == 1
+        assert api_gets(sandbox) - before == 1
+        # a delta pull brings the changes in
+        changed = sandbox.state.rescore(5)
+        export_accounts(c, tmp_path / "delta.csv", history, ExportOptions(mode="delta"))
+        listed = {a.rtp_aid: a for batch in mirror.iter_accounts() for a in batch}
+        for aid in changed:
+            assert listed[aid].raw["rtp_account_score"] == (
+                sandbox.state.get_account(aid)["rtp_account_score"])
+        assert refresh_mirror(c, mirror).received == 0
+    finally:
+        history.close()
+
+
+def test_a_failed_export_leaves_the_mirror(sandbox: SandboxServer, tmp_path: Path) -> None:
+    from recotap_desktop.engine.export import ExportOptions, export_accounts
+    from recotap_desktop.store.history import History
+
+    c = conn(sandbox, "crm")
+    history = History(tmp_path / "history.sqlite3")
+    try:
+        mirror = mirror_for(c, tmp_path)
+        refresh_mirror(c, mirror)
+        info = mirror.info()
+        sandbox.state.add_accounts(4)
+        sandbox.faults.rate_5xx = 1.0
+        result = export_accounts(
+            c, tmp_path / "all.csv", history, ExportOptions(mode="full"),
+            client_kwargs={"retry": RetryPolicy(max_attempts=2, base_delay=0.01, max_total=2)})
+        sandbox.faults.rate_5xx = 0.0
+        assert result.state.value == "aborted"
+        assert mirror.info() == info
+    finally:
+        history.close()
