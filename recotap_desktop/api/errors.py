@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
-from recotap_desktop.errors import EXIT_API, EXIT_USAGE, UserError
+from recotap_desktop.errors import EXIT_API, EXIT_CANCELLED, EXIT_USAGE, UserError
 
 TransportKind = Literal["connect", "timeout", "tls", "protocol"]
 
@@ -98,6 +98,9 @@ class CancelledError(RecotapError):
     ``possibly_repeated`` is ``True`` when an earlier attempt of a write may already
     have been processed by the server (so the outcome of that write is unknown).
     """
+
+    #: A cancel asked for by the user: the command ends as cancelled (130), not failed.
+    exit_code: ClassVar[int] = EXIT_CANCELLED
 
     def __init__(
         self,

@@ -118,3 +118,36 @@ def test_send_unchanged_sends_them(tmp_path: Path, flag: str) -> None:
         code, err = _run([*base, "import", "accounts", str(path), "--upsert", "--yes", flag])
         assert code == 0, err
         assert _posts(server) > posts
+
+
+@pytest.mark.posix_only(reason="sends SIGINT to a child process")
+def test_ctrl_c_while_reading_recotaps_accounts_sends_nothing(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with SandboxServer(port=0, accounts=2000) as server:
+        server.faults.latency = 0.3  # the first full pull takes several seconds
+        path, _planned = _file(server, tmp_path / "acc.csv")
+        root = Path(__file__).resolve().parents[2]
+        env = {**os.environ, "RECOTAP_API_KEY": DEMO_API_KEY, "PYTHONPATH": str(root)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "recotap_desktop.cli", "--data-dir", str(tmp_path / "d"),
+             "--base-url", server.base_url("crm"), "import", "accounts", str(path), "--yes"],
+            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stderr is not None
+            seen = ""
+            while "reading Recotap's accounts" not in seen:
+                char = proc.stderr.read(1)
+                assert char, seen
+                seen += char
+            proc.send_signal(signal.SIGINT)
+            _out, err = proc.communicate(timeout=90)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == 130, seen + err
+        assert not any(r.method == "POST" for r in server.state.request_log)
