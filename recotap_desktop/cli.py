@@ -568,6 +568,10 @@ def _print_preview(ctx: Context, plan: Plan, conn: ConnectionSpec) -> int:
         baseline = prepare_baseline(plan, conn, ctx.ensure_paths().data_dir, cancel=token,
                                     client_kwargs={}, progress=progress)
         assert baseline is not None
+        if not baseline.compared:
+            progress.finish()
+            ctx.err(baseline.note)
+            return plan.rows_to_send
         preview = preview_plan(plan, baseline.index, _mirror_info(baseline), token)
     progress.finish()
     ctx.err(preview.summary())

@@ -138,6 +138,9 @@ class Baseline:
     note: str = ""
     #: Kinds the API does not list: what this app sent before, by record identity.
     known: Mapping[str, SentBefore] | None = None
+    #: Whether there is anything to compare with (``False``: Recotap's accounts could not
+    #: be read and no earlier copy exists; nothing may be called unchanged or not found).
+    compared: bool = True
 
     @property
     def _options(self) -> Any:
@@ -333,7 +336,7 @@ def prepare_baseline(
                 raise
             except RecotapError as exc:
                 return Baseline(kind, plan, DomainLookup({}), fresh=False,
-                                note=_not_compared(exc.message))
+                                note=_not_compared(exc.message), compared=False)
     try:
         refresh_mirror(connection, mirror, concurrency=plan.job.options.concurrency,
                        cancel=cancel, client_kwargs=client_kwargs, progress=progress)
@@ -344,7 +347,7 @@ def prepare_baseline(
         log.warning("mirror refresh failed before a run: %s", exc.message)
         if not info.exists:
             return Baseline(kind, plan, DomainLookup({}), fresh=False,
-                            note=_not_compared(exc.message))
+                            note=_not_compared(exc.message), compared=False)
         return Baseline(kind, plan, mirror, fresh=False, note=_not_compared(
             exc.message, f"The local copy is from {info.describe_age()}."))
 

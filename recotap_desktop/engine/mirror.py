@@ -10,7 +10,8 @@ the server:
 * **full** (no mirror yet, asked for, or too old): every account. Edition ``crm``'s
   cursor is an integer offset, so pages are fetched concurrently (the connection's
   concurrency; the window halves on 429 and grows back, :class:`Throttle`), in offset
-  order, until a page comes back short or says it is the last. Edition ``external``
+  order, until a page comes back short or says it is the last. The first page is asked
+  for alone, so an unusable answer is met (and held in memory) once. Edition ``external``
   pages by an opaque keyset cursor: one page after another (the next request needs the
   previous answer), the next fetched while the current one is stored.
 
@@ -207,7 +208,10 @@ class _Refresh:
         try:
             while True:
                 self.check_cancel()
-                while (end is None and len(pending) < throttle.window + 1
+                # The first page alone: an unusable answer (a huge body, an error page) is
+                # met once, not once per request in flight; then the window opens.
+                room = 1 if want == 0 else throttle.window + 1
+                while (end is None and len(pending) < room
                        and next_offset not in pending):
                     pending[next_offset] = pool.submit(fetch, next_offset)
                     next_offset += PAGE_SIZE

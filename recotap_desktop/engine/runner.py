@@ -371,6 +371,8 @@ class ImportRunner:
         #: ID mappings of a new run): unchanged rows are left out, answers read against it.
         self._baseline: Baseline | None = None
         self._compare = compare
+        #: Why the rows were not compared with Recotap's accounts (a failed read).
+        self._baseline_note = ""
         #: Items sent without an answer (their plans), settled after the run.
         self._unanswered: list[tuple[PlannedItem, RowPlan]] = []
 
@@ -398,6 +400,9 @@ class ImportRunner:
                     )
                 except CancelledError:
                     pass  # nothing was sent: every row ends "not sent" (cancelled)
+                if self._baseline is not None and not self._baseline.compared:
+                    self._baseline_note = self._baseline.note  # sent as without a mirror
+                    self._baseline = None
         else:
             run_id = self.resume_run_id
             prior = self.history.outcomes(run_id)
@@ -426,6 +431,7 @@ class ImportRunner:
             counts = self.history.counts(run_id)
             if self._baseline is not None and self._baseline.note:
                 message = join_sentences(message, self._baseline.note)
+            message = join_sentences(message, self._baseline_note)
             self.history.finish_run(run_id, state.value, counts)
             # Always: a resumed run's note from its earlier stop (a 500...) is replaced by
             # this ending's own, empty when it finished cleanly (issue 18: 6).

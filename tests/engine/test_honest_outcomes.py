@@ -222,3 +222,25 @@ def test_a_row_changed_by_someone_else_meanwhile_is_unknown_and_retry_settles_it
         again = retry(history, result.run_id, conn)
         assert row_states(history, again.run_id)[first_new] == "updated"
         assert server.state.account_by_domain("honest0.example-honest.org")["name"] == "Honest 0"
+
+
+def test_without_recotaps_accounts_nothing_is_called_unchanged_or_not_found(
+    tmp_path: Path, history: History
+) -> None:
+    from recotap_desktop.engine.baseline import prepare_baseline
+    from recotap_desktop.engine.progress import CancelToken
+
+    with SandboxServer(port=0, accounts=50) as server:
+        conn = sandbox_conn(server, "crm")
+        path, _planned = mixed(server, tmp_path / "accounts.csv", 5)
+        plan = build_plan(import_job("accounts", path, "crm", dry_run=True))
+        server.faults.rate_5xx = 1.0  # the accounts cannot be read
+        fast = {"retry": RetryPolicy(max_attempts=2, base_delay=0.01, max_total=2)}
+        baseline = prepare_baseline(plan, conn, tmp_path, cancel=CancelToken(),
+                                    client_kwargs=fast)
+        assert baseline is not None and not baseline.compared
+        assert "could not be read" in baseline.note
+        result = ImportRunner(plan, conn, history, client_kwargs=fast).run()
+        outcomes = history.outcomes(result.run_id)
+        assert not any("planned" in (o.ids or {}) for o in outcomes.values())
+        assert "could not be read" in result.message

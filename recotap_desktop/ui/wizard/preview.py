@@ -43,7 +43,7 @@ from recotap_desktop.engine.preview import (
     preview_plan,
 )
 from recotap_desktop.engine.run_target import RunTarget
-from recotap_desktop.store.mirror import AccountMirror
+from recotap_desktop.store.mirror import AccountMirror, MirrorError
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.widgets import tab_leaves
 from recotap_desktop.ui.workers import SignalProgress, Worker
@@ -77,6 +77,8 @@ def start_preview(parent: QWidget, plan: Plan, spec: Any, data_dir: Any,
                                     client_kwargs=client_kwargs, progress=progress,
                                     history=history)
         assert baseline is not None
+        if not baseline.compared:
+            raise MirrorError(baseline.note)
         if baseline.known is not None:
             preview = preview_from_history(plan, history, RunTarget.of(spec), progress.token)
             return PreviewOutcome(preview, baseline)
