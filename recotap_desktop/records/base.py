@@ -16,8 +16,6 @@ still sent) and should be shown to the user.
 
 from __future__ import annotations
 
-import hashlib
-import linecache
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -327,13 +325,13 @@ class Compiled:
 
 
 _LIST_TYPES = frozenset({FieldType.LIST, FieldType.MULTI_CHOICE})
-_MEMO_SIZE = 4096
+MEMO_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """What :meth:`RecordKind.compile` works out from a mapping (see
-    :func:`_generate_to_item` for the parts)."""
+    :func:`~recotap_desktop.records.codegen.generate_to_item` for the parts)."""
 
     cx: Compiled
     specs: list[tuple[str, int, str, Converter | None]]
@@ -442,7 +440,9 @@ class RecordKind(ABC):
         ``headers`` and unknown field names are ignored (see :meth:`check_mapping`).
         """
         p = self._prepare(ctx, mapping, headers)
-        return _generate_to_item(
+        from recotap_desktop.records.codegen import generate_to_item
+
+        return generate_to_item(
             self.name, self.assemble, p.cx, p.specs, p.const_specs, p.required, p.width,
             p.list_fields, p.plain,
         )
@@ -574,211 +574,9 @@ class RecordKind(ABC):
         return self.start_group(key, 0, group)
 
 
-# ---------------------------------------------------------------- row converter code
-#
-# ``RecordKind.compile`` writes the row converter for one mapping as Python source and
-# ``exec`` s it once per file: the loops over mapped columns, constants and required
-# fields are unrolled, so a row does only the work its mapping needs, with constants
-# and locals instead of tuple unpacking and dict look-ups. The code does what the
-# loops described in ``_generate_to_item`` do; tests compare it with a plain
-# reference implementation on many rows. The source of a converter is registered
-# with ``linecache``, so tracebacks and debuggers show it.
+# The row converter for one mapping is generated code: see records/codegen.py.
 
-#: "Not in the memo" (a converter may return any value)
-_MISS = object()
-
-
-@dataclass(slots=True)
-class _Field:
-    """One field fed by a column and/or a constant, while writing ``to_item``."""
-
-    name: str
-    var: str  # the local holding its value (plain mode)
-    text: bool = False  # fed by a column without converter: the value is the trimmed text
-    flag: str = ""  # local that is True when the field failed (only when asked)
-
-
-def _generate_to_item(
-    kind_name: str,
-    assemble: Callable[..., dict[str, Any] | None],
-    cx: Compiled,
-    specs: Sequence[tuple[str, int, str, Converter | None]],
-    const_specs: Sequence[tuple[str, str, str, Any, str | None]],
-    required: Sequence[tuple[str, str, str]],
-    width: int,
-    list_fields: frozenset[str],
-    plain: Sequence[str] = (),
-) -> RowConverter:
-    """Build ``to_item(row, values)`` for one mapping (see the notes above).
-
-    ``specs``: (field, column index, header, converter or None) in column order;
-    ``const_specs``: (field, label, raw, converted value, error or None);
-    ``required``: (field, Problem column, reason) in field order; ``plain``: the
-    kind's :attr:`RecordKind.plain_payload` when every mapped field is in it, else empty.
-
-    Per row, in this order (the order of the Problems):
-
-    1. each mapped column, in file order: the trimmed cell; empty cells give no value;
-       a converter's result is memoised per column (bounded; list results as tuples,
-       handed out as fresh lists); a :class:`~.convert.ConversionError` gives a
-       Problem and marks the field failed;
-    2. each constant, for a field that has no value and did not fail: its value (a
-       fresh copy of a list) or its Problem (the field failed);
-    3. each required field that has no value and did not fail: a Problem;
-    4. the item: ``assemble(row, flat, problems, cx, values)`` with ``flat`` the
-       values by field name; or, with ``plain``, the values in ``plain`` order (lists
-       only when not empty); the item is dropped when any Problem is an error.
-    """
-    src, namespace = _to_item_source(
-        cx, specs, const_specs, required, width, list_fields, tuple(plain)
-    )
-    namespace["assemble"] = assemble
-    filename = f"<recotap to_item {kind_name} {hashlib.sha1(src.encode()).hexdigest()[:12]}>"
-    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    exec(compile(src, filename, "exec"), namespace)  # our own code, written below
-    to_item: RowConverter = namespace["to_item"]
-    return to_item
-
-
-def _to_item_source(
-    cx: Compiled,
-    specs: Sequence[tuple[str, int, str, Converter | None]],
-    const_specs: Sequence[tuple[str, str, str, Any, str | None]],
-    required: Sequence[tuple[str, str, str]],
-    width: int,
-    list_fields: frozenset[str],
-    plain: tuple[str, ...],
-) -> tuple[str, dict[str, Any]]:
-    """Source text of ``to_item`` and its globals (see :func:`_generate_to_item`).
-
-    Without ``plain`` values go straight into ``flat``. With ``plain`` they stay in
-    locals (``None``, or ``""`` for text, means no value) and the item is built last.
-    """
-    ns: dict[str, Any] = {
-        "Problem": Problem,
-        "ConversionError": cv.ConversionError,
-        "ERROR": ERROR,
-        "MISS": _MISS,
-        "cx": cx,
-    }
-    # fields whose "has no value" / "failed" state a later step asks about
-    asked = {name for name, *_ in const_specs} | {name for name, _c, _r in required}
-    state: dict[str, _Field] = {}
-    out = [
-        "def to_item(row, values):",
-        f"    if len(values) < {width}:  # a short row: missing cells are empty",
-        f"        values = [*values, *([''] * ({width} - len(values)))]",
-        "    problems = []",
-    ]
-    if not plain:
-        out.append("    flat = {}")
-
-    def store(fs: _Field, expr: str) -> str:
-        return f"{fs.var} = {expr}" if plain else f"flat[{fs.name!r}] = {expr}"
-
-    def has_no_value(fs: _Field) -> str:
-        if not plain:
-            test = f"{fs.name!r} not in flat"
-        else:
-            test = f"not {fs.var}" if fs.text else f"{fs.var} is None"
-        return f"{test} and not {fs.flag}" if fs.flag else test
-
-    for k, (name, i, column, conv) in enumerate(specs):
-        fs = state[name] = _Field(name, f"v{k}", text=conv is None)
-        if conv is None:
-            if plain:
-                out.append(f"    v{k} = values[{i}].strip()")
-            else:
-                out += [f"    raw = values[{i}].strip()", "    if raw:"]
-                out.append(f"        {store(fs, 'raw')}")
-            continue
-        ns[f"conv{k}"] = conv
-        ns[f"column{k}"] = column
-        ns[f"memo{k}"] = {}
-        on_error = [
-            "            except ConversionError as exc:",
-            f"                problems.append(Problem(row, column{k}, raw, exc.reason, {name!r}))",
-        ]
-        if name in asked:
-            fs.flag = f"failed{k}"
-            out.append(f"    failed{k} = False")
-            on_error.append(f"                failed{k} = True")
-        if plain:
-            out.append(f"    v{k} = None")
-        out += [f"    raw = values[{i}].strip()", "    if raw:"]
-        if name in list_fields:  # the memo holds tuples; every row gets its own list
-            out += [
-                f"        hit = memo{k}.get(raw, MISS)",
-                "        if hit is MISS:",
-                "            try:",
-                f"                value = conv{k}(raw)",
-                *on_error,
-                "            else:",
-                f"                {store(fs, 'value')}",
-                f"                if type(value) is list and len(memo{k}) < {_MEMO_SIZE}:",
-                f"                    memo{k}[raw] = tuple(value)",
-                "        else:",
-                f"            {store(fs, 'list(hit)')}",
-            ]
-        else:
-            out += [
-                f"        value = memo{k}.get(raw, MISS)",
-                "        if value is MISS:",
-                "            try:",
-                f"                value = conv{k}(raw)",
-                *on_error,
-                "            else:",
-                f"                {store(fs, 'value')}",
-                f"                if len(memo{k}) < {_MEMO_SIZE}:",
-                f"                    memo{k}[raw] = value",
-                "        else:",
-                f"            {store(fs, 'value')}",
-            ]
-    for k, (name, column, raw, value, error) in enumerate(const_specs):
-        fs = state.get(name) or state.setdefault(name, _Field(name, f"c{k}"))
-        if plain and fs.var == f"c{k}":
-            out.append(f"    c{k} = None")
-        test = has_no_value(fs)
-        if error is None:
-            ns[f"const{k}"] = value
-            copy = ".copy()" if isinstance(value, list) else ""
-            out += [f"    if {test}:", f"        {store(fs, f'const{k}{copy}')}"]
-            continue
-        ns[f"const_problem{k}"] = (column, raw, error, name)
-        if not fs.flag:
-            fs.flag = f"const_failed{k}"
-            out.append(f"    const_failed{k} = False")
-        out += [
-            f"    if {test}:",
-            f"        problems.append(Problem(row, *const_problem{k}))",
-            f"        {fs.flag} = True",
-        ]
-    for k, (name, column, reason) in enumerate(required):
-        ns[f"required{k}"] = (column, "", reason, name)
-        fs_req = state.get(name)
-        test = "True" if fs_req is None else has_no_value(fs_req)
-        out += [f"    if {test}:", f"        problems.append(Problem(row, *required{k}))"]
-    if plain:
-        out.append("    item = {}")
-        for name in plain:
-            fs_out = state.get(name)
-            if fs_out is None:
-                continue
-            present = fs_out.var if fs_out.text or name in list_fields else (
-                f"{fs_out.var} is not None"
-            )
-            out += [f"    if {present}:", f"        item[{name!r}] = {fs_out.var}"]
-    else:
-        out.append("    item = assemble(row, flat, problems, cx, values)")
-    out += [
-        "    if problems:",
-        "        for p in problems:",
-        "            if p.severity == ERROR:",
-        "                return None, problems",
-        "    return item, problems",
-        "",
-    ]
-    return "\n".join(out), ns
+MISS = object()  # "not in the memo" (a converter may return any value)
 
 
 # ---------------------------------------------------------------- block converter
@@ -893,9 +691,9 @@ def _convert_cells(
     """The converted values of one column (``None`` for an empty cell), with the
     column's memo; ``None`` when a cell cannot be converted. List values come out as
     fresh lists."""
-    values = list(map(memo.get, cells, repeat(_MISS)))
-    if _MISS in values:
-        for k in [k for k, v in enumerate(values) if v is _MISS]:
+    values = list(map(memo.get, cells, repeat(MISS)))
+    if MISS in values:
+        for k in [k for k, v in enumerate(values) if v is MISS]:
             raw = cells[k]
             value: Any = None
             if raw:
@@ -906,7 +704,7 @@ def _convert_cells(
                 if listy and type(value) is list:
                     value = tuple(value)
             values[k] = value
-            if len(memo) < _MEMO_SIZE:
+            if len(memo) < MEMO_SIZE:
                 memo[raw] = value
     if listy:
         return [list(v) if type(v) is tuple else v for v in values]
