@@ -241,7 +241,18 @@ class ExportDialog(JobDialog):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._build_banner())
+        self.connection_label = QLabel()
+        self.connection_label.setWordWrap(True)
+        layout.addWidget(self.connection_label)
+        layout.addWidget(self._build_mode_group())
+        layout.addWidget(self._build_filter_group())
+        layout.addWidget(self._build_output_group())
+        layout.addStretch(1)
+        return page
 
+    def _build_banner(self) -> QWidget:
+        """The message strip above the options (hidden until there is one)."""
         self.banner = QFrame()
         self.banner.setObjectName("export-banner")
         self.banner.setFrameShape(QFrame.Shape.StyledPanel)
@@ -255,12 +266,10 @@ class ExportDialog(JobDialog):
         banner_layout.addWidget(self.banner_icon)
         banner_layout.addWidget(self.banner_text_label, 1)
         self.banner.hide()
-        layout.addWidget(self.banner)
+        return self.banner
 
-        self.connection_label = QLabel()
-        self.connection_label.setWordWrap(True)
-        layout.addWidget(self.connection_label)
-
+    def _build_mode_group(self) -> QWidget:
+        """What to pull: everything, the changes since the last pull, or since a date."""
         # -- what to pull
         mode_box = QGroupBox("What to pull")
         mode_layout = QGridLayout(mode_box)
@@ -301,8 +310,10 @@ class ExportDialog(JobDialog):
         mode_layout.addWidget(self.last_sync_label, 2, 0)
         mode_layout.addLayout(since_row, 3, 0)
         self.mode_group.idToggled.connect(lambda *_: self._mode_changed())
-        layout.addWidget(mode_box)
+        return mode_box
 
+    def _build_filter_group(self) -> QWidget:
+        """Optional filters: a domain list, a minimum score, journey stages."""
         # -- filters
         filter_box = QGroupBox("Filters (optional)")
         form = QFormLayout(filter_box)
@@ -362,8 +373,10 @@ class ExportDialog(JobDialog):
             1,
             3,
         )
-        layout.addWidget(filter_box)
+        return filter_box
 
+    def _build_output_group(self) -> QWidget:
+        """Where the file goes, and whether it gets a label row."""
         # -- output
         out_box = QGroupBox("Save to")
         out_layout = QVBoxLayout(out_box)
@@ -395,9 +408,7 @@ class ExportDialog(JobDialog):
         self.label_row_hint.setWordWrap(True)
         self.label_row_hint.setEnabled(False)
         out_layout.addWidget(self.label_row_hint)
-        layout.addWidget(out_box)
-        layout.addStretch(1)
-        return page
+        return out_box
 
     def _build_progress(self) -> QWidget:
         page = QWidget()
