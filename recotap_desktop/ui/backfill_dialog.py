@@ -489,7 +489,40 @@ class BackfillDialog(JobDialog):
         self.kinds_label.setWordWrap(True)
         self.kinds_label.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.kinds_label)
+        layout.addLayout(self._build_review_filters(page))
+        self.review_model = ReviewModel(self)
+        self.review_proxy = ReviewFilterProxy(self)
+        self.review_proxy.setSourceModel(self.review_model)
+        self.kind_filter.currentIndexChanged.connect(
+            lambda i: self.review_proxy.set_kinds(_KIND_FILTERS[i][1])
+        )
+        self.decision_filter.currentIndexChanged.connect(
+            lambda i: self.review_proxy.set_decision(_DECISION_FILTERS[i][1])
+        )
+        self.search_edit.textChanged.connect(self.review_proxy.set_text)
 
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self._build_review_view())
+        splitter.addWidget(self._build_review_details())
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        splitter.setCollapsible(0, False)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(self._build_review_bulk())
+        self.decision_label = QLabel("")
+        self.decision_label.setObjectName("decision-summary")
+        self.decision_label.setWordWrap(True)
+        layout.addWidget(self.decision_label)
+        self.result_label = QLabel("")
+        self.result_label.setObjectName("send-result")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result_label.hide()
+        layout.addWidget(self.result_label)
+        return page
+
+    def _build_review_filters(self, page: QWidget) -> QHBoxLayout:
+        """Which proposals are shown: by match kind, by decision, by text (Ctrl+F)."""
         filters = QHBoxLayout()
         self.kind_filter = QComboBox()
         self.kind_filter.setObjectName("kind-filter")
@@ -517,20 +550,10 @@ class BackfillDialog(JobDialog):
         filters.addWidget(self.kind_filter)
         filters.addWidget(self.decision_filter)
         filters.addWidget(self.search_edit, 1)
-        layout.addLayout(filters)
+        return filters
 
-        self.review_model = ReviewModel(self)
-        self.review_proxy = ReviewFilterProxy(self)
-        self.review_proxy.setSourceModel(self.review_model)
-        self.kind_filter.currentIndexChanged.connect(
-            lambda i: self.review_proxy.set_kinds(_KIND_FILTERS[i][1])
-        )
-        self.decision_filter.currentIndexChanged.connect(
-            lambda i: self.review_proxy.set_decision(_DECISION_FILTERS[i][1])
-        )
-        self.search_edit.textChanged.connect(self.review_proxy.set_text)
-
-        splitter = QSplitter(Qt.Orientation.Vertical)
+    def _build_review_view(self) -> QTableView:
+        """The grid of proposed mappings (sorted, one row selected at a time)."""
         self.review_view = tab_leaves(_ReviewView(self))
         self.review_view.setObjectName("review-view")
         self.review_view.setModel(self.review_proxy)
@@ -566,8 +589,10 @@ class BackfillDialog(JobDialog):
         self.review_model.modelReset.connect(lambda: self._show_details())
         self.review_model.decisionsChanged.connect(self._update_decision_summary)
         self.review_model.choiceNeeded.connect(self._choice_needed)
-        splitter.addWidget(self.review_view)
+        return self.review_view
 
+    def _build_review_details(self) -> QGroupBox:
+        """The selected account: why it was proposed, and its candidate CRM rows."""
         details = QGroupBox("Selected account")
         details_layout = QVBoxLayout(details)
         self.details_title = QLabel("")
@@ -593,12 +618,10 @@ class BackfillDialog(JobDialog):
         details_layout.addWidget(self.details_title)
         details_layout.addWidget(self.details_reason)
         details_layout.addLayout(choice_row)
-        splitter.addWidget(details)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 0)
-        splitter.setCollapsible(0, False)
-        layout.addWidget(splitter, 1)
+        return details
 
+    def _build_review_bulk(self) -> QHBoxLayout:
+        """Tick or skip many proposals at once."""
         bulk = QHBoxLayout()
         self.accept_domain_button = QPushButton("Tick all &domain matches")
         self.accept_domain_button.clicked.connect(
@@ -627,19 +650,7 @@ class BackfillDialog(JobDialog):
             button.setAutoDefault(False)
             bulk.addWidget(button)
         bulk.addStretch(1)
-        layout.addLayout(bulk)
-
-        self.decision_label = QLabel("")
-        self.decision_label.setObjectName("decision-summary")
-        self.decision_label.setWordWrap(True)
-        layout.addWidget(self.decision_label)
-        self.result_label = QLabel("")
-        self.result_label.setObjectName("send-result")
-        self.result_label.setWordWrap(True)
-        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.result_label.hide()
-        layout.addWidget(self.result_label)
-        return page
+        return bulk
 
     def _build_progress_row(self) -> QWidget:
         box = QWidget()
