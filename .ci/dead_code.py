@@ -62,7 +62,7 @@ TEST_ONLY = {
     # the sandbox's own seeding and driving API for tests
     "clear_last_sync", "all_accounts", "add_accounts", "touch", "sandbox_fixture",
     # issue 17, item 2: the Connections dialog should call these instead of its own copy
-    "rename_profile", "remove_profile",
+    "remove_profile",
 }
 
 #: Work in progress, defined ahead of the code that will call it: the account mirror

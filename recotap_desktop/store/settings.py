@@ -288,21 +288,24 @@ class Settings:
                 return
         self.profiles.append(profile)
 
-    def rename_profile(self, old: str, new: str) -> Profile:
-        """Rename a profile (keeps it active if it was). Raises ``KeyError``/``ValueError``.
+    def replace_profiles(self, profiles: Sequence[Profile], active: str | None) -> None:
+        """Set every profile at once, as the Connections dialog edits them (renames, swaps
+        of names, removals and additions in one go): names are trimmed and must be
+        non-empty and unique (``ValueError``, nothing changed); ``active`` stays active
+        when it is still there, else the first profile is (none when there are none).
 
-        The caller moves the keychain entry too (the key is stored under the profile name).
-        """
-        profile = self.get_profile(old)
-        if profile is None:
-            raise KeyError(old)
-        if new != old and self.get_profile(new) is not None:
-            raise ValueError(f"a connection called {new!r} already exists")
-        renamed = replace(profile, name=new)
-        self.profiles[self.profiles.index(profile)] = renamed
-        if self.active_profile == old:
-            self.active_profile = new
-        return renamed
+        The caller moves keychain entries of renamed profiles (stored under the name)."""
+        edited = [replace(p, name=p.name.strip()) for p in profiles]
+        names = [p.name for p in edited]
+        if any(not n for n in names):
+            raise ValueError("every connection needs a name")
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"two connections are called {duplicates[0]!r}")
+        self.profiles = edited
+        if active not in names:
+            active = names[0] if names else None
+        self.active_profile = active
 
     def remove_profile(self, name: str) -> bool:
         """Remove the profile called ``name``; returns whether it existed."""

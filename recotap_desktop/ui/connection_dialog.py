@@ -662,14 +662,12 @@ class ConnectionDialog(QDialog):
             entry.profile.last_verified = now_iso()
             entry.detected = True
         settings = self.services.settings
-        settings.profiles = [replace(e.profile, name=e.profile.name.strip())
-                             for e in self._entries]
-        active = self._active_name if settings.get_profile(self._active_name or "") else None
-        if active is None and settings.profiles:
-            active = settings.profiles[0].name
         self.saved_notes = list(notes or [])
         try:
-            self.services.set_active(active)
+            # one owner of the rules (unique names, the active one kept or the first)
+            settings.replace_profiles([e.profile for e in self._entries],
+                                      (self._active_name or "").strip() or None)
+            self.services.set_active(settings.active_profile)
         except Exception as exc:
             self.buttons.setEnabled(True)
             self.result_label.setText("✖ " + describe_error(exc))

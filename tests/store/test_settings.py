@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -79,10 +80,19 @@ def test_profiles_are_unique_by_name(paths: AppPaths) -> None:
     s.upsert_profile(Profile("Production", edition="external"))
     assert [p.edition for p in s.profiles if p.name == "Production"] == ["external"]
     assert len(s.profiles) == 2
-    with pytest.raises(ValueError):
-        s.rename_profile("Local", "Production")
-    s.rename_profile("Production", "Prod")
-    assert s.active_profile == "Prod"
+    local, production = (s.get_profile(n) for n in ("Local", "Production"))
+    assert local is not None and production is not None
+    with pytest.raises(ValueError):  # two called "Production": nothing changes
+        s.replace_profiles([production, replace(local, name="Production")], "Production")
+    assert [p.name for p in s.profiles] == ["Production", "Local"]
+    # a swap of names in one go, as the Connections dialog makes it; the active one stays
+    s.replace_profiles([replace(production, name=" Local "),
+                        replace(local, name="Production")], "Local")
+    assert [(p.name, p.base_url) for p in s.profiles] == [("Local", production.base_url),
+                                                          ("Production", local.base_url)]
+    assert s.active_profile == "Local"
+    s.replace_profiles([replace(production, name="Prod")], "Gone")
+    assert s.active_profile == "Prod"  # the active one is gone: the first one is active
     assert s.remove_profile("Prod") is True
     assert s.active_profile is None
     assert s.remove_profile("Prod") is False
