@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from recotap_desktop.cli.context import (
     CliError,
@@ -25,6 +26,15 @@ from recotap_desktop.errors import (
     EXIT_ROWS_FAILED,
 )
 
+if TYPE_CHECKING:
+    from recotap_desktop.engine.backfill import (
+        AcceptedMapping,
+        BackfillResult,
+        BackfillSession,
+        Proposal,
+    )
+    from recotap_desktop.engine.connection import ConnectionSpec
+
 
 def cmd_backfill(ctx: Context) -> int:
     """``backfill CRM_FILE``: match accounts without an external ID to a CRM export and
@@ -36,16 +46,9 @@ def cmd_backfill(ctx: Context) -> int:
     domain not found); 2 bad input, nothing sent; 3 API unreachable, key refused or the
     run aborted; 130 cancelled or not confirmed.
     """
-    from collections import Counter
-
     from recotap_desktop.engine.backfill import (
-        WINDOW,
-        AcceptedMapping,
         BackfillOptions,
         BackfillSession,
-        MatchKind,
-        Proposal,
-        auto_decisions,
         load_crm_mapping,
         read_crm_file,
         run_backfill,
@@ -79,76 +82,105 @@ def cmd_backfill(ctx: Context) -> int:
 
     def decide(proposals: Sequence[Proposal]) -> list[AcceptedMapping] | None:
         progress.finish()
-        n = len(proposals)
-        if session.rounds > 1:
-            ctx.err(f"Round {session.rounds}: {n:,} more accounts without an external ID.")
-        elif session.scanned:
-            ctx.err(
-                f"Found {n:,} accounts without an external ID (the API lists at most "
-                f"{WINDOW} at a time, so all {session.scanned_accounts:,} accounts were "
-                "paged through)."
-            )
-        elif session.last_window < WINDOW:
-            ctx.err(f"Found {n:,} accounts without an external ID.")
-        else:
-            ctx.err(
-                f"Round 1: the first {n:,} accounts without an external ID (the API lists at "
-                f"most {WINDOW} at a time; mapping them reveals the next ones)."
-            )
-        kinds = Counter(p.match for p in proposals)
-        name_note = (
-            " (not sent: add --include-name-matches)"
-            if kinds[MatchKind.NAME] and not args.include_name_matches
-            else ""
-        )
-        ctx.err(f"  matched by domain: {kinds[MatchKind.DOMAIN]:,}")
-        ctx.err(f"  matched by company name only: {kinds[MatchKind.NAME]:,}{name_note}")
-        ctx.err(f"  ambiguous (never sent automatically): {kinds[MatchKind.AMBIGUOUS]:,}")
-        ctx.err(f"  no match: {kinds[MatchKind.NONE]:,}")
-        ambiguous = [p for p in proposals if p.match is MatchKind.AMBIGUOUS]
-        for p in ambiguous[:10]:
-            ctx.err(f"    {p.domain or p.name}: {p.reason}")
-        if len(ambiguous) > 10:
-            ctx.err(f"    ... and {len(ambiguous) - 10:,} more (all of them are in the report).")
-        accepted = auto_decisions(proposals, include_name_matches=args.include_name_matches)
-        if not accepted:
-            ctx.err("  Nothing to send.")
-            return []
-        if args.dry_run:
-            ctx.err(f"  Dry run: {len(accepted):,} external IDs would be written.")
+        accepted = _describe_round(ctx, session, proposals)
+        if not accepted or args.dry_run or asked:
             return accepted
-        if not asked:
-            asked.append(True)
-            ctx.err(session.overwrite_check(accepted).message())
-            later = (
-                ""
-                if session.listing_complete
-                else " Later rounds are sent the same way without asking again."
-            )
-            question = (
-                f"Write {len(accepted):,} external IDs to {conn.host} ({conn.profile})?{later}"
-            )
-            if not _confirm(ctx, question):
-                declined.append(True)
-                return None
+        asked.append(True)
+        if not _confirm_first_round(ctx, conn, session, accepted):
+            declined.append(True)
+            return None
         return accepted
 
     with _SigintCancel(token, ctx):
         result = run_backfill(session, decide, dry_run=args.dry_run)
     progress.finish()
     if report is not None:
-        try:
-            rows = session.write_report(report)
-        except OSError as exc:
-            ctx.err(f"error: could not write the report {report}: {exc.strerror or exc}.")
-        else:
-            where = session.report_path or report
-            for line in Written([("Report", report, where)]).lines()[:-1]:
-                ctx.err(line)
-            ctx.err(f"Report: {where} ({rows:,} accounts).")
+        _write_backfill_report(ctx, session, report)
     if declined:
         ctx.err("Nothing was sent.")
         return EXIT_CANCELLED
+    _print_backfill_result(ctx, result)
+    return _backfill_exit_code(result)
+
+
+def _describe_round(
+    ctx: Context, session: BackfillSession, proposals: Sequence[Proposal]
+) -> list[AcceptedMapping]:
+    """What one round found (by match kind, the ambiguous ones named) and the mappings
+    that would be sent."""
+    from collections import Counter
+
+    from recotap_desktop.engine.backfill import WINDOW, MatchKind, auto_decisions
+
+    args = ctx.args
+    n = len(proposals)
+    if session.rounds > 1:
+        ctx.err(f"Round {session.rounds}: {n:,} more accounts without an external ID.")
+    elif session.scanned:
+        ctx.err(
+            f"Found {n:,} accounts without an external ID (the API lists at most "
+            f"{WINDOW} at a time, so all {session.scanned_accounts:,} accounts were "
+            "paged through)."
+        )
+    elif session.last_window < WINDOW:
+        ctx.err(f"Found {n:,} accounts without an external ID.")
+    else:
+        ctx.err(
+            f"Round 1: the first {n:,} accounts without an external ID (the API lists at "
+            f"most {WINDOW} at a time; mapping them reveals the next ones)."
+        )
+    kinds = Counter(p.match for p in proposals)
+    name_note = (
+        " (not sent: add --include-name-matches)"
+        if kinds[MatchKind.NAME] and not args.include_name_matches
+        else ""
+    )
+    ctx.err(f"  matched by domain: {kinds[MatchKind.DOMAIN]:,}")
+    ctx.err(f"  matched by company name only: {kinds[MatchKind.NAME]:,}{name_note}")
+    ctx.err(f"  ambiguous (never sent automatically): {kinds[MatchKind.AMBIGUOUS]:,}")
+    ctx.err(f"  no match: {kinds[MatchKind.NONE]:,}")
+    ambiguous = [p for p in proposals if p.match is MatchKind.AMBIGUOUS]
+    for p in ambiguous[:10]:
+        ctx.err(f"    {p.domain or p.name}: {p.reason}")
+    if len(ambiguous) > 10:
+        ctx.err(f"    ... and {len(ambiguous) - 10:,} more (all of them are in the report).")
+    accepted = auto_decisions(proposals, include_name_matches=args.include_name_matches)
+    if not accepted:
+        ctx.err("  Nothing to send.")
+    elif args.dry_run:
+        ctx.err(f"  Dry run: {len(accepted):,} external IDs would be written.")
+    return accepted
+
+
+def _confirm_first_round(
+    ctx: Context, conn: ConnectionSpec, session: BackfillSession, accepted: list[AcceptedMapping]
+) -> bool:
+    """Before the first round is sent: what it would overwrite, and the question."""
+    ctx.err(session.overwrite_check(accepted).message())
+    later = (
+        ""
+        if session.listing_complete
+        else " Later rounds are sent the same way without asking again."
+    )
+    question = f"Write {len(accepted):,} external IDs to {conn.host} ({conn.profile})?{later}"
+    return _confirm(ctx, question)
+
+
+def _write_backfill_report(ctx: Context, session: BackfillSession, report: Path) -> None:
+    try:
+        rows = session.write_report(report)
+    except OSError as exc:
+        ctx.err(f"error: could not write the report {report}: {exc.strerror or exc}.")
+    else:
+        where = session.report_path or report
+        for line in Written([("Report", report, where)]).lines()[:-1]:
+            ctx.err(line)
+        ctx.err(f"Report: {where} ({rows:,} accounts).")
+
+
+def _print_backfill_result(ctx: Context, result: BackfillResult) -> None:
+    from recotap_desktop.engine.backfill import WINDOW
+
     counts = result.match_counts
     if not sum(counts.values()):
         ctx.err("Every account already has an external ID: nothing to do.")
@@ -177,6 +209,9 @@ def cmd_backfill(ctx: Context) -> int:
             f"{WINDOW} at a time and the first {WINDOW} could not be mapped. Run again "
             "without --no-scan to page through every account."
         )
+
+
+def _backfill_exit_code(result: BackfillResult) -> int:
     if result.state is RunState.CANCELLED:
         return EXIT_CANCELLED
     if result.state is RunState.ABORTED:
@@ -184,8 +219,6 @@ def cmd_backfill(ctx: Context) -> int:
     if result.dry_run or result.all_succeeded:
         return EXIT_OK
     return EXIT_ROWS_FAILED
-
-
 
 
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recotap_desktop.cli.context import (
     CliError,
@@ -47,10 +47,13 @@ from recotap_desktop.errors import (
     EXIT_ROWS_FAILED,
     EXIT_USAGE,
 )
-from recotap_desktop.records import KINDS, ColumnMapping, get_kind, needs_custom_fields
+from recotap_desktop.records import KINDS, ColumnMapping, RecordKind, get_kind, needs_custom_fields
 from recotap_desktop.records.formats import undecided_message
 from recotap_desktop.store.history import RunBusy
 from recotap_desktop.store.mirror import AccountMirror, MirrorInfo
+
+if TYPE_CHECKING:
+    from recotap_desktop.files.readers import SourceInfo
 
 
 def _load_mapping(path: str) -> ColumnMapping:
@@ -192,70 +195,17 @@ def _mirror_info(baseline: Baseline) -> MirrorInfo | None:
 def cmd_import(ctx: Context) -> int:
     args = ctx.args
     kind = get_kind(args.kind)
-    path = Path(args.file)
     conn = ctx.connection()
     rules = conn.rules
     if args.upsert and not rules.supports_upsert:
         raise CliError(f"--upsert is not available in the {rules.title}; use --edition external.")
     if args.segment and kind.name != "accounts":
         raise CliError("--segment only applies to `import accounts`.")
-    concurrency = args.concurrency
-    if not 1 <= concurrency <= 16:
+    if not 1 <= args.concurrency <= 16:
         raise CliError("--concurrency must be between 1 and 16.")
     report = _preflight(ctx, args.report, inputs=[args.file, args.mapping])
-    from recotap_desktop.files import FileProblem, sniff
-    from recotap_desktop.files.network import local_copy_if_remote
-
-    try:
-        path = local_copy_if_remote(path, ctx.paths.ensure().cache_dir)
-        if path != Path(args.file):
-            ctx.err(f"note: {args.file} is on a network share; it was read once into "
-                    f"{path} and the run uses that copy.")
-        # an unreadable file fails before any request
-        source = sniff(
-            path,
-            sheet=args.sheet,
-            encoding=args.encoding,
-            delimiter=_delimiter_arg(args.delimiter),
-        )
-    except FileProblem as exc:
-        raise CliError(exc.message) from exc
-    with conn.open() as client:
-        custom_fields = client.list_custom_fields() if kind.needs_custom_fields else []
-    options = ImportOptions(
-        segment_id=args.segment,
-        upsert=args.upsert,
-        concurrency=concurrency,
-        dry_run=args.dry_run,
-        date_order=args.date_order or "auto",
-        decimal=args.decimal or "auto",
-        send_unchanged=args.send_unchanged,
-    )
-    base_job = ImportJob(
-        kind=kind.name,
-        path=path,
-        mapping=ColumnMapping({}, {}),
-        rules=rules,
-        custom_fields=custom_fields,
-        options=options,
-        sheet=args.sheet,
-    )
-    if args.mapping:
-        mapping = _load_mapping(args.mapping)
-    else:
-        mapping = kind.automap(source.headers, base_job.context())
-        ctx.err("Columns mapped automatically:")
-        job_for_print = replace(base_job, mapping=mapping)
-        for line in _describe_mapping(mapping, job_for_print) or ["  (none)"]:
-            ctx.err(line)
-    job = replace(
-        base_job,
-        mapping=mapping,
-        encoding=source.encoding,
-        delimiter=source.delimiter,
-        sheet=source.sheet,
-    )
-    plan = build_plan(job)
+    path, source = _read_source(ctx)
+    plan = build_plan(_import_job(ctx, kind, path, source, conn))
     undecided = undecided_message(plan.formats)
     if undecided is not None:
         ctx.err(undecided)
@@ -278,6 +228,73 @@ def cmd_import(ctx: Context) -> int:
     progress.finish()
     _print_result(ctx, result, _write_reports(ctx, result.run_id, report, dry_run=args.dry_run))
     return _exit_code(result, dry_run=args.dry_run)
+
+
+def _read_source(ctx: Context) -> tuple[Path, SourceInfo]:
+    """The file to import (a local copy when it is on a network share) and its sniffed
+    layout; an unreadable file fails here, before any request."""
+    from recotap_desktop.files import FileProblem, sniff
+    from recotap_desktop.files.network import local_copy_if_remote
+
+    args = ctx.args
+    path = Path(args.file)
+    try:
+        path = local_copy_if_remote(path, ctx.paths.ensure().cache_dir)
+        if path != Path(args.file):
+            ctx.err(f"note: {args.file} is on a network share; it was read once into "
+                    f"{path} and the run uses that copy.")
+        source = sniff(
+            path,
+            sheet=args.sheet,
+            encoding=args.encoding,
+            delimiter=_delimiter_arg(args.delimiter),
+        )
+    except FileProblem as exc:
+        raise CliError(exc.message) from exc
+    return path, source
+
+
+def _import_job(
+    ctx: Context, kind: RecordKind, path: Path, source: SourceInfo, conn: ConnectionSpec
+) -> ImportJob:
+    """The import as the command line asks it: options, custom fields, and the column
+    mapping (``--mapping``, or mapped automatically and shown)."""
+    args = ctx.args
+    with conn.open() as client:
+        custom_fields = client.list_custom_fields() if kind.needs_custom_fields else []
+    options = ImportOptions(
+        segment_id=args.segment,
+        upsert=args.upsert,
+        concurrency=args.concurrency,
+        dry_run=args.dry_run,
+        date_order=args.date_order or "auto",
+        decimal=args.decimal or "auto",
+        send_unchanged=args.send_unchanged,
+    )
+    base_job = ImportJob(
+        kind=kind.name,
+        path=path,
+        mapping=ColumnMapping({}, {}),
+        rules=conn.rules,
+        custom_fields=custom_fields,
+        options=options,
+        sheet=args.sheet,
+    )
+    if args.mapping:
+        mapping = _load_mapping(args.mapping)
+    else:
+        mapping = kind.automap(source.headers, base_job.context())
+        ctx.err("Columns mapped automatically:")
+        job_for_print = replace(base_job, mapping=mapping)
+        for line in _describe_mapping(mapping, job_for_print) or ["  (none)"]:
+            ctx.err(line)
+    return replace(
+        base_job,
+        mapping=mapping,
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        sheet=source.sheet,
+    )
 
 
 def _followup_connection(ctx: Context, run: Any, label: str) -> tuple[ConnectionSpec, bool]:
