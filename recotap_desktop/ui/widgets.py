@@ -6,9 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QAbstractItemModel, QSize
 from PySide6.QtGui import QFontMetrics, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QComboBox, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QWidget,
+)
 
 
 def retry_button(retry: Callable[[], Any], tooltip: str) -> QPushButton:
@@ -49,6 +56,26 @@ def resize_within_screen(window: QWidget, width: int, height: int) -> None:
 def tab_leaves(view: _View) -> _View:
     """Tab and Shift+Tab move to the next control; the arrow keys move between cells."""
     view.setTabKeyNavigation(False)
+    return view
+
+
+def row_table(model: QAbstractItemModel, name: str, accessible: str) -> QTableView:
+    """A read-only grid of whole rows over ``model``: sortable (by the first column to
+    start), one row selected at a time, alternating colours, no row numbers, and Tab
+    leaving it (:func:`tab_leaves`)."""
+    view = tab_leaves(QTableView())
+    view.setObjectName(name)
+    view.setAccessibleName(accessible)
+    view.setModel(model)
+    view.setSortingEnabled(True)
+    from recotap_desktop.ui.qt_compat import Qt  # the namespace on first use only
+
+    view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
     return view
 
 

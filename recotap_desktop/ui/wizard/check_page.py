@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -33,7 +31,7 @@ from recotap_desktop.engine.preview import HISTORY_KINDS
 from recotap_desktop.records.formats import ColumnFormat
 from recotap_desktop.store.settings import UI_LAST_FOLDER, header_signature
 from recotap_desktop.ui.messages import describe_error
-from recotap_desktop.ui.widgets import tab_leaves
+from recotap_desktop.ui.widgets import row_table
 from recotap_desktop.ui.wizard.models import (
     PROBLEM_COLUMNS,
     ProblemsModel,
@@ -169,17 +167,7 @@ class CheckPage(QWizardPage):
         self.filter_edit.textChanged.connect(self.proxy.set_text)
         self.severity_combo.currentIndexChanged.connect(
             lambda _i: self.proxy.set_severity(self.severity_combo.currentData()))
-        self.view = tab_leaves(QTableView())
-        self.view.setObjectName("problemTable")
-        self.view.setAccessibleName("Problems")
-        self.view.setModel(self.proxy)
-        self.view.setSortingEnabled(True)
-        self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setAlternatingRowColors(True)
-        self.view.setWordWrap(False)
-        self.view.verticalHeader().setVisible(False)
+        self.view = row_table(self.proxy, "problemTable", "Problems")
         self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

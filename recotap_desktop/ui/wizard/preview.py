@@ -20,14 +20,12 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -45,7 +43,7 @@ from recotap_desktop.engine.preview import (
 from recotap_desktop.engine.run_target import RunTarget
 from recotap_desktop.store.mirror import AccountMirror, MirrorError
 from recotap_desktop.ui.messages import describe_error
-from recotap_desktop.ui.widgets import tab_leaves
+from recotap_desktop.ui.widgets import row_table
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 COLUMNS = ("Row", "Account", "Planned", "What changes (old \u2192 new)")
@@ -210,17 +208,7 @@ class PreviewPanel(QWidget):
         self.filter_edit.textChanged.connect(self.proxy.set_text)
         self.action_combo.currentIndexChanged.connect(
             lambda _i: self.proxy.set_action(self.action_combo.currentData()))
-        self.view = tab_leaves(QTableView())
-        self.view.setObjectName("previewTable")
-        self.view.setAccessibleName("Planned action of every row")
-        self.view.setModel(self.proxy)
-        self.view.setSortingEnabled(True)
-        self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setAlternatingRowColors(True)
-        self.view.setWordWrap(False)
-        self.view.verticalHeader().setVisible(False)
+        self.view = row_table(self.proxy, "previewTable", "Planned action of every row")
         header = self.view.horizontalHeader()
         header.setStretchLastSection(True)
         fm = self.fontMetrics()
