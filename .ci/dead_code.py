@@ -58,6 +58,9 @@ TEST_ONLY = {
     "proposals", "scored", "first_row",
     # the account mirror read whole (tests compare it with the server; the bench's size)
     "iter_accounts", "size_on_disk",
+    # Worker.is_finished: tests wait on it; the package asks Worker.running (one rule,
+    # ui/job_dialog.py)
+    "is_finished",
     "convert",  # RecordKind.convert: one row at a time (the engine compiles blocks)
     # the sandbox's own seeding and driving API for tests
     "clear_last_sync", "all_accounts", "add_accounts", "touch", "sandbox_fixture",

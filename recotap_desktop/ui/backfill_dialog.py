@@ -51,10 +51,8 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QDialog,
     QFileDialog,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -70,7 +68,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from recotap_desktop.domain.editions import rules_for
 from recotap_desktop.engine.backfill import (
     CRM_FIELD_NAMES,
     REPORT_HEADERS,
@@ -91,7 +88,6 @@ from recotap_desktop.engine.states import RunState
 from recotap_desktop.files import TableWriter
 from recotap_desktop.records import ColumnMapping
 from recotap_desktop.records.backfill_match import LEGAL_SUFFIXES, MatchKind, Proposal
-from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile
 from recotap_desktop.ui.backfill_model import (
     COL_CRM,
     COL_CRM_NAME,
@@ -107,7 +103,7 @@ from recotap_desktop.ui.backfill_model import (
     ReviewModel,
     badge_colors,
 )
-from recotap_desktop.ui.dialogs import JobDialog, help_window, present
+from recotap_desktop.ui.job_dialog import Banner, JobDialog, follow
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import Column, RecordTableModel, make_proxy
 from recotap_desktop.ui.services import NoApiKey, Services, host_of
@@ -264,6 +260,10 @@ class BackfillDialog(JobDialog):
         "stays unsent and the run can be resumed from the sync history."
     )
     STOP_BUTTON = "Stop and close"
+    HELP_TITLE = "Backfill external IDs — help"
+    HELP_OBJECT_NAME = "backfill-help"
+    HELP_SIZE = (600, 560)
+    OWN_WORDS = (BackfillError, NoApiKey)
 
     def __init__(
         self,
@@ -272,15 +272,10 @@ class BackfillDialog(JobDialog):
         *,
         client_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(services, parent, client_kwargs=client_kwargs)
         self.setObjectName("backfill-dialog")
         self.setWindowTitle("Backfill external IDs")
         self.setAcceptDrops(True)
-        self._services = services
-        self._client_kwargs = dict(client_kwargs or {})
-        self.profile: Profile | None = services.active_profile
-        #: The background job running now (one at a time), if any.
-        self.job: Worker | None = None
         self.listing: UnmappedListing | None = None
         self.crm: CrmFile | None = None
         self.crm_path: Path | None = None
@@ -289,9 +284,6 @@ class BackfillDialog(JobDialog):
         self.runs: list[RunResult] = []
         self.pending: list[Proposal] = []
         self._pending_round = 0
-        self.confirm_box: QMessageBox | None = None
-        self.help_dialog: QDialog | None = None
-        self._close_when_done = False
         self._problem = ""
         self._details_row: int | None = None
 
@@ -307,17 +299,7 @@ class BackfillDialog(JobDialog):
         self.connection_label.setWordWrap(True)
         layout.addWidget(self.connection_label)
 
-        self.banner = QFrame()
-        self.banner.setObjectName("backfill-banner")
-        self.banner.setFrameShape(QFrame.Shape.StyledPanel)
-        banner_layout = QHBoxLayout(self.banner)
-        banner_layout.setContentsMargins(8, 4, 8, 4)
-        self.banner_label = QLabel()
-        self.banner_label.setWordWrap(True)
-        self.banner_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.banner_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        banner_layout.addWidget(self.banner_label, 1)
-        self.banner.hide()
+        self.banner = Banner("backfill-banner", icon=False, margins=(8, 4, 8, 4))
         layout.addWidget(self.banner)
 
         self.stack = QStackedWidget()
@@ -328,7 +310,6 @@ class BackfillDialog(JobDialog):
         layout.addWidget(self._build_progress_row())
         layout.addLayout(self._build_buttons())
 
-        QShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents), self, self.show_help)
         self._load_connection()
         self._show_page(_PAGE_LIST)
         resize_within_screen(self, 1000, 680)
@@ -720,19 +701,13 @@ class BackfillDialog(JobDialog):
         """``list``, ``match`` or ``review``."""
         return _PAGE_NAMES[self.stack.currentIndex()]
 
-    @property
-    def running(self) -> bool:
-        """True while a background job runs."""
-        return self.job is not None and self.job.running
-
     def banner_text(self) -> str:
         """The banner's message ("" when hidden)."""
-        return self.banner_label.text() if not self.banner.isHidden() else ""
+        return self.banner.message()
 
     def show_banner(self, text: str) -> None:
         """Show a message above the pages (errors, cancellations)."""
-        self.banner_label.setText(text)
-        self.banner.show()
+        self.banner.show_message(text, warning=True)
 
     def _load_connection(self) -> None:
         profile = self.profile
@@ -743,11 +718,7 @@ class BackfillDialog(JobDialog):
             )
             self.connection_label.setText("No connection.")
         else:
-            rules = rules_for(profile.edition)
-            self.connection_label.setText(
-                f"Connection: <b>{html.escape(profile.name)}</b> · "
-                f"{html.escape(host_of(profile))} · {html.escape(rules.title)}"
-            )
+            self.connection_label.setText(self.connection_text(profile))
         if self._services.history is None:
             self._problem = (
                 "The sync history could not be opened, so IDs cannot be sent "
@@ -839,27 +810,23 @@ class BackfillDialog(JobDialog):
         self.stop_button.setText(stop_text)
         self.stop_button.setEnabled(True)
         self.progress_box.show()
-        job = Worker(fn, name=name, parent=self)
-        job.snapshot.connect(self._on_snapshot)
-        job.succeeded.connect(on_ok)
-        job.failed.connect(on_error or self._on_failed)
-        job.cancelled.connect(lambda: self.show_banner("Cancelled."))
-        job.finished.connect(self._on_finished)
-        self.job = job
+        return self.start_job(
+            fn,
+            name,
+            on_ok=on_ok,
+            on_error=on_error or self._on_failed,
+            on_cancelled=lambda: self.show_banner("Cancelled."),
+        )
+
+    def _job_started(self) -> None:
         self.review_model.set_locked(True)
-        job.start()
         self._update_buttons()
-        return job
 
     def _on_snapshot(self, snapshot: object) -> None:
         if not isinstance(snapshot, ProgressSnapshot):
             return
         done, total = snapshot.done, snapshot.total
-        if total:
-            self.progress_bar.setRange(0, total)
-            self.progress_bar.setValue(min(done, total))
-        else:
-            self.progress_bar.setRange(0, 0)
+        follow(self.progress_bar, snapshot)
         if snapshot.phase is Phase.PULL:
             found = snapshot.counts.get("unmapped", 0)
             text = (
@@ -872,38 +839,25 @@ class BackfillDialog(JobDialog):
                 text += f" ({counts})"
         else:
             text = snapshot.message or "Preparing…"
-        if self.job is not None and self.job.cancel_requested:
+        if self.stopping:
             text += " · stopping…"
         self.progress_label.setText(text)
-
-    def _message(self, exc: object) -> str:
-        if isinstance(exc, BackfillError | NoApiKey):
-            return exc.message
-        if isinstance(exc, BaseException):
-            return describe_error(exc, host_of(self.profile) if self.profile else "")
-        return str(exc)
 
     def _on_failed(self, exc: object) -> None:
         if isinstance(exc, BackfillCancelled):
             self.show_banner("Cancelled. Nothing was sent.")
             return
-        self.show_banner(self._message(exc))
+        self.show_banner(self.error_text(exc))
 
-    def _on_finished(self) -> None:
+    def _job_ended(self) -> None:
         self.progress_box.hide()
-        self.job = None
         self.review_model.set_locked(False)
         self._update_buttons()
-        if self._close_when_done:
-            self._close_when_done = False
-            super().reject()
 
-    def cancel(self) -> None:
-        """Stop the running job (a send finishes the batches already in flight)."""
-        if self.running and self.job is not None:
-            self.job.cancel()
-            self.stop_button.setEnabled(False)
-            self.progress_label.setText(self.progress_label.text() + " · stopping…")
+    def _cancel_requested(self) -> None:
+        # a send finishes the batches already in flight
+        self.stop_button.setEnabled(False)
+        self.progress_label.setText(self.progress_label.text() + " · stopping…")
 
     # ================================================================== step 1: list
     def refresh_list(self, scan: bool = False) -> Worker | None:
@@ -975,7 +929,7 @@ class BackfillDialog(JobDialog):
     # ================================================================== step 2: match
     def choose_crm_file(self) -> None:
         """Choose file…: pick the CRM export and read it."""
-        start = str(self._services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
+        start = str(self.last_folder())
         chosen, _ = QFileDialog.getOpenFileName(
             self, "CRM export with account IDs", start, _CRM_FILTER
         )
@@ -1006,7 +960,7 @@ class BackfillDialog(JobDialog):
         def done(crm: object) -> None:
             assert isinstance(crm, CrmFile)
             self.crm = crm
-            self._remember_folder(path.parent)
+            self.remember_folder(path.parent)
             self._fill_columns(crm.source.headers, crm.mapping, crm.source.sheets, crm.source.sheet)
             how = (
                 "detected automatically; change them if one is wrong"
@@ -1027,7 +981,7 @@ class BackfillDialog(JobDialog):
 
     def _crm_failed(self, exc: object, new_file: bool) -> None:
         self.crm = None
-        self.crm_summary.setText("The file cannot be used: " + self._message(exc))
+        self.crm_summary.setText("The file cannot be used: " + self.error_text(exc))
         if new_file:
             self._fill_columns([], ColumnMapping(), [], None)
 
@@ -1489,7 +1443,7 @@ class BackfillDialog(JobDialog):
 
     # ================================================================== files, help, closing
     def _save_path(self, title: str, name: str) -> Path | None:
-        start = Path(str(self._services.settings.ui.get(UI_LAST_FOLDER) or Path.home()))
+        start = self.last_folder()
         xlsx, csv = "Excel workbook (*.xlsx)", "CSV, comma-separated (*.csv)"
         chosen, selected = QFileDialog.getSaveFileName(
             self, title, str(start / name), f"{xlsx};;{csv}", xlsx
@@ -1499,11 +1453,8 @@ class BackfillDialog(JobDialog):
         path = Path(chosen)
         if path.suffix.lower() not in {".xlsx", ".csv"}:
             path = path.with_suffix(".csv" if selected == csv else ".xlsx")
-        self._remember_folder(path.parent)
+        self.remember_folder(path.parent)
         return path
-
-    def _remember_folder(self, folder: Path) -> None:
-        self._services.settings.remember(UI_LAST_FOLDER, str(folder))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if not self.running and self._dropped_file(event.mimeData().urls()) is not None:
@@ -1529,17 +1480,9 @@ class BackfillDialog(JobDialog):
                     return path
         return None
 
-    def show_help(self) -> QDialog:
+    def help_html(self) -> str:
         """F1 / Help: the matching rules, ambiguity, the overwrite warning."""
-        if self.help_dialog is None:
-            self.help_dialog = help_window(
-                self,
-                "Backfill external IDs — help",
-                backfill_help_html(),
-                object_name="backfill-help",
-                size=(600, 560),
-            )
-        return present(self.help_dialog)
+        return backfill_help_html()
 
 
 class _ReviewView(QTableView):

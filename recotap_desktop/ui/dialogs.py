@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -311,17 +311,6 @@ def present(dialog: QDialog) -> QDialog:
     return dialog
 
 
-def stop_question(parent: QWidget, title: str, text: str, stop_text: str) -> QMessageBox:
-    """"Stop the running job?" with "Keep going" as the default and Esc answer."""
-    box = QMessageBox(QMessageBox.Icon.Question, title, text,
-                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
-    box.button(QMessageBox.StandardButton.Yes).setText(stop_text)
-    box.button(QMessageBox.StandardButton.No).setText("Keep going")
-    box.setDefaultButton(QMessageBox.StandardButton.No)
-    box.setEscapeButton(QMessageBox.StandardButton.No)
-    return box
-
-
 def another_name_question(parent: QWidget, message: str, choose: object) -> QMessageBox:
     """A file cannot be written where the user asked (the rule and its words:
     :mod:`recotap_desktop.files.targets`): say why, and offer a save-as ("Choose another
@@ -338,63 +327,3 @@ def another_name_question(parent: QWidget, message: str, choose: object) -> QMes
     box.finished.connect(answered)
     box.open()
     return box
-
-
-class JobDialog(QDialog):
-    """A dialog that runs background jobs: Esc or closing asks before stopping a running
-    job (and closes once it has stopped); F1 opens the dialog's help.
-
-    Subclasses set ``STOP_TITLE``, ``STOP_TEXT`` and ``STOP_BUTTON`` and implement
-    ``running``, ``cancel()`` and ``show_help()``; they close themselves when a job ends
-    with ``_close_when_done`` set.
-    """
-
-    STOP_TITLE = "Stop?"
-    STOP_TEXT = ""
-    STOP_BUTTON = "Stop"
-    confirm_box: QMessageBox | None = None
-    _close_when_done: bool = False
-
-    @property
-    def running(self) -> bool:
-        raise NotImplementedError
-
-    def cancel(self) -> None:
-        raise NotImplementedError
-
-    def show_help(self) -> QDialog:
-        raise NotImplementedError
-
-    def reject(self) -> None:
-        """Esc / Close: closes, or while a job runs asks whether to stop it."""
-        if not self.running:
-            super().reject()
-            return
-        if self.confirm_box is not None:
-            return
-        box = stop_question(self, self.STOP_TITLE, self.STOP_TEXT, self.STOP_BUTTON)
-        self.confirm_box = box
-
-        def answered(button: int) -> None:
-            self.confirm_box = None
-            if button == QMessageBox.StandardButton.Yes and self.running:
-                self._close_when_done = True
-                self.cancel()
-
-        box.finished.connect(answered)
-        box.open()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        # A QShortcut handles F1 in a running app; this covers synthetic key events.
-        if event.matches(QKeySequence.StandardKey.HelpContents):
-            self.show_help()
-            event.accept()
-            return
-        super().keyPressEvent(event)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.running:
-            event.ignore()
-            self.reject()
-            return
-        super().closeEvent(event)

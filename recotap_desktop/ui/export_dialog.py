@@ -34,14 +34,11 @@ from PySide6.QtCore import QDateTime, Qt, QTimeZone, QUrl
 from PySide6.QtGui import (
     QDesktopServices,
     QFont,
-    QKeySequence,
-    QShortcut,
 )
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QDateTimeEdit,
-    QDialog,
     QFileDialog,
     QFormLayout,
     QFrame,
@@ -77,10 +74,9 @@ from recotap_desktop.engine.export import (
     load_domains,
     parse_since,
 )
-from recotap_desktop.engine.progress import ProgressSnapshot, format_duration
+from recotap_desktop.engine.progress import ProgressSnapshot
 from recotap_desktop.engine.states import RunState
-from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile
-from recotap_desktop.ui.dialogs import JobDialog, help_window, present
+from recotap_desktop.ui.job_dialog import Banner, JobDialog, follow, rate_and_eta
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.score_chart import ScoreChart
 from recotap_desktop.ui.services import NoApiKey, Services, host_of
@@ -194,6 +190,11 @@ class ExportDialog(JobDialog):
         "written and the last sync time stays as it was."
     )
     STOP_BUTTON = "Stop export"
+    CANCEL_STOP_NOW = True  # between pages: nothing is written, nothing changes
+    HELP_TITLE = "Export scored accounts — help"
+    HELP_OBJECT_NAME = "export-help"
+    HELP_SIZE = (560, 520)
+    OWN_WORDS = (ExportError, NoApiKey)
 
     def __init__(
         self,
@@ -202,24 +203,17 @@ class ExportDialog(JobDialog):
         *,
         client_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(services, parent, client_kwargs=client_kwargs)
         self.setObjectName("export-dialog")
         self.setWindowTitle("Export scored accounts")
-        self._services = services
-        self._client_kwargs = dict(client_kwargs or {})
-        self.profile: Profile | None = services.active_profile
-        self.job: Worker | None = None
         #: The last finished (or cancelled/failed) export, once there is one.
         self.export_result: ExportResult | None = None
         self.domain_list: DomainList | None = None
         self.domain_file: Path | None = None
-        self.confirm_box: QMessageBox | None = None
         #: "Choose another file": the output cannot be written there (files/targets.py).
         self.target_box: QMessageBox | None = None
-        self.help_dialog: QDialog | None = None
         #: How URLs are opened (tests replace it).
         self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
-        self._close_when_done = False
         self._confirmed_path: Path | None = None
         self._domain_job: Worker | None = None
 
@@ -231,7 +225,6 @@ class ExportDialog(JobDialog):
         layout.addWidget(self.stack, 1)
         layout.addLayout(self._build_buttons())
 
-        QShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents), self, self.show_help)
         self._load_connection()
         self._show_page(_PAGE_OPTIONS)
         self.resize(self.sizeHint().expandedTo(self.minimumSizeHint()))
@@ -241,7 +234,8 @@ class ExportDialog(JobDialog):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._build_banner())
+        self.banner = Banner("export-banner")
+        layout.addWidget(self.banner)
         self.connection_label = QLabel()
         self.connection_label.setWordWrap(True)
         layout.addWidget(self.connection_label)
@@ -250,23 +244,6 @@ class ExportDialog(JobDialog):
         layout.addWidget(self._build_output_group())
         layout.addStretch(1)
         return page
-
-    def _build_banner(self) -> QWidget:
-        """The message strip above the options (hidden until there is one)."""
-        self.banner = QFrame()
-        self.banner.setObjectName("export-banner")
-        self.banner.setFrameShape(QFrame.Shape.StyledPanel)
-        banner_layout = QHBoxLayout(self.banner)
-        self.banner_icon = QLabel()
-        self.banner_icon.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.banner_text_label = QLabel()
-        self.banner_text_label.setWordWrap(True)
-        self.banner_text_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.banner_text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        banner_layout.addWidget(self.banner_icon)
-        banner_layout.addWidget(self.banner_text_label, 1)
-        self.banner.hide()
-        return self.banner
 
     def _build_mode_group(self) -> QWidget:
         """What to pull: everything, the changes since the last pull, or since a date."""
@@ -314,9 +291,23 @@ class ExportDialog(JobDialog):
 
     def _build_filter_group(self) -> QWidget:
         """Optional filters: a domain list, a minimum score, journey stages."""
-        # -- filters
         filter_box = QGroupBox("Filters (optional)")
         form = QFormLayout(filter_box)
+        form.addRow("Domains:", self._build_domain_field())
+
+        self.min_score = QSpinBox()
+        self.min_score.setRange(0, 1000)
+        self.min_score.setSpecialValueText("Any score")
+        self.min_score.setToolTip(
+            "Only accounts whose account score is at least this. Scores are usually 0–100."
+        )
+        self.min_score.setAccessibleName("Minimum account score")
+        form.addRow("Minimum s&core:", self.min_score)
+        self._build_stage_field(form)
+        return filter_box
+
+    def _build_domain_field(self) -> QWidget:
+        """The domain list: its file (Choose file…, Clear) and where it is applied."""
         domain_field = QWidget()
         domain_column = QVBoxLayout(domain_field)
         domain_column.setContentsMargins(0, 0, 0, 0)
@@ -340,17 +331,10 @@ class ExportDialog(JobDialog):
         domain_column.addLayout(domain_row)
         self.domain_note = _hint("")
         domain_column.addWidget(self.domain_note)
-        form.addRow("Domains:", domain_field)
+        return domain_field
 
-        self.min_score = QSpinBox()
-        self.min_score.setRange(0, 1000)
-        self.min_score.setSpecialValueText("Any score")
-        self.min_score.setToolTip(
-            "Only accounts whose account score is at least this. Scores are usually 0–100."
-        )
-        self.min_score.setAccessibleName("Minimum account score")
-        form.addRow("Minimum s&core:", self.min_score)
-
+    def _build_stage_field(self, form: QFormLayout) -> None:
+        """The journey stages: a box per known stage, "No stage", and other stages."""
         stages = QWidget()
         stage_layout = QGridLayout(stages)
         stage_layout.setContentsMargins(0, 0, 0, 0)
@@ -373,7 +357,6 @@ class ExportDialog(JobDialog):
             1,
             3,
         )
-        return filter_box
 
     def _build_output_group(self) -> QWidget:
         """Where the file goes, and whether it gets a label row."""
@@ -532,8 +515,22 @@ class ExportDialog(JobDialog):
 
     # ================================================================== state
     def _load_connection(self) -> None:
+        """Show the active connection, its last sync time and the default options."""
+        problem = self._show_connection()
+        self._show_last_sync()
+        folder = self.last_folder()
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+        self.path_edit.setText(str(folder / f"recotap-accounts-{stamp}.xlsx"))
+        self._mode_changed()
+        if problem:
+            self.show_banner(problem, warning=True)
+        self._can_run = not problem
+        self._update_start()
+
+    def _show_connection(self) -> str:
+        """The connection line and the domain filter's note; why the export cannot run
+        (``""`` when it can)."""
         profile = self.profile
-        history = self._services.history
         problem = ""
         if profile is None:
             problem = (
@@ -543,10 +540,7 @@ class ExportDialog(JobDialog):
             self.connection_label.setText("No connection.")
         else:
             rules = rules_for(profile.edition)
-            self.connection_label.setText(
-                f"Connection: <b>{html.escape(profile.name)}</b> · "
-                f"{html.escape(host_of(profile))} · {html.escape(rules.title)}"
-            )
+            self.connection_label.setText(self.connection_text(profile))
             if rules.supports_domain_filter:
                 self.domain_note.setText(
                     "Recotap filters the domains on the server: only "
@@ -557,11 +551,17 @@ class ExportDialog(JobDialog):
                     f"The {rules.title} cannot filter by domain: every "
                     "account is downloaded and filtered after download."
                 )
-        if history is None:
+        if self._services.history is None:
             problem = (
                 f"The sync history could not be opened, so the export cannot run: "
                 f"{self._services.history_problem or 'unknown problem'}"
             )
+        return problem
+
+    def _show_last_sync(self) -> None:
+        """The last complete pull of this connection, and the pull it makes the default."""
+        profile = self.profile
+        history = self._services.history
         last: str | None = None
         mode = "full"
         if profile is not None and history is not None:
@@ -586,14 +586,6 @@ class ExportDialog(JobDialog):
             )
             self.delta_radio.setEnabled(False)
         (self.delta_radio if mode == "delta" else self.full_radio).setChecked(True)
-        folder = Path(str(self._services.settings.ui.get(UI_LAST_FOLDER) or Path.home()))
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-        self.path_edit.setText(str(folder / f"recotap-accounts-{stamp}.xlsx"))
-        self._mode_changed()
-        if problem:
-            self.show_banner(problem, warning=True)
-        self._can_run = not problem
-        self._update_start()
 
     def _mode_changed(self) -> None:
         self.since_edit.setEnabled(self.since_radio.isChecked())
@@ -659,27 +651,13 @@ class ExportDialog(JobDialog):
         """``"options"``, ``"progress"`` or ``"summary"``."""
         return ("options", "progress", "summary")[self.stack.currentIndex()]
 
-    @property
-    def running(self) -> bool:
-        """True while a pull runs."""
-        return self.job is not None and not self.job.is_finished
-
     def show_banner(self, text: str, *, warning: bool) -> None:
         """Show ``text`` at the top of the options page (an error or a note)."""
-        icon = (
-            QStyle.StandardPixmap.SP_MessageBoxWarning
-            if warning
-            else QStyle.StandardPixmap.SP_MessageBoxInformation
-        )
-        size = self.style().pixelMetric(QStyle.PixelMetric.PM_LargeIconSize)
-        self.banner.setProperty("warning", warning)
-        self.banner_icon.setPixmap(self.style().standardIcon(icon).pixmap(size, size))
-        self.banner_text_label.setText(text)
-        self.banner.show()
+        self.banner.show_message(text, warning=warning)
 
     def banner_text(self) -> str:
         """The banner's message (``""`` when hidden)."""
-        return self.banner_text_label.text() if not self.banner.isHidden() else ""
+        return self.banner.message()
 
     # ================================================================== options
     def output_path(self) -> Path | None:
@@ -715,17 +693,10 @@ class ExportDialog(JobDialog):
             label_row=self.label_row.isChecked(),
         )
 
-    def _remember_folder(self, folder: Path) -> None:
-        self._services.settings.remember(UI_LAST_FOLDER, str(folder))
-
     def choose_output(self) -> None:
         """Browse… : pick the output file (CSV or XLSX); remembers the folder."""
         current = self.output_path()
-        start = (
-            str(current)
-            if current
-            else str(self._services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
-        )
+        start = str(current) if current else str(self.last_folder())
         xlsx, csv = "Excel workbook (*.xlsx)", "CSV, comma-separated (*.csv)"
         chosen, selected = QFileDialog.getSaveFileName(
             self,
@@ -741,11 +712,11 @@ class ExportDialog(JobDialog):
             path = path.with_suffix(".csv" if selected == csv else ".xlsx")
         self.path_edit.setText(str(path))
         self._confirmed_path = path  # the file dialog already asked about replacing it
-        self._remember_folder(path.parent)
+        self.remember_folder(path.parent)
 
     def choose_domain_file(self) -> None:
         """Choose a domain list file and read it in the background."""
-        start = str(self._services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
+        start = str(self.last_folder())
         chosen, _ = QFileDialog.getOpenFileName(
             self,
             "Only export these domains",
@@ -852,7 +823,7 @@ class ExportDialog(JobDialog):
         assert profile is not None and history is not None
         services = self._services
         client_kwargs = dict(self._client_kwargs)
-        self._remember_folder(out.parent)
+        self.remember_folder(out.parent)
         self.banner.hide()
         self.export_result = None
         self._close_when_done = False
@@ -880,34 +851,27 @@ class ExportDialog(JobDialog):
         self.rate_label.setText("")
         self.counts_label.setText("")
         self._show_page(_PAGE_PROGRESS)
-        job = Worker(pull, name="export-accounts", parent=self)
-        job.snapshot.connect(self._on_snapshot)
-        job.succeeded.connect(self._on_result)
-        job.failed.connect(self._on_failed)
-        job.cancelled.connect(self._on_cancelled)
-        job.finished.connect(self._on_finished)
-        self.job = job
-        return job.start()
+        return self.start_job(
+            pull,
+            "export-accounts",
+            on_ok=self._on_result,
+            on_error=self._on_failed,
+            on_cancelled=self._on_cancelled,
+        )
 
     def _on_snapshot(self, snapshot: object) -> None:
         if not isinstance(snapshot, ProgressSnapshot):
             return
         done, total = snapshot.done, snapshot.total
+        follow(self.progress_bar, snapshot)
         if total:
-            self.progress_bar.setRange(0, total)
-            self.progress_bar.setValue(min(done, total))
             self.received_label.setText(f"Received {done:,} of about {total:,} accounts")
         else:
-            self.progress_bar.setRange(0, 0)
             self.received_label.setText(
                 f"Received {done:,} accounts" if done else (snapshot.message or "Connecting…")
             )
-        parts = []
-        if snapshot.rate:
-            parts.append(f"{snapshot.rate:,.0f} accounts/s")
-        if snapshot.eta is not None and total:
-            parts.append(f"about {format_duration(snapshot.eta)} left")
-        if self.job is not None and self.job.cancel_requested:
+        parts = rate_and_eta(snapshot, "accounts")
+        if self.stopping:
             parts.append("stopping after the current page…")
         self.rate_label.setText(" · ".join(parts))
         counts = snapshot.counts
@@ -931,10 +895,7 @@ class ExportDialog(JobDialog):
 
     def _on_failed(self, exc: object) -> None:
         assert isinstance(exc, BaseException)
-        if isinstance(exc, ExportError | NoApiKey):
-            message = exc.message
-        else:
-            message = describe_error(exc, host_of(self.profile) if self.profile else "")
+        message = self.error_text(exc)
         self._show_page(_PAGE_OPTIONS)
         self.show_banner(f"The export did not start: {message} Nothing was written.", warning=True)
 
@@ -946,17 +907,10 @@ class ExportDialog(JobDialog):
             warning=False,
         )
 
-    def _on_finished(self) -> None:
-        if self._close_when_done:
-            self._close_when_done = False
-            super().reject()
-
-    def cancel(self) -> None:
-        """Stop the running pull between pages (nothing is written, nothing changes)."""
-        if self.running and self.job is not None:
-            self.job.cancel(stop_now=True)
-            self.cancel_button.setEnabled(False)
-            self.rate_label.setText("Stopping after the current page…")
+    def _cancel_requested(self) -> None:
+        # the pull stops between pages: nothing is written, nothing changes
+        self.cancel_button.setEnabled(False)
+        self.rate_label.setText("Stopping after the current page…")
 
     def _cancel_clicked(self) -> None:
         if self.running:
@@ -1011,15 +965,7 @@ class ExportDialog(JobDialog):
         self._load_connection()
         self._show_page(_PAGE_OPTIONS)
 
-    # ================================================================== help, closing
-    def show_help(self) -> QDialog:
+    # ================================================================== help
+    def help_html(self) -> str:
         """F1 / Help: full vs delta, the sync time, unscored accounts."""
-        if self.help_dialog is None:
-            self.help_dialog = help_window(
-                self,
-                "Export scored accounts — help",
-                export_help_html(),
-                object_name="export-help",
-                size=(560, 520),
-            )
-        return present(self.help_dialog)
+        return export_help_html()
