@@ -843,7 +843,7 @@ class MainWindow(QMainWindow):
         if self.services.active_profile is None:
             self._inform("No connection", "Add a connection first (Connection → Connections…).")
             return
-        from recotap_desktop.ui.backfill_dialog import BackfillDialog
+        from recotap_desktop.ui.backfill import BackfillDialog
 
         dialog = BackfillDialog(self.services, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

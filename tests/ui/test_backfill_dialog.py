@@ -26,8 +26,8 @@ from recotap_desktop.api import RetryPolicy
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.records.backfill_match import MatchKind
 from recotap_desktop.sandbox import SandboxServer
-from recotap_desktop.ui.backfill_dialog import BackfillDialog
-from recotap_desktop.ui.backfill_model import (
+from recotap_desktop.ui.backfill import BackfillDialog
+from recotap_desktop.ui.backfill.model import (
     COL_RESULT,
     COL_SEND,
     ReviewModel,

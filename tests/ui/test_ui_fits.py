@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QWidget
 from recotap_desktop.sandbox import DEMO_API_KEY, SandboxServer
 from recotap_desktop.store.secrets import KeyStore
 from recotap_desktop.store.settings import Profile
-from recotap_desktop.ui.backfill_dialog import BackfillDialog
+from recotap_desktop.ui.backfill import BackfillDialog
 from recotap_desktop.ui.export_dialog import ExportDialog
 from recotap_desktop.ui.main_window import MainWindow
 from recotap_desktop.ui.results.view import ResultsWindow

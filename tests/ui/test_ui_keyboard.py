@@ -10,7 +10,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QWidget
 
-from recotap_desktop.ui.backfill_dialog import BackfillDialog
+from recotap_desktop.ui.backfill import BackfillDialog
 from recotap_desktop.ui.dialogs import KindDialog
 from recotap_desktop.ui.export_dialog import ExportDialog
 from recotap_desktop.ui.main_window import MainWindow
