@@ -31,7 +31,7 @@ from recotap_desktop.ui.widgets import resize_within_screen
 
 __all__ = ["BackfillDialog"]
 
-PAGE_NAMES = ("list", "match", "review")
+_PAGE_NAMES = ("list", "match", "review")
 _STEP_TITLES = (
     "Accounts without an external ID",
     "Match them with a CRM export",
@@ -169,7 +169,7 @@ class BackfillDialog(ListPage, MatchPage, SendStep):
     @property
     def page(self) -> str:
         """``list``, ``match`` or ``review``."""
-        return PAGE_NAMES[self.stack.currentIndex()]
+        return _PAGE_NAMES[self.stack.currentIndex()]
 
     def _load_connection(self) -> None:
         profile = self.profile
