@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recotap_desktop.cli.context import (
     CliError,
@@ -13,6 +13,7 @@ from recotap_desktop.cli.context import (
     _preflight,
     _SigintCancel,
 )
+from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.progress import (
     CancelToken,
     format_duration,
@@ -24,6 +25,9 @@ from recotap_desktop.errors import (
     EXIT_OK,
 )
 
+if TYPE_CHECKING:
+    from recotap_desktop.engine.export import ExportResult
+
 
 def cmd_export(ctx: Context) -> int:
     """``export accounts OUT``: pull scored accounts into a CSV or XLSX file.
@@ -33,14 +37,9 @@ def cmd_export(ctx: Context) -> int:
     2 bad options.
     """
     from recotap_desktop.engine.export import (
-        HISTOGRAM_LABELS,
-        SYNC_RESOURCE,
         ExportError,
         ExportOptions,
-        ExportResult,
-        default_mode,
         export_accounts,
-        load_domains,
     )
 
     args = ctx.args
@@ -48,37 +47,9 @@ def cmd_export(ctx: Context) -> int:
                      failures=False)
     assert out is not None
     conn = ctx.connection()
-    domains: list[str] | None = None
-    if args.domains:
-        try:
-            loaded = load_domains(args.domains)
-        except ExportError as exc:
-            raise CliError(exc.message) from exc
-        domains = loaded.domains
-        where = f"column {loaded.column!r} of " if loaded.column else ""
-        ctx.err(f"Domain filter: {len(domains):,} domains from {where}{args.domains}.")
-        if loaded.rejected:
-            shown = ", ".join(f"row {row} {value!r}" for row, value in loaded.rejected[:5])
-            more = f" and {len(loaded.rejected) - 5} more" if len(loaded.rejected) > 5 else ""
-            ctx.err(
-                f"warning: {len(loaded.rejected)} values are not domain names and were "
-                f"skipped ({shown}{more})."
-            )
-    mode = "since" if args.since is not None else args.mode or default_mode(ctx.history, conn)
-    last = ctx.history.last_sync(conn.profile, SYNC_RESOURCE, host=conn.host)
-    if mode == "since":
-        ctx.err(f"Mode: since - accounts changed after {args.since}.")
-    elif mode == "delta" and last:
-        ctx.err(f"Mode: delta - accounts changed since the last complete pull ({last}).")
-    elif args.mode == "full":
-        ctx.err("Mode: full - every account.")
-    else:
-        ctx.err(
-            f"Mode: full - every account (no earlier complete pull of {conn.profile!r} "
-            f"on {conn.host})."
-        )
+    domains = _export_domains(ctx)
     options = ExportOptions(
-        mode=mode,
+        mode=_export_mode(ctx, conn),
         since=args.since,
         domains=domains,
         min_score=args.min_score,
@@ -96,6 +67,60 @@ def cmd_export(ctx: Context) -> int:
         raise CliError(exc.message) from exc
     finally:
         progress.finish()
+    return _export_summary(ctx, result)
+
+
+def _export_domains(ctx: Context) -> list[str] | None:
+    """The domains of ``--domains FILE`` (said on stderr, with the values skipped), or
+    ``None`` without the option."""
+    from recotap_desktop.engine.export import ExportError, load_domains
+
+    args = ctx.args
+    if not args.domains:
+        return None
+    try:
+        loaded = load_domains(args.domains)
+    except ExportError as exc:
+        raise CliError(exc.message) from exc
+    domains = loaded.domains
+    where = f"column {loaded.column!r} of " if loaded.column else ""
+    ctx.err(f"Domain filter: {len(domains):,} domains from {where}{args.domains}.")
+    if loaded.rejected:
+        shown = ", ".join(f"row {row} {value!r}" for row, value in loaded.rejected[:5])
+        more = f" and {len(loaded.rejected) - 5} more" if len(loaded.rejected) > 5 else ""
+        ctx.err(
+            f"warning: {len(loaded.rejected)} values are not domain names and were "
+            f"skipped ({shown}{more})."
+        )
+    return domains
+
+
+def _export_mode(ctx: Context, conn: ConnectionSpec) -> str:
+    """The pull's mode (``--since``, ``--delta``/``--full``, or what the history allows),
+    said on stderr."""
+    from recotap_desktop.engine.export import SYNC_RESOURCE, default_mode
+
+    args = ctx.args
+    mode: str = "since" if args.since is not None else args.mode or default_mode(ctx.history, conn)
+    last = ctx.history.last_sync(conn.profile, SYNC_RESOURCE, host=conn.host)
+    if mode == "since":
+        ctx.err(f"Mode: since - accounts changed after {args.since}.")
+    elif mode == "delta" and last:
+        ctx.err(f"Mode: delta - accounts changed since the last complete pull ({last}).")
+    elif args.mode == "full":
+        ctx.err("Mode: full - every account.")
+    else:
+        ctx.err(
+            f"Mode: full - every account (no earlier complete pull of {conn.profile!r} "
+            f"on {conn.host})."
+        )
+    return mode
+
+
+def _export_summary(ctx: Context, result: ExportResult) -> int:
+    """The closing lines of an export (counts, score histogram, stages, the file) and
+    its exit code."""
+    from recotap_desktop.engine.export import HISTOGRAM_LABELS
 
     ctx.err(
         f"Run {result.run_id} {result.state.value} in {format_duration(result.duration)}: "
