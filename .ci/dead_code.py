@@ -64,7 +64,9 @@ TEST_ONLY = {
     "convert",  # RecordKind.convert: one row at a time (the engine compiles blocks)
     # the sandbox's own seeding and driving API for tests
     "clear_last_sync", "all_accounts", "add_accounts", "touch", "sandbox_fixture",
-    # issue 17, item 2: the Connections dialog should call these instead of its own copy
+    # Settings.remove_profile: tests remove one connection with it; the Connections dialog
+    # applies its removals, renames and swaps at once (Settings.replace_profiles, and
+    # Session.move_keys for the keys)
     "remove_profile",
 }
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from recotap_desktop.domain.editions import Edition
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.progress import (
     CancelMode,
@@ -30,10 +29,11 @@ from recotap_desktop.errors import (
     UserError,
 )
 from recotap_desktop.files.targets import TargetProblem, check_data_dir, check_target
+from recotap_desktop.session import NoApiKey, Overrides, Session
 from recotap_desktop.store.history import History
 from recotap_desktop.store.paths import AppPaths, DataDirError, app_paths
 from recotap_desktop.store.platform_checks import FirstKeychainUse, data_dir_warnings
-from recotap_desktop.store.secrets import KeychainUnavailable, KeyStore, resolve_api_key
+from recotap_desktop.store.secrets import KeychainUnavailable, KeyStore
 from recotap_desktop.store.settings import Settings, SettingsError
 
 DEFAULT_PROFILE = "default"
@@ -49,7 +49,8 @@ class CliError(UserError):
 
 # ---------------------------------------------------------------- context
 class Context:
-    """What every command needs: paths, settings, the connection, the history."""
+    """What every command needs: paths, settings, the connection, the history. The
+    connection rule, the keys and the settings are the :class:`Session`'s, as in the app."""
 
     def __init__(
         self,
@@ -66,6 +67,11 @@ class Context:
         self._settings: Settings | None = None
         self._history: History | None = None
         self.keystore = KeyStore(before_first_use=self._explain_keychain)
+        self.session = Session(
+            self.paths, self.keystore, env=env,
+            overrides=Overrides(base_url=args.base_url, edition=args.edition,
+                                allow_insecure_http=bool(args.allow_insecure_http)),
+        )
         for warning in data_dir_warnings(self.paths, env):  # every command, once
             self.err(f"warning: {warning}")
 
@@ -74,7 +80,7 @@ class Context:
         if self._settings is None:
             self.ensure_paths()
             try:
-                self._settings = Settings.load(self.paths)
+                self._settings = self.session.settings
             except SettingsError as exc:
                 raise CliError(exc.message) from exc
             for warning in self._settings.warnings:
@@ -113,40 +119,27 @@ class Context:
     def profile_name(self) -> str:
         return self.args.profile or self.settings.active_profile or DEFAULT_PROFILE
 
+    def base_url_overridden(self) -> bool:
+        """Whether ``--base-url`` or ``RECOTAP_BASE_URL`` says where to send, so that a
+        connection needs no saved profile."""
+        return bool(self.args.base_url or self.session.env_base_url())
+
     def connection(self, *, need_key: bool = True, name: str | None = None) -> ConnectionSpec:
         """The connection of profile ``name`` (default: ``--profile`` or the active one), with
-        ``--base-url``/``--edition``/``RECOTAP_BASE_URL`` applied over its settings."""
+        ``--base-url``/``--edition``/``RECOTAP_BASE_URL`` applied over its settings (the
+        session's rule, the same as the app's)."""
         name = name or self.profile_name
-        profile = self.settings.get_profile(name)
-        edition = self.args.edition or (profile.edition if profile else None) or Edition.CRM.value
-        base_url = (
-            self.args.base_url
-            or self.env.get("RECOTAP_BASE_URL")
-            or (profile.base_url if profile else None)
-        )
-        insecure = bool(
-            self.args.allow_insecure_http or (profile.allow_insecure_http if profile else False)
-        )
-        key = ""
-        if need_key:
-            try:
-                found, _source = resolve_api_key(name, self.keystore, self.env)
-            except KeychainUnavailable as exc:
-                raise CliError(exc.message, EXIT_API) from exc
-            if not found:
-                raise CliError(
-                    f"No API key for connection {name!r}. Store one with "
-                    f"`recotap --profile {name} auth set`, or set RECOTAP_API_KEY.",
-                    EXIT_API,
-                )
-            key = found
-        return ConnectionSpec(
-            base_url=base_url,
-            edition=edition,
-            api_key=key,
-            allow_insecure_http=insecure,
-            profile=name,
-        )
+        self.settings  # noqa: B018  # read here: its errors and warnings are the command's
+        try:
+            return self.session.connection(name, need_key=need_key)
+        except KeychainUnavailable as exc:
+            raise CliError(exc.message, EXIT_API) from exc
+        except NoApiKey as exc:
+            raise CliError(
+                f"No API key for connection {name!r}. Store one with "
+                f"`recotap --profile {name} auth set`, or set RECOTAP_API_KEY.",
+                EXIT_API,
+            ) from exc
 
 
 # ---------------------------------------------------------------- progress

@@ -21,7 +21,7 @@ from recotap_desktop.cli.context import (
 )
 from recotap_desktop.engine.baseline import Baseline, prepare_baseline
 from recotap_desktop.engine.connection import ConnectionSpec
-from recotap_desktop.engine.jobs import load_custom_fields, resume, retry, retryable_rows
+from recotap_desktop.engine.jobs import resume, retry, retryable_rows
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, Plan, build_plan
 from recotap_desktop.engine.preview import PREVIEW_KINDS, preview_plan
 from recotap_desktop.engine.progress import (
@@ -47,7 +47,7 @@ from recotap_desktop.errors import (
     EXIT_ROWS_FAILED,
     EXIT_USAGE,
 )
-from recotap_desktop.records import KINDS, ColumnMapping, RecordKind, get_kind, needs_custom_fields
+from recotap_desktop.records import KINDS, ColumnMapping, RecordKind, get_kind
 from recotap_desktop.records.formats import undecided_message
 from recotap_desktop.store.history import RunBusy
 from recotap_desktop.store.mirror import AccountMirror, MirrorInfo
@@ -260,8 +260,7 @@ def _import_job(
     """The import as the command line asks it: options, custom fields, and the column
     mapping (``--mapping``, or mapped automatically and shown)."""
     args = ctx.args
-    with conn.open() as client:
-        custom_fields = client.list_custom_fields() if kind.needs_custom_fields else []
+    custom_fields = ctx.session.custom_fields(kind.name, conn)
     options = ImportOptions(
         segment_id=args.segment,
         upsert=args.upsert,
@@ -309,7 +308,7 @@ def _followup_connection(ctx: Context, run: Any, label: str) -> tuple[Connection
     how = (f"To send its remaining rows to another connection, name it: "
            f"`recotap {label} {run.id} --to-profile NAME`.")
     chosen = getattr(ctx.args, "to_profile", None)
-    overridden = ctx.args.base_url or ctx.env.get("RECOTAP_BASE_URL")
+    overridden = ctx.base_url_overridden()
     if chosen is not None and ctx.settings.get_profile(chosen) is None and not overridden:
         raise CliError(f"There is no connection named {chosen!r}; nothing was sent. Add it "
                        f"with `recotap --profile {chosen} --base-url URL auth set`.")
@@ -370,7 +369,7 @@ def _run_followup(ctx: Context, action: Callable[..., RunResult], run_id: int, l
     if run.kind not in KINDS:
         raise CliError(f"Run {run_id} is a {run.kind} run; only imports can be {label}d.")
     conn, elsewhere = _followup_connection(ctx, run, label)
-    custom_fields = load_custom_fields(conn) if needs_custom_fields(run.kind) else []
+    custom_fields = ctx.session.custom_fields(run.kind, conn)
     if announce:  # only once the connection is settled: a refusal sends nothing
         ctx.err(announce)
     token = CancelToken()

@@ -516,8 +516,7 @@ class ConnectionDialog(QDialog):
         services = self.services
         if services.is_demo(lookup):
             typed = services.demo_key or typed
-        host = urlsplit(normalise_base_url(profile.base_url, profile.edition,
-                                           profile.allow_insecure_http)).netloc
+        host = services.host_of(profile)  # RECOTAP_BASE_URL applies, as when sending
 
         def verify(progress: SignalProgress) -> Detection:
             key = typed
@@ -602,49 +601,9 @@ class ConnectionDialog(QDialog):
                   if e.original_name is None and e.new_key and not e.detected]
 
         def store_keys(progress: SignalProgress) -> tuple[list[str], list[tuple[Any, ...]]]:
-            notes: list[str] = []
-            found_editions: list[tuple[_Entry, str, str]] = []  # applied on the GUI thread
-            for entry, profile, key in probes:
-                try:
-                    spec = services.connection_spec(profile, key)
-                    found = detect_edition(
-                        key, base_url=spec.base_url, preferred=profile.edition,
-                        allow_insecure_http=profile.allow_insecure_http,
-                        cancel_event=progress.cancel_event, timeout=spec.timeout)
-                except Exception as exc:  # offline, refused...: save it as set, say so
-                    notes.append(f"{profile.name}: not verified ({describe_error(exc)})")
-                    continue
-                if found.chosen is None:
-                    notes.append(f"{profile.name}: not verified ({found.message})")
-                    continue
-                found_editions.append((entry, found.chosen.rules.name, found.chosen.base_url))
-            for name in removed:
-                try:
-                    services.keystore.delete(name)
-                except KeychainUnavailable:
-                    pass
-                services.forget_session_key(name)
-            for original, name, key in plan:
-                try:
-                    if key:
-                        services.keystore.set(name, key)
-                        services.forget_session_key(name)
-                        if original and original != name:
-                            services.keystore.delete(original)
-                    elif original and original != name:
-                        old = services.keystore.get(original)
-                        if old:
-                            services.keystore.set(name, old)
-                            services.keystore.delete(original)
-                        services.move_session_key(original, name)
-                except KeychainUnavailable as exc:
-                    if key:
-                        services.remember_session_key(name, key)
-                        notes.append(f"{name}: the key is kept in memory until you close the "
-                                     f"app. {exc.message}")
-                    elif original and original != name:
-                        services.move_session_key(original, name)
-            return notes, found_editions
+            notes, found_editions = _probe_new_connections(services, probes,
+                                                           progress.cancel_event)
+            return notes + _store_keys(services, plan, removed), found_editions
 
         self.buttons.setEnabled(False)
         self.result_label.setText("Saving…")
@@ -680,3 +639,52 @@ class ConnectionDialog(QDialog):
         self.buttons.setEnabled(True)
         log.warning("saving connections failed: %s", exc)
         self.result_label.setText("✖ The connections could not be saved: " + describe_error(exc))
+
+
+# ---------------------------------------------------------------- saving (on a worker)
+def _probe_new_connections(
+    services: Services, probes: list[tuple[_Entry, Profile, str]], cancel_event: Any,
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """A new connection is probed like "Test connection" does (issue 18, finding 8): the
+    edition that answers is kept (applied on the GUI thread from the returned
+    ``(entry, edition, base_url)``); when neither does, a note says it is saved as set."""
+    notes: list[str] = []
+    found_editions: list[tuple[Any, ...]] = []
+    for entry, profile, key in probes:
+        try:
+            spec = services.connection_spec(profile, key)
+            found = detect_edition(
+                key, base_url=spec.base_url, preferred=profile.edition,
+                allow_insecure_http=profile.allow_insecure_http,
+                cancel_event=cancel_event, timeout=spec.timeout)
+        except Exception as exc:  # offline, refused...: save it as set, say so
+            notes.append(f"{profile.name}: not verified ({describe_error(exc)})")
+            continue
+        if found.chosen is None:
+            notes.append(f"{profile.name}: not verified ({found.message})")
+            continue
+        found_editions.append((entry, found.chosen.rules.name, found.chosen.base_url))
+    return notes, found_editions
+
+
+def _store_keys(services: Services, plan: list[tuple[str | None, str, str]],
+                removed: list[str]) -> list[str]:
+    """Keys follow the edits of ``plan`` (``(original name, name, new key)``) and
+    ``removed`` at once (renames and swaps included); new keys go to the keychain, or
+    to memory with a note when there is none."""
+    notes: list[str] = []
+    try:  # removals, renames and swaps at once (the memory-only keys follow too)
+        services.move_keys({o: n for o, n, _key in plan if o}, removed)
+    except KeychainUnavailable:
+        pass  # no keychain: nothing stored there to move
+    for _original, name, key in plan:
+        if not key:
+            continue
+        try:
+            services.keystore.set(name, key)
+            services.forget_session_key(name)
+        except KeychainUnavailable as exc:
+            services.remember_session_key(name, key)
+            notes.append(f"{name}: the key is kept in memory until you close the "
+                         f"app. {exc.message}")
+    return notes

@@ -35,7 +35,7 @@ from recotap_desktop.records.base import custom_field_key
 from recotap_desktop.store.settings import Profile
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import LABEL_TYPES, SELECTION_TYPES, custom_field_model, make_proxy
-from recotap_desktop.ui.services import Services, host_of
+from recotap_desktop.ui.services import Services
 from recotap_desktop.ui.widgets import resize_within_screen, tab_leaves
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
@@ -152,7 +152,7 @@ class CustomFieldsDialog(QDialog):
     def refresh(self) -> Worker:
         """Load the fields on a worker."""
         services, profile = self.services, self.profile
-        self._show_state(f"Loading custom fields from {host_of(profile)}…")
+        self._show_state(f"Loading custom fields from {self.services.host_of(profile)}…")
         self.refresh_button.setEnabled(False)
 
         def load(progress: SignalProgress) -> list[Any]:
@@ -163,7 +163,8 @@ class CustomFieldsDialog(QDialog):
         job.succeeded.connect(self._on_loaded)
         job.failed.connect(lambda exc: self._show_state(
             "The custom fields could not be loaded.\n\n"
-            + describe_error(exc, host_of(profile)) + "\n\nPress Refresh to try again."))
+            + describe_error(exc, self.services.host_of(profile))
+            + "\n\nPress Refresh to try again."))
         job.finished.connect(lambda: self.refresh_button.setEnabled(True))
         self.load_job = job.start()
         return job
@@ -261,4 +262,5 @@ class CustomFieldsDialog(QDialog):
             self.result_label.setText(f"✖ A field with key {key} already exists.")
             self.refresh()  # someone else created it: show it
         else:
-            self.result_label.setText("✖ " + describe_error(exc, host_of(self.profile)))
+            host = self.services.host_of(self.profile)
+            self.result_label.setText("✖ " + describe_error(exc, host))

@@ -79,7 +79,7 @@ from recotap_desktop.engine.states import RunState
 from recotap_desktop.ui.job_dialog import Banner, JobDialog, follow, rate_and_eta
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.score_chart import ScoreChart
-from recotap_desktop.ui.services import NoApiKey, Services, host_of
+from recotap_desktop.ui.services import NoApiKey, Services
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 __all__ = ["UNSCORED_EXPLANATION", "ExportDialog", "describe_sync_time", "export_help_html"]
@@ -845,7 +845,8 @@ class ExportDialog(JobDialog):
             "delta": "accounts changed since the last complete pull",
             "since": "accounts changed since the chosen date",
         }[options.mode]
-        self.progress_title.setText(f"Pulling {what} from {host_of(profile)} into {out.name}…")
+        host = self._services.host_of(profile)
+        self.progress_title.setText(f"Pulling {what} from {host} into {out.name}…")
         self.progress_bar.setRange(0, 0)
         self.received_label.setText("Connecting…")
         self.rate_label.setText("")

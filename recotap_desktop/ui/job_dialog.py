@@ -44,7 +44,7 @@ from recotap_desktop.engine.progress import ProgressSnapshot, format_duration
 from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile
 from recotap_desktop.ui.dialogs import help_window, present
 from recotap_desktop.ui.messages import describe_error
-from recotap_desktop.ui.services import NoApiKey, Services, host_of
+from recotap_desktop.ui.services import NoApiKey, Services
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 __all__ = ["Banner", "JobDialog", "follow", "rate_and_eta", "stop_question"]
@@ -228,17 +228,17 @@ class JobDialog(QDialog):
         if isinstance(exc, self.OWN_WORDS):
             return str(getattr(exc, "message", exc))
         if isinstance(exc, BaseException):
-            return describe_error(exc, host_of(self.profile) if self.profile else "")
+            host = self._services.host_of(self.profile) if self.profile else ""
+            return describe_error(exc, host)
         return str(exc)
 
     # ------------------------------------------------------------------ connection, files
-    @staticmethod
-    def connection_text(profile: Profile) -> str:
+    def connection_text(self, profile: Profile) -> str:
         """``Connection: <b>name</b> · host · edition`` (rich text)."""
         rules = rules_for(profile.edition)
         return (
             f"Connection: <b>{html.escape(profile.name)}</b> · "
-            f"{html.escape(host_of(profile))} · {html.escape(rules.title)}"
+            f"{html.escape(self._services.host_of(profile))} · {html.escape(rules.title)}"
         )
 
     def last_folder(self) -> Path:

@@ -49,7 +49,7 @@ from recotap_desktop.ui.run_format import (
     kind_title,
     run_id,
 )
-from recotap_desktop.ui.services import Services, host_of
+from recotap_desktop.ui.services import Services
 from recotap_desktop.ui.target_badge import TargetBadge
 from recotap_desktop.ui.widgets import (
     ElidedLabel,
@@ -144,8 +144,9 @@ class ConnectionCard(QGroupBox):
         grid.addLayout(buttons, 0, 1, 3, 1)
         grid.setColumnStretch(0, 1)
 
-    def show_profile(self, profile: Profile | None) -> None:
-        """Fill the labels for ``profile`` (None: no connection yet)."""
+    def show_profile(self, profile: Profile | None, host: str = "") -> None:
+        """Fill the labels for ``profile`` (None: no connection yet) and the ``host`` it
+        talks to."""
         if profile is None:
             self.name_label.set_full_text("No connection yet")
             self.edition_label.setText("—")
@@ -156,7 +157,7 @@ class ConnectionCard(QGroupBox):
             return
         self.name_label.set_full_text(profile.name)
         self.edition_label.setText(rules_for(profile.edition).title)
-        self.host_label.setText(host_of(profile))
+        self.host_label.setText(host)
         self.verified_label.setText(format_verified(profile.last_verified))
         self.test_button.setEnabled(True)
 
@@ -422,11 +423,11 @@ class MainWindow(QMainWindow):
     def refresh_connection(self) -> None:
         """Show the active connection; look up where its key is (on a worker)."""
         profile = self.services.active_profile
-        self.card.show_profile(profile)
+        self.card.show_profile(profile, self.services.host_of(profile) if profile else "")
         self.target_badge.show_profile(self.services, profile)
         self.setWindowTitle(APP_DISPLAY_NAME + (
             "" if profile is None else " — Demo" if self.services.is_demo(profile)
-            else f" — {profile.name} ({host_of(profile)})"))
+            else f" — {profile.name} ({self.services.host_of(profile)})"))
         self.test_action.setEnabled(profile is not None)
         if profile is None:
             return
@@ -467,7 +468,7 @@ class MainWindow(QMainWindow):
             self.open_connections()
             return None
         services = self.services
-        host = host_of(profile)
+        host = self.services.host_of(profile)
         self.card.show_result(f"Testing the connection to {host}…", None)
         self.card.test_button.setEnabled(False)
         self.statusBar().showMessage(f"Testing the connection to {host}…")
@@ -590,7 +591,8 @@ class MainWindow(QMainWindow):
             log.warning("cannot record the connection as verified: %s", describe_error(exc))
             return
         if changed:
-            self.card.show_profile(self.services.active_profile)
+            active = self.services.active_profile
+            self.card.show_profile(active, self.services.host_of(active) if active else "")
 
     def _show_recent_runs(self, runs: list[Any]) -> None:
         # Every cell first: if formatting a run fails, the list and the rows stay as they were
@@ -890,14 +892,13 @@ class MainWindow(QMainWindow):
         host = services.target_of(profile).host
 
         def work(progress: SignalProgress) -> object:
-            from recotap_desktop.engine.jobs import load_custom_fields, resume
+            from recotap_desktop.engine.jobs import resume
             from recotap_desktop.engine.run_target import check_run_target
-            from recotap_desktop.records import needs_custom_fields
 
             spec = services.connection_spec(profile)
             if not explicit:
                 check_run_target(run, spec)  # before the custom-field lookup: nothing sent
-            fields = load_custom_fields(spec) if needs_custom_fields(run.kind) else []
+            fields = services.custom_fields(run.kind, spec)
             return resume(history, run_id, spec, custom_fields=fields, progress=progress,
                           cancel=progress.token, other_connection=explicit)
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from recotap_desktop.store.settings import Profile
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.models import ObjectRole, make_proxy, segment_model
-from recotap_desktop.ui.services import Services, host_of
+from recotap_desktop.ui.services import Services
 from recotap_desktop.ui.widgets import tab_leaves
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
@@ -136,7 +136,7 @@ class SegmentPickerDialog(QDialog):
             self.job.cancel(stop_now=True)
         self.model.clear()
         self.error = None
-        self._show_state(f"Loading segments from {host_of(self.profile)}…")
+        self._show_state(f"Loading segments from {self.services.host_of(self.profile)}…")
         self.status_label.setText("Loading…")
         self.refresh_button.setEnabled(False)
         services, profile = self.services, self.profile
@@ -183,7 +183,7 @@ class SegmentPickerDialog(QDialog):
     def _on_failed(self, job: Worker, exc: Any) -> None:
         if job is not self.job:
             return
-        self.error = describe_error(exc, host_of(self.profile))
+        self.error = describe_error(exc, self.services.host_of(self.profile))
         self._show_state("The segments could not be loaded.\n\n" + self.error
                          + "\n\nPress Refresh to try again.")
         self.status_label.setText("Failed")

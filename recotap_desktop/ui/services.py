@@ -4,12 +4,11 @@ Widgets receive a :class:`Services` in their constructor; nothing looks it up
 globally, and worker jobs get only what they need (a client, a spec) captured in
 their callable. Qt-free on purpose: the same object can be built in tests.
 
-Where the API key comes from, in order (see :meth:`Services.key_for`):
-
-1. the demo key of ``--demo`` (memory only, never written anywhere),
-2. ``RECOTAP_API_KEY`` in the environment,
-3. a key typed in this session while no keychain was usable (memory only),
-4. the OS keychain entry of the profile (:class:`~recotap_desktop.store.secrets.KeyStore`).
+Turning a profile into a connection, finding its key, the settings and the custom
+fields are the :class:`~recotap_desktop.session.Session`'s, the same rules as the
+``recotap`` command line (``RECOTAP_BASE_URL`` and ``RECOTAP_API_KEY`` included); this
+object adds what only the app has: the history it keeps open, the demo server, the
+connection chosen for this session, and the app's words for a missing key.
 """
 
 from __future__ import annotations
@@ -21,11 +20,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from recotap_desktop.errors import UserError
+from recotap_desktop import session as session_mod
+from recotap_desktop.session import KeyOrigin, Session
 from recotap_desktop.store.paths import AppPaths, app_paths
-from recotap_desktop.store.secrets import ENV_VAR, KeychainUnavailable, KeyStore, resolve_api_key
+from recotap_desktop.store.secrets import ENV_VAR, KeyStore
 from recotap_desktop.store.settings import Profile, Settings
 
 if TYPE_CHECKING:
@@ -36,29 +36,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KeyOrigin = Literal["demo", "env", "session", "keychain"]
-
 DEMO_PROFILE_NAME = "Demo"
 
 
-class NoApiKey(UserError):
-    """No key is known for a connection; ``message`` tells the user what to do."""
+class NoApiKey(session_mod.NoApiKey):
+    """No key is known for a connection; ``message`` tells the user what to do in the app."""
 
     def __init__(self, profile: str) -> None:
         super().__init__(
+            profile,
             f"There is no API key for the connection “{profile}”. Open Connection → "
-            f"Connections… and enter it, or set the environment variable {ENV_VAR}."
+            f"Connections… and enter it, or set the environment variable {ENV_VAR}.",
         )
-
-
-def host_of(profile: Profile) -> str:
-    """The host (and port) a profile talks to: its base URL or the edition's default."""
-    from urllib.parse import urlsplit
-
-    from recotap_desktop.domain.editions import rules_for
-
-    url = profile.base_url or rules_for(profile.edition).default_base_url
-    return urlsplit(url if "://" in url else "https://" + url).netloc or url
 
 
 def run_proves_connection(run: Any) -> bool:
@@ -94,23 +83,14 @@ def now_iso() -> str:
 class Services:
     """Paths, settings, keychain, history and the active connection of one app session."""
 
-    paths: AppPaths
-    settings: Settings
-    keystore: KeyStore
+    #: The connection rule, the keys and the settings, shared with the command line.
+    session: Session
     history: History | None = None
     #: Why the history could not be opened (plain words), when ``history`` is None.
     history_problem: str | None = None
-    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    #: Called with every API key the app is about to use, so logs can redact it.
-    register_secret: Callable[[str], None] | None = None
-    #: Demo mode: the sandbox key (memory only) and the profile it belongs to.
-    demo_key: str | None = field(default=None, repr=False)
-    demo_profile: str | None = None
     #: The running demo server (kept so it can be stopped at exit).
     demo_server: Any = field(default=None, repr=False)
-    _session_keys: dict[str, str] = field(default_factory=dict, repr=False)
     _active_override: str | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -126,12 +106,34 @@ class Services:
         from recotap_desktop.store.platform_checks import data_dir_warnings
 
         paths = app_paths(data_dir).ensure()
-        settings = Settings.load(paths)
-        settings.warnings.extend(data_dir_warnings(paths, os.environ if env is None else env))
-        services = cls(paths=paths, settings=settings, keystore=keystore or KeyStore(),
-                       env=os.environ if env is None else env, register_secret=register_secret)
+        env = os.environ if env is None else env
+        session = Session(paths, keystore or KeyStore(), env=env)
+        session.settings.warnings.extend(data_dir_warnings(paths, env))
+        session.register_secret = register_secret
+        services = cls(session=session)
         services._open_history()
         return services
+
+    @property
+    def paths(self) -> AppPaths:
+        return self.session.paths
+
+    @property
+    def settings(self) -> Settings:
+        return self.session.settings
+
+    @property
+    def keystore(self) -> KeyStore:
+        return self.session.keystore
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self.session.env
+
+    @property
+    def demo_key(self) -> str | None:
+        """Demo mode: the sandbox key (memory only)."""
+        return self.session.demo_key
 
     def _open_history(self) -> None:
         from recotap_desktop.store import history as history_mod
@@ -226,14 +228,17 @@ class Services:
 
     def is_demo(self, profile: Profile | str | None) -> bool:
         """True for the in-memory demo connection of ``--demo``."""
-        name = profile.name if isinstance(profile, Profile) else profile
-        return self.demo_key is not None and name is not None and name == self.demo_profile
+        return self.session.is_demo(profile)
 
     def target_of(self, profile: Profile) -> RunTarget:
-        """Where ``profile`` sends rows (name, normalised base URL, edition)."""
-        from recotap_desktop.engine.run_target import RunTarget
+        """Where ``profile`` sends rows (name, normalised base URL, edition), with
+        ``RECOTAP_BASE_URL`` applied as for every connection (the session's rule)."""
+        return self.session.target_of(profile)
 
-        return RunTarget.make(profile.name, profile.base_url, profile.edition)
+    def host_of(self, profile: Profile) -> str:
+        """The host (and port) ``profile`` talks to, as :meth:`target_of` says: the
+        environment's override, its base URL or the edition's default."""
+        return self.target_of(profile).host
 
     def run_profile(self, run: RunRecord) -> Profile | None:
         """The connection ``run`` belongs to, if it still exists and still points where the
@@ -265,23 +270,13 @@ class Services:
 
     # ------------------------------------------------------------------ keys
     def key_for(self, profile: Profile | str) -> tuple[str | None, KeyOrigin | None]:
-        """The API key of ``profile`` and where it came from; ``(None, None)`` if unknown.
+        """The API key of ``profile`` and where it came from; ``(None, None)`` if unknown
+        (see :meth:`Session.key_for <recotap_desktop.session.Session.key_for>`).
 
         May block (keychain over D-Bus): call it from a worker. Raises
         :class:`KeychainUnavailable` when the keychain is needed but unusable.
         """
-        name = profile.name if isinstance(profile, Profile) else profile
-        if self.is_demo(name) and self.demo_key:
-            return self.demo_key, "demo"
-        from_env = self.env.get(ENV_VAR, "").strip()
-        if from_env:
-            return from_env, "env"
-        with self._lock:
-            session = self._session_keys.get(name)
-        if session:
-            return session, "session"
-        key, source = resolve_api_key(name, self.keystore, env={})
-        return (key, "keychain") if key and source else (None, None)
+        return self.session.key_for(profile)
 
     def describe_key_origin(self, origin: KeyOrigin | None) -> str:
         """Plain words for where a key comes from."""
@@ -297,49 +292,34 @@ class Services:
 
     def remember_session_key(self, profile_name: str, key: str) -> None:
         """Keep ``key`` in memory for this session only (used when no keychain is usable)."""
-        self._register(key)
-        with self._lock:
-            self._session_keys[profile_name] = key
+        self.session.remember_session_key(profile_name, key)
 
     def forget_session_key(self, profile_name: str) -> None:
         """Drop a memory-only key (profile removed or renamed)."""
-        with self._lock:
-            self._session_keys.pop(profile_name, None)
+        self.session.forget_session_key(profile_name)
 
-    def move_session_key(self, old: str, new: str) -> None:
-        """Follow a rename of a profile that has a memory-only key."""
-        with self._lock:
-            if old in self._session_keys:
-                self._session_keys[new] = self._session_keys.pop(old)
-
-    def _register(self, key: str | None) -> None:
-        if key and self.register_secret is not None:
-            self.register_secret(key)
+    def move_keys(self, renames: Mapping[str, str], removed: Iterable[str] = ()) -> None:
+        """Keys follow a batch of renames (swaps included) and removals of profiles, in
+        the keychain and in memory (see :meth:`Session.move_keys
+        <recotap_desktop.session.Session.move_keys>`). May block: call from a worker."""
+        self.session.move_keys(renames, removed)
 
     # ------------------------------------------------------------------ clients
     def connection_spec(self, profile: Profile, api_key: str | None = None) -> ConnectionSpec:
-        """What the engine needs to open a client for ``profile`` (resolves the key).
+        """What the engine needs to open a client for ``profile`` (resolves the key), by
+        the session's rule (``RECOTAP_BASE_URL`` applies, as on the command line).
 
         Raises :class:`NoApiKey` or :class:`KeychainUnavailable`. May block: call from a worker.
         """
-        from recotap_desktop.engine.connection import ConnectionSpec
+        try:
+            return self.session.connection(profile, api_key=api_key)
+        except session_mod.NoApiKey as exc:
+            raise NoApiKey(profile.name) from exc
 
-        key = api_key
-        if not key:
-            try:
-                key, _origin = self.key_for(profile)
-            except KeychainUnavailable:
-                raise
-        if not key:
-            raise NoApiKey(profile.name)
-        self._register(key)
-        return ConnectionSpec(
-            base_url=profile.base_url or None,
-            edition=profile.edition,
-            api_key=key,
-            allow_insecure_http=profile.allow_insecure_http,
-            profile=profile.name,
-        )
+    def custom_fields(self, kind: str, spec: ConnectionSpec, **client_kwargs: Any) -> list[Any]:
+        """The connection's active custom fields when ``kind`` maps them, else ``[]``
+        without a request. May block: call from a worker."""
+        return self.session.custom_fields(kind, spec, **client_kwargs)
 
     def make_client(self, profile: Profile, *, api_key: str | None = None,
                     cancel_event: threading.Event | None = None, **kwargs: Any) -> RecotapClient:
@@ -359,9 +339,10 @@ def open_demo(services: Services, *, faults: Any = None) -> Profile:
 
     server = SandboxServer(faults=faults).start()
     services.demo_server = server
-    services.demo_key = DEMO_API_KEY
-    services.demo_profile = DEMO_PROFILE_NAME
-    services._register(DEMO_API_KEY)
+    services.session.demo_key = DEMO_API_KEY
+    services.session.demo_profile = DEMO_PROFILE_NAME
+    if services.session.register_secret is not None:
+        services.session.register_secret(DEMO_API_KEY)
     existing = services.settings.get_profile(DEMO_PROFILE_NAME)
     profile = Profile(
         name=DEMO_PROFILE_NAME,

@@ -11,7 +11,7 @@ import html
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from recotap_desktop.store.settings import Profile
-from recotap_desktop.ui.services import Services, host_of
+from recotap_desktop.ui.services import Services
 from recotap_desktop.ui.widgets import ElidedLabel
 
 DEMO_TEXT = "DEMO — sample data on this computer, no account needed"
@@ -32,13 +32,13 @@ def target_words(services: Services, profile: Profile) -> str:
     """``Sends to workspace “B” at host`` (plain text), or the demo's words."""
     if services.is_demo(profile):
         return DEMO_TEXT
-    return f"Sends to workspace “{profile.name}” at {host_of(profile)}"
+    return f"Sends to workspace “{profile.name}” at {services.host_of(profile)}"
 
 
 def where_to(services: Services, profile: Profile) -> str:
     """``to the workspace <b>B</b> at <b>host</b>`` (rich text) for a summary line; the
     demo sandbox is called what it is."""
-    host = html.escape(host_of(profile))
+    host = html.escape(services.host_of(profile))
     if services.is_demo(profile):
         return f"to the <b>demo sandbox</b> on this computer ({host})"
     return f"to the workspace <b>{html.escape(profile.name)}</b> at <b>{host}</b>"

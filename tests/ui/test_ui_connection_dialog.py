@@ -15,6 +15,7 @@ from ui_helpers import PROFILE, MemoryKeyring
 from recotap_desktop.cli import main
 from recotap_desktop.sandbox import DEMO_API_KEY
 from recotap_desktop.store.secrets import KeyStore
+from recotap_desktop.store.settings import Profile
 from recotap_desktop.ui.connection_dialog import ConnectionDialog
 from recotap_desktop.ui.services import Services
 
@@ -173,6 +174,23 @@ def test_rename_moves_the_key(qtbot, services, memory_keyring):
         dialog.accept()
     assert memory_keyring.entries == {("recotap-desktop", "Renamed"): DEMO_API_KEY}
     assert services.active_profile.name == "Renamed"
+
+
+def test_a_swap_of_names_keeps_each_key_with_its_connection(qtbot, services, memory_keyring):
+    """Two connections exchange names in one edit: each key follows its connection (the
+    dialog moved keys one by one, so both ended with the first one's key)."""
+    services.settings.upsert_profile(Profile("Other", base_url="http://127.0.0.1:9/api/v1/crm/"))
+    services.keystore.set("Other", "rtp_other")
+    dialog = _dialog(qtbot, services)
+    for old, new in ((PROFILE, "tmp"), ("Other", PROFILE), ("tmp", "Other")):
+        dialog.select(old)
+        dialog.name_edit.clear()
+        qtbot.keyClicks(dialog.name_edit, new)
+    with qtbot.waitSignal(dialog.accepted, timeout=WAIT):
+        dialog.accept()
+    assert memory_keyring.entries == {("recotap-desktop", "Other"): DEMO_API_KEY,
+                                      ("recotap-desktop", PROFILE): "rtp_other"}
+    assert services.settings.get_profile(PROFILE).base_url == "http://127.0.0.1:9/api/v1/crm/"
 
 
 def test_duplicate_names_refused(qtbot, services):

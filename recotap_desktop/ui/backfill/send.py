@@ -18,7 +18,6 @@ from recotap_desktop.engine.states import RunState
 from recotap_desktop.records.backfill_match import Proposal
 from recotap_desktop.ui.backfill.review_page import ReviewPage
 from recotap_desktop.ui.messages import describe_error
-from recotap_desktop.ui.services import host_of
 from recotap_desktop.ui.workers import SignalProgress, Worker
 
 __all__ = ["SendOutcome", "SendStep"]
@@ -62,7 +61,7 @@ class SendStep(ReviewPage):
             return None
         check = session.overwrite_check(decisions)
         kinds = Counter(d.match.value for d in decisions)
-        host = host_of(self.profile) if self.profile else ""
+        host = self._services.host_of(self.profile) if self.profile else ""
         profile = self.profile.name if self.profile else ""
         text = f"Write {len(decisions):,} external IDs onto Recotap accounts at {host} ({profile})?"
         info = (
@@ -105,7 +104,7 @@ class SendStep(ReviewPage):
         if session is None or self.running:
             return None
         domains = {d.domain for d in decisions}
-        host = host_of(self.profile) if self.profile else ""
+        host = self._services.host_of(self.profile) if self.profile else ""
 
         def run(progress: SignalProgress) -> SendOutcome:  # worker thread
             session.progress = progress

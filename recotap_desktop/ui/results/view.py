@@ -503,9 +503,8 @@ class ResultsView(QWidget):
         old_id = run.id
 
         def work(progress: SignalProgress) -> Any:
-            from recotap_desktop.engine.jobs import load_custom_fields, retry, retryable_rows
+            from recotap_desktop.engine.jobs import retry, retryable_rows
             from recotap_desktop.engine.run_target import check_run_target
-            from recotap_desktop.records import needs_custom_fields
 
             rows = retryable_rows(history, old_id)
             if not rows:
@@ -513,8 +512,7 @@ class ResultsView(QWidget):
             spec = services.connection_spec(profile)
             if not explicit:
                 check_run_target(run, spec)  # before the custom-field lookup: nothing sent
-            custom = (load_custom_fields(spec, **client_kwargs)
-                      if needs_custom_fields(run.kind) else [])
+            custom = services.custom_fields(run.kind, spec, **client_kwargs)
             return retry(history, old_id, spec, custom_fields=custom, progress=progress,
                          cancel=progress.token, rows=rows, client_kwargs=client_kwargs,
                          other_connection=explicit)

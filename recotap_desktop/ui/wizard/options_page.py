@@ -29,7 +29,6 @@ from recotap_desktop.store.settings import UI_CONCURRENCY
 from recotap_desktop.ui.dialogs import concurrency_setting
 from recotap_desktop.ui.models import format_when
 from recotap_desktop.ui.results.data import SUCCESS_NAMES
-from recotap_desktop.ui.services import host_of
 from recotap_desktop.ui.target_badge import TargetBadge, where_to
 from recotap_desktop.ui.widgets import retry_button
 from recotap_desktop.ui.wizard.preview import can_preview
@@ -312,7 +311,7 @@ class OptionsPage(QWizardPage):
         except Exception:  # the warning is a courtesy: never block the import over it
             log.warning("could not look for earlier runs of this file", exc_info=True)
             return ""
-        host = host_of(profile)
+        host = self.ctx.services.host_of(profile)
         sent = [r for r in runs if r.host in (None, host)
                 and any(n for state, n in r.counts.items() if state in SUCCESS_NAMES)]
         if not sent:

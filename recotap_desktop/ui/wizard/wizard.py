@@ -163,7 +163,7 @@ class ImportWizard(QWizard):
             return None
         if self.connection_job is not None and self.connection_job.running:
             return self.connection_job
-        services, needs_fields = self.services, self.ctx.needs_custom_fields
+        services, kind = self.services, self.ctx.kind.name
         client_kwargs = dict(self.ctx.client_kwargs)
         self.ctx.connection_loading = True
         self.ctx.connection_error = None
@@ -171,11 +171,8 @@ class ImportWizard(QWizard):
 
         def load(progress: SignalProgress) -> tuple[Any, list[Any]]:
             spec = services.connection_spec(profile)
-            fields: list[Any] = []
-            if needs_fields:
-                with spec.open(cancel_event=progress.cancel_event, **client_kwargs) as client:
-                    fields = list(client.list_custom_fields())
-            return spec, fields
+            return spec, services.custom_fields(kind, spec, cancel_event=progress.cancel_event,
+                                                **client_kwargs)
 
         def done(result: tuple[Any, list[Any]]) -> None:
             self.ctx.spec, self.ctx.custom_fields = result
