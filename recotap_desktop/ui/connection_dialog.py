@@ -546,7 +546,7 @@ class ConnectionDialog(QDialog):
         entry.profile.last_verified = now_iso()
         entry.detected = True
         entry.profile.edition = found.chosen.rules.name
-        if entry.profile.base_url:
+        if entry.profile.base_url and not self.services.base_url_overridden(entry.profile):
             entry.profile.base_url = found.chosen.base_url
         if entry is self._current:
             self._load(entry)
@@ -616,7 +616,7 @@ class ConnectionDialog(QDialog):
         notes, found_editions = result
         for entry, edition, base_url in found_editions:
             entry.profile.edition = edition
-            if entry.profile.base_url:
+            if entry.profile.base_url and not self.services.base_url_overridden(entry.profile):
                 entry.profile.base_url = base_url
             entry.profile.last_verified = now_iso()
             entry.detected = True

@@ -204,9 +204,15 @@ class Services:
         if profile is None:
             return
         profile.edition = edition
-        if profile.base_url:
+        if profile.base_url and not self.base_url_overridden(profile):
             profile.base_url = base_url
         self.save_settings()
+
+    def base_url_overridden(self, profile: Profile) -> bool:
+        """Whether ``RECOTAP_BASE_URL`` sends ``profile`` elsewhere than its own base URL:
+        then what a test finds there is never written into the profile (the override is
+        the session's, the profile the user's)."""
+        return not self.is_demo(profile) and self.session.env_base_url() is not None
 
     def mark_verified_by_runs(self, runs: Iterable[Any]) -> bool:
         """A run that the server answered proves its connection works as well as "Test

@@ -335,3 +335,23 @@ def test_a_new_connection_nobody_answers_is_saved_unverified_and_the_window_says
     shown = window.card.result_label.text()
     assert shown.startswith("Note: Offline: not verified"), shown
     assert DEMO_API_KEY not in shown
+
+
+def test_recotap_base_url_is_tested_but_never_saved_into_the_profile(
+        qtbot, data_dir, sandbox, memory_keyring):
+    """Under ``RECOTAP_BASE_URL`` "Test connection" talks to that address (as sending does)
+    and says so, but what it finds there is not written into the profile: the override is
+    the session's, the profile's URL the user's."""
+    own = "https://crm.example.invalid/api/v1/crm/"
+    services = Services.open(data_dir, keystore=KeyStore(memory_keyring),
+                             env={"RECOTAP_BASE_URL": sandbox.base_url("crm")})
+    services.settings.upsert_profile(Profile(name=PROFILE, base_url=own, edition="crm"))
+    services.keystore.set(PROFILE, DEMO_API_KEY)
+    dialog = _dialog(qtbot, services)
+    dialog.select(PROFILE)
+    assert "✔ Connected to 127.0.0.1" in _test(qtbot, dialog)
+    with qtbot.waitSignal(dialog.accepted, timeout=WAIT):
+        dialog.accept()
+    assert services.settings.get_profile(PROFILE).base_url == own
+    services.update_profile_edition(PROFILE, "crm", sandbox.base_url("crm"))
+    assert services.settings.get_profile(PROFILE).base_url == own
