@@ -8,7 +8,9 @@ The main CLI wires this in with :func:`add_sandbox_arguments` and
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -85,6 +87,11 @@ def run_sandbox_cli(args: argparse.Namespace, *, out: TextIO | None = None,
         print(f"recotap sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
               file=err)
         return 2
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
+        # Started in the background of a shell (which ignores Ctrl-C for such jobs):
+        # Ctrl-C / SIGINT must still stop it, as the line below says.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         print(f"Recotap sandbox listening on {server.root_url}", file=out)
         print(f"  CRM API (Revision A):      {server.base_url(Edition.CRM)}", file=out)
