@@ -15,50 +15,14 @@ Envelope
     Every answer is unwrapped once (:meth:`RecotapClient._data`): ``data`` of a JSON
     object that has it, else the whole body (tolerating bare arrays, Appendix A).
     Error answers are turned into the error tree of :mod:`.errors` with the text
-    extracted per §4.2.
+    extracted per §4.2 (:mod:`.failures`).
 
-Retries (``RetryPolicy``)
-    Retried, with exponential back-off and full jitter, honouring ``Retry-After``
-    (seconds or HTTP date) and bounded by ``max_attempts`` and ``max_total``:
-
-    * HTTP 429 and every 5xx, for all methods;
-    * connection failures before anything was sent (``ConnectError`` other than TLS,
-      ``ConnectTimeout``, ``PoolTimeout``), for all methods;
-    * a lost answer (``ReadTimeout``, ``ReadError``, ``RemoteProtocolError`` such as
-      "server disconnected", ``WriteError``/``WriteTimeout`` mid-send): always for
-      GET; for writes too, because every write endpoint is keyed, so a repeat cannot
-      create a second copy:
-
-      ====================================  =============================================
-      endpoint                              what a repeat does
-      ====================================  =============================================
-      ``POST /deals``                       upsert by ``externalDealId``: idempotent
-      ``PATCH /accounts/external-ids``      overwrite by domain: idempotent
-      ``PUT /accounts/:key``                per-key merge of ``customFields``: idempotent
-      ``POST /accounts``                    keyed by ``externalId`` [A] / ``domain`` [B]:
-                                            a repeat answers "already exists" per item
-                                            (or ``updated`` with upsert); the engine
-                                            reconciles
-      ``POST /sales-activities``            create-only, keyed by ``externalActivityId``:
-                                            a duplicate comes back per item as
-                                            ``failed``; the engine reconciles
-      ``POST /deal-stages``                 create-only, all-or-nothing: a repeat answers
-                                            409 naming the pipelines; the engine
-                                            reconciles
-      ``POST /accounts/custom-field``       a repeat answers 409; the caller reconciles
-                                            (re-read ``GET /accounts/custom-fields``)
-      ====================================  =============================================
-
-    When an earlier attempt of a write may have been processed (lost answer or 5xx)
-    and a later attempt succeeds, the result has ``possibly_repeated=True``; when a
-    later attempt fails, the raised error has ``possibly_repeated=True``. When the
-    retries run out (attempts, total time, or a non-retryable failure) after a write's
-    answer was lost, :class:`~.errors.AmbiguousOutcome` is raised.
-
-    TLS failures are never retried. Waiting uses ``cancel_event.wait(delay)``, so a
-    set event ends the wait at once with :class:`~.errors.CancelledError`; the event is
-    also checked before every attempt. ``on_retry`` receives a :class:`RetryInfo`
-    before each wait (the engine halves its concurrency on 429).
+Retries (:mod:`.retry`)
+    429, 5xx, connection failures and lost answers are retried with back-off, within a
+    budget of attempts and time; a write that may have been processed twice says so
+    (``possibly_repeated``, :class:`~.errors.AmbiguousOutcome`). What went wrong is
+    put into the error tree and plain words by :mod:`.failures`; list answers are paged
+    by :mod:`.paging`. :meth:`RecotapClient._request` is the loop that ties them.
 
 Secrets
     The key is only put on the wire (``X-Api-Key``) by a private ``httpx.Auth``; it is
@@ -69,16 +33,11 @@ Secrets
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import math
 import random
-import ssl
 import threading
-import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -89,19 +48,16 @@ import httpx
 from recotap_desktop import __version__
 from recotap_desktop.api.errors import (
     AmbiguousOutcome,
-    ApiStatusError,
-    AuthError,
-    CancelledError,
     ConfigError,
-    Conflict,
-    DeadlineExceeded,
     NotFound,
-    RateLimited,
-    RecotapError,
-    RequestRejected,
-    ServerError,
     TransportError,
-    TransportKind,
+)
+from recotap_desktop.api.failures import (
+    deadline_failure,
+    final_error,
+    status_failure,
+    too_large,
+    transport_failure,
 )
 from recotap_desktop.api.models import (
     Account,
@@ -113,8 +69,16 @@ from recotap_desktop.api.models import (
     UnmappedAccount,
     parse_bulk_results,
 )
-from recotap_desktop.api.redact import Secret, SecretFilter, redact
-from recotap_desktop.api.sentences import join_sentences, sentence
+from recotap_desktop.api.redact import Secret, SecretFilter
+from recotap_desktop.api.retry import (
+    Answered,
+    Attempts,
+    Failure,
+    RetryInfo,
+    RetryPolicy,
+    parse_retry_after,
+)
+from recotap_desktop.api.sentences import join_sentences
 from recotap_desktop.api.urls import normalise_base_url
 from recotap_desktop.api.wire import (
     Answer,
@@ -164,87 +128,6 @@ _FILTERED_LOGGERS = (
     __name__,
 )
 
-_AUTH_HINT = (
-    "Check that the key is the current one (generating a new key invalidates the old "
-    "one). API access may also not be enabled for your workspace: it is switched on "
-    "by your Recotap account manager."
-)
-
-
-# ---------------------------------------------------------------------------- retry policy
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard to try: at most ``max_attempts`` sends within ``max_total`` seconds.
-
-    Back-off before attempt *n+1* is ``min(max_delay, base_delay * 2**(n-1))``, scaled
-    by a uniform random factor in [0, 1) when ``jitter`` is on ("full jitter"). A
-    ``Retry-After`` from the server replaces the back-off (not capped by
-    ``max_delay``; ``max_total`` still bounds the whole call).
-    """
-
-    max_attempts: int = 6
-    base_delay: float = 0.5
-    max_delay: float = 20.0
-    max_total: float = 120.0
-    jitter: bool = True
-
-    def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
-        """Delay after failed attempt number ``attempt`` (1-based), before jitter cap."""
-        cap = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
-        return cap * rng() if self.jitter else cap
-
-
-@dataclass(frozen=True, slots=True)
-class RetryInfo:
-    """Told to ``on_retry`` before each back-off wait.
-
-    ``attempt`` is the number of the attempt that just failed (1-based), ``delay`` the
-    wait in seconds before the next one, ``reason`` plain words, ``status_code`` the
-    HTTP status (``None`` for connection problems).
-    """
-
-    attempt: int
-    delay: float
-    reason: str
-    status_code: int | None = None
-    method: str = ""
-    path: str = ""
-
-
-def _wall_clock() -> float:
-    """Current Unix time (a seam for tests of HTTP-date ``Retry-After``)."""
-    return time.time()
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date).
-
-    Returns ``None`` when absent or unreadable; never negative.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        if math.isnan(seconds) or math.isinf(seconds):
-            return None
-        return max(0.0, seconds)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = _wall_clock() if now is None else now
-    return max(0.0, when.timestamp() - current)
-
 
 def format_last_sync(value: str | datetime | None) -> str | None:
     """``lastSync`` for the query string: ISO 8601 in UTC with ``Z`` and milliseconds.
@@ -279,24 +162,6 @@ class _ApiKeyAuth(httpx.Auth):
         return "<ApiKeyAuth ***>"
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    data: Any
-    attempts: int
-    possibly_repeated: bool
-
-
-@dataclass(slots=True)
-class _Failure:
-    error: RecotapError
-    retryable: bool
-    lost_answer: bool = False  # a write was (maybe) sent and its answer lost
-    maybe_processed: bool = False  # this attempt may have been processed (5xx, lost answer)
-    retry_after: float | None = None
-    reason: str = ""
-    status_code: int | None = None
-
-
 def _encode_path_segment(value: str) -> str:
     segment = quote(value, safe="")
     if segment in (".", ".."):
@@ -304,94 +169,17 @@ def _encode_path_segment(value: str) -> str:
     return segment
 
 
-def _is_tls_failure(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError | ssl.CertificateError):
-            return True
-        current = current.__cause__ or current.__context__
-    text = str(exc)
-    return any(m in text for m in ("SSL", "CERTIFICATE_VERIFY_FAILED", "certificate verify"))
-
-
-def _tls_words(exc: BaseException, host: str) -> str:
-    text = str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify" in text.lower():
-        if "hostname" in text.lower() or "mismatch" in text.lower():
-            why = f"the certificate it presented is not valid for the name {host}"
-        elif "expired" in text.lower():
-            why = "its certificate has expired"
-        else:
-            why = "its certificate could not be verified"
-        return (
-            f"A secure (TLS) connection to {host} could not be made: {why}. If your "
-            "network inspects HTTPS traffic (a company proxy or security software), this "
-            "computer must trust that proxy's certificate; otherwise check the base URL."
-        )
-    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text.lower():
-        return (
-            f"A secure (TLS) connection to {host} could not be made: the server did not "
-            "answer in HTTPS on that port. Check the base URL (https:// vs http://, port)."
-        )
-    return (
-        f"A secure (TLS) connection to {host} could not be made ({text or type(exc).__name__}). "
-        "Check the base URL and any proxy or security software between you and Recotap."
-    )
-
-
-def _walk_validation(
-    items: Sequence[Any], prefix: str, details: list[str], properties: list[str]
-) -> None:
-    """Collect constraint texts and dotted property paths from class-validator objects."""
-    for item in items:
-        if isinstance(item, str):
-            details.append(item)
-            continue
-        if not isinstance(item, Mapping):
-            continue
-        prop = item.get("property")
-        name = f"{prefix}.{prop}" if prefix and prop not in (None, "") else str(prop or prefix)
-        constraints = item.get("constraints")
-        if isinstance(constraints, Mapping):
-            texts = [str(v) for v in constraints.values() if isinstance(v, str | int | float)]
-            details.extend(texts)
-            if texts and name and name not in properties:
-                properties.append(name)
-        children = item.get("children")
-        if isinstance(children, Sequence) and not isinstance(children, str):
-            _walk_validation(children, name, details, properties)
-
-
-def _extract_error(body: object) -> tuple[str, list[str], list[str], bool]:
-    """``(server_message, details, properties, is_validation)`` from an error body (§4.2)."""
-    if not isinstance(body, Mapping):
-        return "", [], [], False
-    details: list[str] = []
-    properties: list[str] = []
-    data = body.get("data")
-    is_validation = isinstance(data, list) and bool(data)
-    if isinstance(data, list):
-        _walk_validation(data, "", details, properties)
-    message = body.get("message")
-    if isinstance(message, list):  # Nest's default ValidationPipe puts texts here
-        texts = [str(m) for m in message if isinstance(m, str | int | float)]
-        if not details and texts:
-            details = texts
-            is_validation = True
-        message = "; ".join(texts)
-    custom = body.get("customMessage")
-    if isinstance(custom, str) and custom.strip():
-        return custom.strip(), details, properties, is_validation
-    if details:
-        return "; ".join(details), details, properties, is_validation
-    if isinstance(message, str) and message.strip():
-        return message.strip(), details, properties, is_validation
-    error = body.get("error")
-    if isinstance(error, str) and error.strip():
-        return error.strip(), details, properties, is_validation
-    return "", details, properties, is_validation
+def _json_body(body: Any) -> tuple[bytes | None, dict[str, str]]:
+    """A request body as compact UTF-8 JSON and its header (nothing for no body)."""
+    if body is None:
+        return None, {}
+    try:
+        content = json.dumps(
+            body, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"The request body cannot be sent as JSON: {exc}") from None
+    return content, {"Content-Type": "application/json"}
 
 
 # ---------------------------------------------------------------------------- the client
@@ -655,7 +443,8 @@ class RecotapClient:
         answer = self._request(
             "GET", "accounts/missing-external-ids", params={"limit": str(_clamp(limit))}
         )
-        return [UnmappedAccount.from_json(r) for r in _rows(answer.data) if isinstance(r, Mapping)]
+        rows = _rows(answer.data)
+        return [UnmappedAccount.from_json(r) for r in rows if isinstance(r, Mapping)]
 
     def map_external_ids(self, mappings: Sequence[Mapping[str, str]]) -> MappingResult:
         """Write external ids onto accounts matched by domain (``PATCH /accounts/external-ids``).
@@ -835,16 +624,6 @@ class RecotapClient:
             seen.add(cursor)
             page_params["cursor"] = cursor
 
-    def _check_cancel(self, attempts: int, possibly_repeated: bool) -> None:
-        if self._cancel.is_set():
-            raise CancelledError(
-                "Cancelled." if not possibly_repeated else
-                "Cancelled while retrying a request whose earlier answer was lost; "
-                "Recotap may or may not have processed it.",
-                attempts=attempts,
-                possibly_repeated=possibly_repeated,
-            )
-
     def _request(
         self,
         method: str,
@@ -852,143 +631,101 @@ class RecotapClient:
         *,
         params: Mapping[str, str] | None = None,
         body: Any = None,
-    ) -> _Answer:
-        """Send one request with retries; return the unwrapped ``data``."""
+    ) -> Answered:
+        """Send one request with retries; return the unwrapped ``data``.
+
+        The policy in one loop: send an attempt; a 2xx answer is unwrapped and
+        returned; anything else is a :class:`~.retry.Failure` that is either retried
+        after the wait :class:`~.retry.Attempts` gives (a set cancel event ends it) or
+        raised as :func:`~.failures.final_error` when the policy gives up.
+        """
         if self._closed:
             raise RuntimeError("The Recotap client is closed")
-        write = method != "GET"
-        url = self.base_url + path
-        headers: dict[str, str] = {}
-        content: bytes | None = None
-        if body is not None:
-            try:
-                content = json.dumps(
-                    body, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-                ).encode("utf-8")
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"The request body cannot be sent as JSON: {exc}") from None
-            headers["Content-Type"] = "application/json"
-        policy = self.retry
-        started = time.monotonic()
-        attempt = 0
-        earlier_maybe_processed = False  # an earlier attempt may have been processed
-        lost_answer = False  # some attempt of this write lost its answer
+        content, headers = _json_body(body)
+        tries = Attempts(
+            self.retry, write=method != "GET", cancel=self._cancel, jitter=self._jitter
+        )
         while True:
-            self._check_cancel(attempt, earlier_maybe_processed)
-            attempt += 1
-            try:
-                request = self._http.build_request(
-                    method, url, params=params, content=content, headers=headers
-                )
-                answer = exchange(
-                    self._http,
-                    request,
-                    path=path,
-                    redactor=self._redactor,
-                    deadline=self.deadline,
-                    cancel=self._cancel,
-                )
-            except httpx.TransportError as exc:
-                failure = self._transport_failure(exc, method, path, write)
-                if self._key.reveal() not in str(exc):
-                    failure.error.__cause__ = exc  # keep the low-level reason for debugging
-            except Interrupted as exc:
-                if exc.reason == "cancelled":
-                    maybe = write and (exc.sent or earlier_maybe_processed)
-                    raise CancelledError(
-                        "Cancelled while a request was in flight; Recotap may or may not "
-                        "have processed it." if maybe else "Cancelled.",
-                        attempts=attempt,
-                        possibly_repeated=maybe,
-                    ) from None
-                failure = self._deadline_failure(method, path, write and exc.sent)
-            except TooLarge as exc:
-                raise self._too_large(exc, method, path, write, attempt) from None
-            else:
-                if 200 <= answer.status < 300:
-                    data = self._data(answer, method, path, write, attempt)
-                    return _Answer(data, attempt, write and earlier_maybe_processed)
-                failure = self._status_failure(answer, method, path, write)
-            lost_answer = lost_answer or failure.lost_answer
-            delay = self._next_delay(failure, attempt, started)
+            tries.start_next()
+            outcome = self._attempt(method, path, params, content, headers, tries)
+            if isinstance(outcome, Answered):
+                return outcome
+            delay = tries.after_failure(outcome)
             if delay is None:
-                raise self._final_error(
-                    failure, method, path, attempt, write, earlier_maybe_processed, lost_answer
-                )
-            earlier_maybe_processed = earlier_maybe_processed or (
-                write and failure.maybe_processed
-            )
-            info = RetryInfo(
-                attempt=attempt,
-                delay=delay,
-                reason=failure.reason,
-                status_code=failure.status_code,
-                method=method,
-                path=path,
-            )
-            log.info(
-                "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
-                method,
-                path,
-                failure.reason,
-                delay,
-                attempt + 1,
-                policy.max_attempts,
-            )
-            if self._on_retry is not None:
-                self._on_retry(info)
-            if self._cancel.wait(delay):
-                self._check_cancel(attempt, earlier_maybe_processed)
+                raise final_error(outcome, method, path, tries)
+            self._announce_retry(outcome, delay, method, path, tries.number)
+            tries.wait(delay)
 
-    def _next_delay(self, failure: _Failure, attempt: int, started: float) -> float | None:
-        policy = self.retry
-        if not failure.retryable or attempt >= policy.max_attempts:
-            return None
-        if failure.retry_after is not None:
-            delay = failure.retry_after
-        else:
-            with self._lock:
-                delay = policy.backoff(attempt, self._rng.random)
-        if time.monotonic() - started + delay > policy.max_total:
-            return None
-        return delay
-
-    def _final_error(
+    def _attempt(
         self,
-        failure: _Failure,
         method: str,
         path: str,
-        attempt: int,
-        write: bool,
-        earlier_maybe_processed: bool,
-        lost_answer: bool,
-    ) -> RecotapError:
-        error = failure.error
-        error.attempts = attempt
-        error.possibly_repeated = write and earlier_maybe_processed
-        exhausted = failure.retryable or isinstance(error, TransportError)
-        if write and lost_answer and exhausted and not isinstance(error, AmbiguousOutcome):
-            kind: TransportKind = (
-                error.kind if isinstance(error, TransportError) else "timeout"
+        params: Mapping[str, str] | None,
+        content: bytes | None,
+        headers: dict[str, str],
+        tries: Attempts,
+    ) -> Answered | Failure:
+        """Send one attempt: the call's result on a 2xx answer, else what went wrong.
+
+        A cancel while the request is in flight and an answer too large to read end
+        the call at once (raised, not retried).
+        """
+        write = tries.write
+        try:
+            request = self._http.build_request(
+                method, self.base_url + path, params=params, content=content, headers=headers
             )
-            tries = "once" if attempt == 1 else f"{attempt} times"
-            what = (
-                f"its answer was lost ({failure.reason})"
-                if failure.lost_answer
-                else f"the answer to an earlier attempt was lost and the last one ended with: "
-                f"{failure.reason}"
+            answer = exchange(
+                self._http,
+                request,
+                path=path,
+                redactor=self._redactor,
+                deadline=self.deadline,
+                cancel=self._cancel,
             )
-            ambiguous = AmbiguousOutcome(
-                f"The request {method} /{path} was sent ({tries}) but {what}. Recotap may or "
-                "may not have processed it.",
-                kind=kind,
-                attempts=attempt,
+        except httpx.TransportError as exc:
+            return transport_failure(
+                exc, method, path, write, host=self.host, timeout=self.timeout, key=self._key
             )
-            ambiguous.__cause__ = error
-            return ambiguous
-        if write and lost_answer and isinstance(error, ApiStatusError):
-            error.possibly_repeated = True
-        return error
+        except Interrupted as exc:
+            if exc.reason == "cancelled":
+                raise tries.cancelled_in_flight(exc.sent) from None
+            return deadline_failure(method, path, write and exc.sent, self.deadline)
+        except TooLarge as exc:
+            raise too_large(exc, method, path, write, tries.number) from None
+        if 200 <= answer.status < 300:
+            return tries.answered(self._data(answer, method, path, write, tries.number))
+        return status_failure(answer, method, path, self.base_url)
+
+    def _announce_retry(
+        self, failure: Failure, delay: float, method: str, path: str, attempt: int
+    ) -> None:
+        """Log the coming retry and tell ``on_retry`` (before the wait)."""
+        info = RetryInfo(
+            attempt=attempt,
+            delay=delay,
+            reason=failure.reason,
+            status_code=failure.status_code,
+            method=method,
+            path=path,
+        )
+        log.info(
+            "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
+            method,
+            path,
+            failure.reason,
+            delay,
+            attempt + 1,
+            self.retry.max_attempts,
+        )
+        if self._on_retry is not None:
+            self._on_retry(info)
+
+    def _jitter(self) -> float:
+        """The back-off's random factor, from the client's random source (shared by
+        threads, hence the lock)."""
+        with self._lock:
+            return self._rng.random()
 
     # -- answers -------------------------------------------------------------------
 
@@ -1019,195 +756,6 @@ class RecotapClient:
                 attempts=attempt,
             )
         raise TransportError(text, kind="protocol", attempts=attempt)
-
-    def _too_large(
-        self, exc: TooLarge, method: str, path: str, write: bool, attempt: int
-    ) -> RecotapError:
-        """The server sent more than this app reads for the endpoint (not retried)."""
-        text = (
-            f"Recotap's server sent too much: its answer to {method} /{path} was larger "
-            f"than {exc.limit // (1 << 20)} MiB, the most this app reads for it, so reading "
-            "stopped. Check the base URL; if it is right, report this to Recotap."
-        )
-        if write:
-            return AmbiguousOutcome(
-                text + " The request may or may not have been processed.",
-                kind="protocol",
-                attempts=attempt,
-            )
-        return TransportError(text, kind="protocol", attempts=attempt)
-
-    def _deadline_failure(self, method: str, path: str, sent_write: bool) -> _Failure:
-        """The exchange passed its overall deadline (a server answering too slowly)."""
-        return _Failure(
-            DeadlineExceeded(
-                f"Recotap did not finish answering {method} /{path} within "
-                f"{self.deadline:g} s (the limit for one request), so it was cut off.",
-                kind="timeout",
-            ),
-            retryable=True,
-            lost_answer=sent_write,
-            maybe_processed=sent_write,
-            reason=f"no complete answer within {self.deadline:g} s",
-        )
-
-    def _status_failure(
-        self, answer: Answer, method: str, path: str, write: bool
-    ) -> _Failure:
-        status = answer.status
-        body: object = answer.body
-        server_message, details, properties, is_validation = _extract_error(body)
-        if not server_message:
-            server_message = answer.reason or f"HTTP {status}"
-            if answer.cut:
-                server_message += " (the server's error text was too long to read)"
-        url_path = urlsplit(self.base_url).path + path
-        common: dict[str, Any] = {
-            "status_code": status,
-            "path": url_path,
-            "server_message": server_message,
-            "details": details,
-            "properties": properties,
-            "data": body.get("data") if isinstance(body, Mapping) else None,
-        }
-        where = f"{method} /{path}"
-        if status == 401:
-            return _Failure(
-                AuthError(
-                    f"Recotap refused the API key (401: {server_message}). {_AUTH_HINT}",
-                    **common,
-                ),
-                retryable=False,
-                reason="unauthorised (401)",
-                status_code=status,
-            )
-        if status == 429:
-            retry_after = parse_retry_after(answer.header("Retry-After"))
-            return _Failure(
-                RateLimited(
-                    f"Recotap limited the request rate (429) and the retries ran out: "
-                    f"{server_message}. Try again later, or with fewer requests at a time.",
-                    retry_after=retry_after,
-                    **common,
-                ),
-                retryable=True,
-                retry_after=retry_after,
-                reason="rate limited (429)",
-                status_code=status,
-            )
-        if status >= 500:
-            return _Failure(
-                ServerError(
-                    f"Recotap had a server problem ({status}: {server_message}) with "
-                    f"{where}. Try again later.",
-                    **common,
-                ),
-                retryable=True,
-                maybe_processed=True,
-                retry_after=parse_retry_after(answer.header("Retry-After")),
-                reason=f"server error ({status})",
-                status_code=status,
-            )
-        if 300 <= status < 400:
-            location = answer.header("Location") or ""
-            return _Failure(
-                ApiStatusError(
-                    f"Recotap answered {where} with a redirect ({status}) to {location!r}; "
-                    "redirects are not followed (the key must not travel elsewhere). "
-                    "Check the base URL.",
-                    **common,
-                ),
-                retryable=False,
-                reason=f"redirect ({status})",
-                status_code=status,
-            )
-        cls: type[RequestRejected] = RequestRejected
-        what = "rejected the request"
-        if status == 404:
-            cls, what = NotFound, "found nothing for the request"
-        elif status == 409:
-            cls, what = Conflict, "reported a conflict"
-        return _Failure(
-            cls(
-                sentence(f"Recotap {what} {where} ({status}): {server_message}"),
-                is_validation=is_validation,
-                **common,
-            ),
-            retryable=False,
-            reason=f"rejected ({status})",
-            status_code=status,
-        )
-
-    def _transport_failure(
-        self, exc: httpx.TransportError, method: str, path: str, write: bool
-    ) -> _Failure:
-        host = self.host
-        detail = redact(str(exc), self._key.reveal()) or type(exc).__name__
-        where = f"{method} /{path}"
-        if isinstance(exc, httpx.ConnectError) and _is_tls_failure(exc):
-            return _Failure(
-                TransportError(_tls_words(exc, host), kind="tls"),
-                retryable=False,
-                reason="secure connection failed",
-            )
-        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-            what = "connecting took too long" if isinstance(exc, httpx.ConnectTimeout) else (
-                "no free connection became available in time"
-            )
-            return _Failure(
-                TransportError(
-                    f"Could not reach Recotap at {host}: {what}. Check the internet "
-                    "connection and proxy settings.",
-                    kind="timeout",
-                ),
-                retryable=True,
-                reason=what,
-            )
-        if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
-            return _Failure(
-                TransportError(
-                    f"Could not connect to Recotap at {host} ({detail}). Check the internet "
-                    "connection, proxy settings and the base URL.",
-                    kind="connect",
-                ),
-                retryable=True,
-                reason="connection failed",
-            )
-        lost = isinstance(
-            exc,
-            httpx.ReadTimeout
-            | httpx.WriteTimeout
-            | httpx.ReadError
-            | httpx.WriteError
-            | httpx.RemoteProtocolError,
-        )
-        if lost:
-            timed_out = isinstance(exc, httpx.TimeoutException)
-            kind: TransportKind = "timeout" if timed_out else "protocol"
-            reason = (
-                f"no answer within {self.timeout:g} s" if timed_out
-                else f"connection dropped ({detail})"
-            )
-            text = (
-                f"Recotap did not answer {where} in time ({self.timeout:g} s)."
-                if timed_out
-                else f"The connection to {host} broke during {where} ({detail})."
-            )
-            return _Failure(
-                TransportError(text, kind=kind),
-                retryable=True,
-                lost_answer=write,
-                maybe_processed=write,
-                reason=reason,
-            )
-        # UnsupportedProtocol, LocalProtocolError, DecodingError...: not worth retrying.
-        return _Failure(
-            TransportError(
-                f"The exchange with Recotap at {host} failed ({detail}).", kind="protocol"
-            ),
-            retryable=False,
-            reason=f"protocol problem ({type(exc).__name__})",
-        )
 
 
 # ---------------------------------------------------------------------------- helpers

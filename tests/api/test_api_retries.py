@@ -24,7 +24,7 @@ from recotap_desktop.api import (
     TransportError,
     parse_retry_after,
 )
-from recotap_desktop.api import client as client_module
+from recotap_desktop.api import retry as retry_module
 
 DEALS = [{"externalDealId": "d0", "name": "Deal"}]
 DEALS_OK = ok({"results": [{"externalDealId": "d0", "status": "upserted"}]})
@@ -67,7 +67,7 @@ def test_retry_after_http_date(
     api: Api, client: RecotapClient, event: RecordingEvent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = 1_780_000_000.0
-    monkeypatch.setattr(client_module, "_wall_clock", lambda: now)
+    monkeypatch.setattr(retry_module, "_wall_clock", lambda: now)
     date = email.utils.formatdate(now + 12, usegmt=True)
     api.route("POST", "deals").mock(side_effect=[
         error_response(503, message="Service Unavailable", headers={"Retry-After": date}),
