@@ -38,7 +38,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -60,7 +60,6 @@ from recotap_desktop.api.failures import (
     transport_failure,
 )
 from recotap_desktop.api.models import (
-    Account,
     AccountPage,
     BulkResult,
     CustomField,
@@ -68,6 +67,15 @@ from recotap_desktop.api.models import (
     Segment,
     UnmappedAccount,
     parse_bulk_results,
+)
+from recotap_desktop.api.paging import (
+    MAX_PAGE_SIZE,
+    account_page_of,
+    clamp_limit,
+    format_last_sync,
+    pages,
+    rows_of,
+    text_or_none,
 )
 from recotap_desktop.api.redact import Secret, SecretFilter
 from recotap_desktop.api.retry import (
@@ -104,7 +112,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"recotap-desktop/{__version__}"
-MAX_PAGE_SIZE = 100
 MAX_DOMAINS_PER_CALL = 100
 
 #: Documented per-request item limits (§7).
@@ -125,24 +132,8 @@ _FILTERED_LOGGERS = (
     "httpcore.http2",
     "httpcore.proxy",
     "httpcore.socks",
-    __name__,
+    __name__,  # also the logger of .paging
 )
-
-
-def format_last_sync(value: str | datetime | None) -> str | None:
-    """``lastSync`` for the query string: ISO 8601 in UTC with ``Z`` and milliseconds.
-
-    Strings are passed through (stripped; the server's own ``syncTimestamp`` should
-    be sent back unchanged). Naive datetimes are taken as UTC.
-    """
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        moment = moment.astimezone(UTC)
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    text = str(value).strip()
-    return text or None
 
 
 # ---------------------------------------------------------------------------- internals
@@ -347,14 +338,14 @@ class RecotapClient:
 
         The CRM API's cursor is a row offset, so pages can be asked for independently
         (and concurrently); ``has_next_page`` follows the paging rule of
-        :func:`more_pages`. Other editions page by an opaque keyset cursor: use
+        :func:`~.paging.more_pages`. Other editions page by an opaque keyset cursor: use
         :meth:`iter_account_pages`.
         """
         if self.rules.paging == "cursor":
             raise ConfigError(
                 f"The {self.rules.title} pages accounts by cursor; offsets cannot be used."
             )
-        params = {"limit": str(_clamp(limit))}
+        params = {"limit": str(clamp_limit(limit))}
         since = format_last_sync(last_sync)
         if since is not None:
             params["lastSync"] = since
@@ -369,22 +360,11 @@ class RecotapClient:
                 attempts=1,
             )
         rows = data.get("data")
-        rows = rows if isinstance(rows, list) else []
-        return AccountPage(
-            accounts=[Account.from_json(r) for r in rows if isinstance(r, Mapping)],
-            next_cursor=_cursor_text(data.get("nextCursor")),
-            has_next_page=more_pages(data, rows, _clamp(limit)),
-            sync_timestamp=_text_or_none(data.get("syncTimestamp")),
-        )
+        return account_page_of(data, rows if isinstance(rows, list) else [], limit)
 
     def _account_pages(self, params: dict[str, str], limit: int) -> Iterator[AccountPage]:
         for data, rows in self._pages("accounts", params, limit):
-            yield AccountPage(
-                accounts=[Account.from_json(r) for r in rows if isinstance(r, Mapping)],
-                next_cursor=_cursor_text(data.get("nextCursor")),
-                has_next_page=bool(data) and more_pages(data, rows, _clamp(limit)),
-                sync_timestamp=_text_or_none(data.get("syncTimestamp")),
-            )
+            yield account_page_of(data, rows, limit)
 
     # -- 9.2 -------------------------------------------------------------------------
 
@@ -433,17 +413,17 @@ class RecotapClient:
         answer = self._request("PUT", path, body={"customFields": dict(custom_fields)})
         data = answer.data
         if isinstance(data, Mapping):
-            return _text_or_none(data.get("message")) or ""
-        return _text_or_none(data) or ""
+            return text_or_none(data.get("message")) or ""
+        return text_or_none(data) or ""
 
     # -- 9.4 / 9.5 ---------------------------------------------------------------------
 
     def list_unmapped_accounts(self, limit: int = 100) -> list[UnmappedAccount]:
         """Accounts that have no ``externalId`` yet (``GET /accounts/missing-external-ids``)."""
         answer = self._request(
-            "GET", "accounts/missing-external-ids", params={"limit": str(_clamp(limit))}
+            "GET", "accounts/missing-external-ids", params={"limit": str(clamp_limit(limit))}
         )
-        rows = _rows(answer.data)
+        rows = rows_of(answer.data)
         return [UnmappedAccount.from_json(r) for r in rows if isinstance(r, Mapping)]
 
     def map_external_ids(self, mappings: Sequence[Mapping[str, str]]) -> MappingResult:
@@ -462,7 +442,7 @@ class RecotapClient:
     def list_custom_fields(self) -> list[CustomField]:
         """Active account custom fields (``GET /accounts/custom-fields``)."""
         answer = self._request("GET", "accounts/custom-fields")
-        return [CustomField.from_json(r) for r in _rows(answer.data) if isinstance(r, Mapping)]
+        return [CustomField.from_json(r) for r in rows_of(answer.data) if isinstance(r, Mapping)]
 
     def create_custom_field(
         self,
@@ -587,42 +567,8 @@ class RecotapClient:
     def _pages(
         self, path: str, params: dict[str, str], limit: int
     ) -> Iterator[tuple[Mapping[str, Any], list[Any]]]:
-        """Yield ``(data, rows)`` per page; see the module docstring for the rules."""
-        page_params = dict(params)
-        page_params["limit"] = str(_clamp(limit))
-        offset = 0
-        seen: set[str] = set()
-        while True:
-            answer = self._request("GET", path, params=page_params)
-            data = answer.data
-            if isinstance(data, list):  # a bare array: one page, nothing more
-                yield {}, data
-                return
-            if not isinstance(data, Mapping):
-                raise TransportError(
-                    f"Recotap's answer to GET {path} was not a list page; the base URL or "
-                    "edition may be wrong.",
-                    kind="protocol",
-                    attempts=answer.attempts,
-                )
-            rows = data.get("data")
-            rows = rows if isinstance(rows, list) else []
-            yield data, rows
-            if not more_pages(data, rows, _clamp(limit)):
-                return
-            offset += len(rows)
-            cursor = _cursor_text(data.get("nextCursor"))
-            if cursor is None:
-                cursor = str(offset)
-            if cursor in seen or cursor == page_params.get("cursor"):
-                log.warning(
-                    "GET %s: the server sent cursor %r again; stopping to avoid a loop",
-                    path,
-                    cursor,
-                )
-                return
-            seen.add(cursor)
-            page_params["cursor"] = cursor
+        """Yield ``(data, rows)`` per page of ``GET path`` (:func:`~.paging.pages`)."""
+        return pages(lambda query: self._request("GET", path, params=query), path, params, limit)
 
     def _request(
         self,
@@ -759,55 +705,6 @@ class RecotapClient:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _clamp(limit: int) -> int:
-    try:
-        value = int(limit)
-    except (TypeError, ValueError):
-        value = MAX_PAGE_SIZE
-    return max(1, min(MAX_PAGE_SIZE, value))
-
-
-def more_pages(data: Mapping[str, Any], rows: Sequence[Any], limit: int) -> bool:
-    """Whether a list answer has a next page: the paging rule of the Product decisions.
-
-    ``hasNextPage`` decides when the answer carries it (a boolean). When it is absent
-    (Revision A documents only the offset), an integer ``nextCursor`` or a full page
-    (``limit`` rows) means more. An empty page never has a next one.
-    """
-    if not rows:
-        return False
-    flag = data.get("hasNextPage")
-    if isinstance(flag, bool):
-        return flag
-    cursor = data.get("nextCursor")
-    if isinstance(cursor, int) and not isinstance(cursor, bool):
-        return True
-    return len(rows) >= limit
-
-
-def _cursor_text(value: object) -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        return value if value != "" else None
-    if isinstance(value, int | float):
-        return str(int(value)) if float(value).is_integer() else str(value)
-    return None
-
-
-def _text_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
-
-
-def _rows(data: object) -> list[Any]:
-    """A plain array answer, tolerating a paged wrapper around it."""
-    if isinstance(data, list):
-        return data
-    if isinstance(data, Mapping) and isinstance(data.get("data"), list):
-        return list(data["data"])
-    return []
 
 
 def _results_count(data: object) -> int:
