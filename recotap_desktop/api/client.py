@@ -160,6 +160,43 @@ def _encode_path_segment(value: str) -> str:
     return segment
 
 
+def _checked_key(api_key: str) -> str:
+    """The key as it will be sent (stripped), or :class:`ConfigError` saying why not."""
+    key = (api_key or "").strip()
+    if not key:
+        raise ConfigError("No API key was given. Paste the key generated in Recotap.")
+    if not key.isascii() or not key.isprintable():
+        raise ConfigError(
+            "The API key contains characters that cannot be sent (line breaks, "
+            "non-ASCII letters...). Copy it again from Recotap."
+        )
+    return key
+
+
+def _open_http(
+    key: Secret, timeout: float, max_connections: int, transport: httpx.BaseTransport | None
+) -> httpx.Client:
+    """The httpx client under a :class:`RecotapClient`: the key put on by its own auth,
+    redirects not followed."""
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
+    http = httpx.Client(
+        auth=_ApiKeyAuth(key),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        timeout=httpx.Timeout(timeout),
+        limits=limits,
+        transport=transport or httpx.HTTPTransport(limits=limits),
+        follow_redirects=False,
+    )
+    # Every socket of the client obeys the deadline and the cancel event (wire.py);
+    # a transport passed in by a test is left as it is.
+    for mounted in (http._transport, *http._mounts.values()):
+        if mounted is not None:
+            guard_transport(mounted)
+    return http
+
+
 def _json_body(body: Any) -> tuple[bytes | None, dict[str, str]]:
     """A request body as compact UTF-8 JSON and its header (nothing for no body)."""
     if body is None:
@@ -199,14 +236,7 @@ class RecotapClient:
         cancel_event: threading.Event | None = None,
         on_retry: Callable[[RetryInfo], None] | None = None,
     ) -> None:
-        key = (api_key or "").strip()
-        if not key:
-            raise ConfigError("No API key was given. Paste the key generated in Recotap.")
-        if not key.isascii() or not key.isprintable():
-            raise ConfigError(
-                "The API key contains characters that cannot be sent (line breaks, "
-                "non-ASCII letters...). Copy it again from Recotap."
-            )
+        key = _checked_key(api_key)
         try:
             self.rules: EditionRules = rules_for(edition)
         except ValueError as exc:
@@ -227,22 +257,7 @@ class RecotapClient:
         self._secret_filter = SecretFilter([key])
         for name in _FILTERED_LOGGERS:
             logging.getLogger(name).addFilter(self._secret_filter)
-        limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
-        self._http = httpx.Client(
-            auth=_ApiKeyAuth(self._key),
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout),
-            limits=limits,
-            transport=transport or httpx.HTTPTransport(limits=limits),
-            follow_redirects=False,
-        )
-        # Every socket of the client obeys the deadline and the cancel event (wire.py);
-        # a transport passed in by a test is left as it is.
-        for mounted in (self._http._transport, *self._http._mounts.values()):
-            if mounted is not None:
-                guard_transport(mounted)
+        self._http = _open_http(self._key, timeout, max_connections, transport)
 
     # -- lifecycle -------------------------------------------------------------------
 
