@@ -2,8 +2,10 @@
 
 It opens the import wizard (:meth:`MainWindow.open_import_wizard`), the export and
 backfill dialogs, and acts on a past run: :meth:`MainWindow.resume_run`,
-:meth:`MainWindow.retry_failed_rows`, :meth:`MainWindow.open_run_results` and
-:meth:`MainWindow.export_run_report`. Server calls run on workers (``ui/workers``).
+:meth:`MainWindow.retry_failed_rows`, :meth:`MainWindow.open_run_results`,
+:meth:`MainWindow.undo_run_updates` and :meth:`MainWindow.export_run_report`. Those hand
+over to the window's :class:`~recotap_desktop.ui.run_actions.RunActions`
+(``ui/run_actions.py``), which does the work. Server calls run on workers (``ui/workers``).
 
 Message boxes are opened with ``open()`` (window-modal, not a nested event loop), so
 the window keeps painting and tests can drive them.
@@ -42,13 +44,8 @@ from recotap_desktop.store.settings import UI_LAST_FOLDER, UI_WINDOW_GEOMETRY, P
 from recotap_desktop.ui.kinds import IMPORT_KINDS, OPENABLE_SUFFIXES, KindGuess, is_openable
 from recotap_desktop.ui.messages import describe_error
 from recotap_desktop.ui.qt_compat import Qt
-from recotap_desktop.ui.run_format import (
-    HISTORY_COLUMNS,
-    format_counts,
-    format_when,
-    kind_title,
-    run_id,
-)
+from recotap_desktop.ui.run_actions import RunActions
+from recotap_desktop.ui.run_format import HISTORY_COLUMNS, run_id
 from recotap_desktop.ui.services import Services
 from recotap_desktop.ui.target_badge import TargetBadge
 from recotap_desktop.ui.widgets import (
@@ -61,14 +58,13 @@ from recotap_desktop.ui.workers import SignalProgress, Worker
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QMenu
 
     # Dialogs are imported when first opened (start-up time: bench/bench_startup.py); so
     # are the Qt classes only they and later actions use (each costs PySide 0.5-2 ms).
     from recotap_desktop.ui.dialogs import HelpDialog, KindDialog, PreferencesDialog
 
 log = logging.getLogger(__name__)
-
-IMPORT_KIND_NAMES = frozenset(kind for kind, _title in IMPORT_KINDS)
 
 #: settings.ui key of the main window's geometry (base64 of saveGeometry()).
 UI_MAIN_GEOMETRY = UI_WINDOW_GEOMETRY
@@ -180,8 +176,8 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.services = services
         self._jobs: set[Worker] = set()
-        #: Jobs that write a run's journal (resume): quitting waits for them.
-        self._run_jobs: set[Worker] = set()
+        #: Resume, retry, results, undo and report of a past run (ui/run_actions.py).
+        self.run_actions = RunActions(self)
         self._message_box: QMessageBox | None = None
         self._dialogs: dict[str, QWidget] = {}
         self.setAcceptDrops(True)
@@ -196,9 +192,23 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ layout
     def _build_ui(self) -> None:
+        """The window's parts, top to bottom (their order is the Tab order)."""
         central = QWidget()
         layout = QVBoxLayout(central)
+        layout.addLayout(self._build_title())
+        layout.addWidget(self._build_connection_card())
+        actions = QHBoxLayout()
+        actions.addWidget(self._build_send_box(), 2)
+        actions.addWidget(self._build_get_box(), 1)
+        layout.addLayout(actions)
+        layout.addWidget(self._build_recent_runs(), 1)
+        self.setCentralWidget(central)
+        return_presses_buttons(central)
+        self.statusBar().showMessage("Ready")
+        resize_within_screen(self, 960, 680)
 
+    def _build_title(self) -> QHBoxLayout:
+        """The app's name and what it does, beside the badge of where rows go."""
         top = QHBoxLayout()
         title = QLabel(f"<b>{APP_DISPLAY_NAME}</b> — move CRM files in and out of Recotap")
         top.addWidget(title, 1)
@@ -206,14 +216,17 @@ class MainWindow(QMainWindow):
         self.target_badge = TargetBadge()
         self.demo_badge = self.target_badge.demo
         top.addWidget(self.target_badge)
-        layout.addLayout(top)
+        return top
 
+    def _build_connection_card(self) -> ConnectionCard:
+        """The active connection, with "Connections…" and "Test connection"."""
         self.card = ConnectionCard()
         self.card.change_button.clicked.connect(self.open_connections)
         self.card.test_button.clicked.connect(self.test_connection)
-        layout.addWidget(self.card)
+        return self.card
 
-        actions = QHBoxLayout()
+    def _build_send_box(self) -> QGroupBox:
+        """"Send to Recotap": one button per import kind, two a row, and the drop hint."""
         send = QGroupBox("Send to Recotap")
         send_grid = QGridLayout(send)
         self.import_buttons: dict[str, QPushButton] = {}
@@ -226,7 +239,10 @@ class MainWindow(QMainWindow):
         hint = QLabel("Tip: drop a CSV, TXT or Excel file on this window to import it.")
         hint.setEnabled(False)
         send_grid.addWidget(hint, 3, 0, 1, 2)
-        actions.addWidget(send, 2)
+        return send
+
+    def _build_get_box(self) -> QGroupBox:
+        """"Get from Recotap": export the scored accounts, backfill external IDs."""
         get = QGroupBox("Get from Recotap")
         get_layout = QVBoxLayout(get)
         self.export_button = QPushButton("Export scored accounts…")
@@ -242,17 +258,35 @@ class MainWindow(QMainWindow):
         self.backfill_button.clicked.connect(lambda: self.open_backfill())
         get_layout.addWidget(self.backfill_button)
         get_layout.addStretch(1)
-        actions.addWidget(get, 1)
-        layout.addLayout(actions)
+        return get
 
+    def _build_recent_runs(self) -> QGroupBox:
+        """"Recent runs": a problem line, the list (or its empty text) and "All runs…"."""
         runs = QGroupBox("Recent runs")
         runs_layout = QVBoxLayout(runs)
         self.history_problem_label = QLabel()
         self.history_problem_label.setWordWrap(True)
         self.history_problem_label.setVisible(False)
         runs_layout.addWidget(self.history_problem_label)
-        # The recent runs, newest first. A C++ item model: the window's first frame needs no
-        # Python model (its headerData() would load the Qt namespace; see qt_compat.Qt).
+        self._build_runs_view()
+        self.runs_empty_label = QLabel("No runs yet. Your imports and exports will be listed here.")
+        self.runs_empty_label.setEnabled(False)
+        runs_layout.addWidget(self.runs_empty_label)
+        runs_layout.addWidget(self.runs_view, 1)
+        runs_layout.addStretch(0)
+        more = QHBoxLayout()
+        more.addStretch(1)
+        history_button = QPushButton("All runs…")
+        history_button.clicked.connect(self.open_history)
+        more.addWidget(history_button)
+        runs_layout.addLayout(more)
+        return runs
+
+    def _build_runs_view(self) -> None:
+        """The recent runs, newest first, one row selected at a time; a double-click opens
+        a run's results."""
+        # A C++ item model: the window's first frame needs no Python model (its headerData()
+        # would load the Qt namespace; see qt_compat.Qt).
         self.runs_model = QStandardItemModel(0, len(HISTORY_COLUMNS), self)
         self.runs_model.setHorizontalHeaderLabels([c.title for c in HISTORY_COLUMNS])
         self._recent_runs: list[Any] = []
@@ -269,23 +303,6 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.runs_view.doubleClicked.connect(
             lambda index: self.open_run_results(run_id(self._recent_runs[index.row()])))
-        self.runs_empty_label = QLabel("No runs yet. Your imports and exports will be listed here.")
-        self.runs_empty_label.setEnabled(False)
-        runs_layout.addWidget(self.runs_empty_label)
-        runs_layout.addWidget(self.runs_view, 1)
-        runs_layout.addStretch(0)
-        more = QHBoxLayout()
-        more.addStretch(1)
-        history_button = QPushButton("All runs…")
-        history_button.clicked.connect(self.open_history)
-        more.addWidget(history_button)
-        runs_layout.addLayout(more)
-        layout.addWidget(runs, 1)
-
-        self.setCentralWidget(central)
-        return_presses_buttons(central)
-        self.statusBar().showMessage("Ready")
-        resize_within_screen(self, 960, 680)
 
     def _action(self, text: str, slot: Any, shortcut: str | None = None,
                 name: str = "") -> QAction:
@@ -300,8 +317,16 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_menus(self) -> None:
+        """File, Connection, View and Help, in that order in the menu bar."""
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        self._build_file_menu(bar.addMenu("&File"))
+        self._build_connection_menu(bar.addMenu("&Connection"))
+        view = bar.addMenu("&View")
+        view.addAction(self._action("&History…", self.open_history, "Ctrl+H", "actionHistory"))
+        self._build_help_menu(bar.addMenu("&Help"))
+
+    def _build_file_menu(self, file_menu: QMenu) -> None:
+        """Open…, Import ▸ (one entry per kind), Export, Backfill, Preferences…, Quit."""
         self.open_action = self._action("&Open…", self.open_file, "Ctrl+O", "actionOpen")
         file_menu.addAction(self.open_action)
         file_menu.addSeparator()
@@ -326,7 +351,8 @@ class MainWindow(QMainWindow):
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         file_menu.addAction(quit_action)
 
-        conn = bar.addMenu("&Connection")
+    def _build_connection_menu(self, conn: QMenu) -> None:
+        """Connections…, Test connection, Segments…, Custom fields…"""
         conn.addAction(self._action("&Connections…", self.open_connections,
                                     name="actionConnections"))
         self.test_action = self._action("&Test connection", self.test_connection,
@@ -337,10 +363,8 @@ class MainWindow(QMainWindow):
         conn.addAction(self._action("Custom &fields…", self.open_custom_fields,
                                     name="actionCustomFields"))
 
-        view = bar.addMenu("&View")
-        view.addAction(self._action("&History…", self.open_history, "Ctrl+H", "actionHistory"))
-
-        help_menu = bar.addMenu("&Help")
+    def _build_help_menu(self, help_menu: QMenu) -> None:
+        """Help (F1) and About."""
         help_menu.addAction(self._action("&Help", self.show_help, "F1", "actionHelp"))
         about = self._action("&About", self.show_about, name="actionAbout")
         about.setMenuRole(QAction.MenuRole.AboutRole)
@@ -382,7 +406,7 @@ class MainWindow(QMainWindow):
                 window.activateWindow()
                 self._message_box = ask_stop(on_stopped=self.close)
                 return True
-        busy = [job for job in self._run_jobs if job.running]
+        busy = [job for job in self.run_actions.jobs if job.running]
         for job in busy:  # a resume shows its own progress dialog with "Stop"
             job.cancel(stop_now=False)
             job.finished.connect(self.close)
@@ -784,46 +808,7 @@ class MainWindow(QMainWindow):
 
     def offer_resume(self) -> QMessageBox | None:
         """Offer to resume the most recent interrupted run (calls :meth:`resume_run`)."""
-        history = self.services.history
-        if history is None:
-            return None
-        try:
-            runs = history.interrupted_runs()
-        except Exception:
-            log.warning("could not list interrupted runs", exc_info=True)
-            return None
-        if not runs:
-            return None
-        run = runs[0]
-        more = f"\n\n{len(runs) - 1} other interrupted run(s) are in the history." \
-            if len(runs) > 1 else ""
-        done = format_counts(run) or "no rows answered yet"
-        from recotap_desktop.engine.run_target import run_host
-
-        where = f"{run.profile or 'a connection'} ({run_host(run)})"
-        text = (f"A sync did not finish: {kind_title(run.kind)} from "
-                f"{run.file_name or 'a file'} to {where}, started "
-                f"{format_when(run)} ({done}).\n\nResume it now? Rows already answered are not "
-                f"sent again.{more}")
-        box = QMessageBox(QMessageBox.Icon.Question, "Resume interrupted sync?", text,
-                          QMessageBox.StandardButton.NoButton, self)
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        resume = box.addButton("Resume", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Show history", QMessageBox.ButtonRole.ActionRole)
-        box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        rid = run_id(run)
-
-        def clicked(button: Any) -> None:
-            if button is resume:
-                self.resume_run(rid)
-            elif box.buttonRole(button) == QMessageBox.ButtonRole.ActionRole:
-                self.open_history()
-
-        box.buttonClicked.connect(clicked)
-        self._message_box = box
-        box.open()
-        return box
+        return self.run_actions.offer_resume()
 
     # ------------------------------------------------------------------ hooks
     def open_import_wizard(self, kind: str, path: Path | None = None) -> None:
@@ -864,192 +849,31 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(lambda _code: self.refresh_history())
         dialog.open()
 
+    # ------------------------------------------------------------------ run actions
+    # A past run's actions live in ui/run_actions.py (RunActions); these are the window's
+    # entry points to them (the recent runs, the History dialog and the resume offer use them).
     def resume_run(self, run_id: int, target: Profile | None = None) -> Worker | None:
-        """Continue an unfinished run on a worker (only rows without a final answer are sent),
-        with a cancellable progress dialog; its results open when it ends.
-
-        The rows go to the run's own connection, never simply the active one. When that
-        connection is gone, points elsewhere, is not recorded or has no key, the user picks
-        one explicitly (:class:`~recotap_desktop.ui.run_target_dialog.RunTargetDialog`, both
-        hosts shown); ``target`` is that choice, and the rows then go there as a new run.
-        """
-        history = self.services.history
-        if history is None:
-            self._inform("Cannot resume", "The sync history is not available.",
-                         QMessageBox.Icon.Warning)
-            return None
-        run = history.get_run(run_id)
-        if run.kind not in IMPORT_KIND_NAMES:
-            self._inform("Cannot resume", "Only imports can be resumed; start the export again "
-                         "(File → Export scored accounts…).")
-            return None
-        services = self.services
-        explicit = target is not None
-        profile = target or services.run_profile(run)
-        if profile is None:
-            self._choose_run_target(run, services.run_connection_problem(run))
-            return None
-        host = services.target_of(profile).host
-
-        def work(progress: SignalProgress) -> object:
-            from recotap_desktop.engine.jobs import resume
-            from recotap_desktop.engine.run_target import check_run_target
-
-            spec = services.connection_spec(profile)
-            if not explicit:
-                check_run_target(run, spec)  # before the custom-field lookup: nothing sent
-            fields = services.custom_fields(run.kind, spec)
-            return resume(history, run_id, spec, custom_fields=fields, progress=progress,
-                          cancel=progress.token, other_connection=explicit)
-
-        from PySide6.QtWidgets import QProgressDialog
-
-        dialog = QProgressDialog(f"Resuming run {run_id} on {profile.name} ({host})…", "Stop",
-                                 0, 0, self)
-        dialog.setWindowTitle("Resume run")
-        dialog.setMinimumDuration(0)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        job = self._run(work, name=f"resume-{run_id}")
-        self._run_jobs.add(job)
-        job.finished.connect(lambda: self._run_jobs.discard(job))
-
-        def on_progress(snapshot: object) -> None:
-            done = getattr(snapshot, "done", 0)
-            total = getattr(snapshot, "total", None) or 0
-            dialog.setMaximum(int(total))
-            dialog.setValue(int(min(done, total)) if total else 0)
-            dialog.setLabelText(f"Resuming run {run_id} on {profile.name} ({host}): "
-                                f"{done:,} of {total:,} rows")
-
-        def finished_ok(result: object) -> None:
-            dialog.close()
-            self.refresh_history()
-            self.open_run_results(getattr(result, "run_id", run_id))
-
-        def failed(exc: BaseException) -> None:
-            from recotap_desktop.ui.run_target_dialog import own_connection_unusable
-
-            dialog.close()
-            self.refresh_history()
-            problem = None if explicit else own_connection_unusable(run, profile, host, exc)
-            if problem is not None:
-                self._choose_run_target(run, problem)
-            else:
-                self._inform(f"Run {run_id} could not be resumed", describe_error(exc),
-                             QMessageBox.Icon.Warning)
-
-        job.snapshot.connect(on_progress)
-        job.succeeded.connect(finished_ok)
-        job.failed.connect(failed)
-        job.cancelled.connect(dialog.close)
-        dialog.canceled.connect(lambda: job.cancel())
-        dialog.show()
-        return job
-
-    def _choose_run_target(self, run: Any, problem: str) -> QWidget:
-        """Ask where the remaining rows of ``run`` go (both hosts shown), then resume there."""
-        from recotap_desktop.ui.run_target_dialog import choose_run_target
-
-        rid = run.id
-        dialog = choose_run_target(self.services, run, problem, "be resumed", self,
-                                   lambda profile: self.resume_run(rid, profile))
-        self._dialogs["run-target"] = dialog
-        return dialog
+        """Continue an unfinished run on a worker, to its own connection or to ``target``
+        when the user chose one (see :meth:`RunActions.resume`)."""
+        return self.run_actions.resume(run_id, target)
 
     def open_run_results(self, run_id: int) -> QWidget:
-        """Show the results grid of run ``run_id`` (every row, its state and message).
-
-        An export run has no rows to show: it says where its file is instead.
-        """
-        history = self.services.history
-        run = history.get_run(run_id) if history is not None else None
-        if run is not None and run.kind not in IMPORT_KIND_NAMES:
-            return self._show_export_run(run)
-        from recotap_desktop.ui.results import open_results
-
-        window = open_results(self.services, run_id, self)
-        window.destroyed.connect(self._results_closed)
-        return window
+        """Show the results grid of run ``run_id`` (an export run: where its file is)."""
+        return self.run_actions.open_results(run_id)
 
     def undo_run_updates(self, run_id: int) -> QWidget:
         """Open run ``run_id``'s results and start "Undo updates…" there (it asks first)."""
-        window = self.open_run_results(run_id)
-        view = getattr(window, "view", None)
-        if view is not None:
-            def start(_rid: int) -> None:
-                view.loaded.disconnect(start)
-                view.undo_updates()
+        return self.run_actions.undo_updates(run_id)
 
-            view.loaded.connect(start)
-        return window
+    def retry_failed_rows(self, run_id: int) -> QWidget:
+        """Open the run's results and send its failed and not-sent rows again (a new run)."""
+        return self.run_actions.retry_failed(run_id)
+
+    def export_run_report(self, run_id: int) -> None:
+        """Save the report of run ``run_id`` (asks where; "Failures only" types exist)."""
+        self.run_actions.export_report(run_id)
 
     def _results_closed(self, *_args: object) -> None:
         # The main window may already be gone when the app quits with a results window open.
         if shiboken6.isValid(self) and shiboken6.isValid(self.runs_model):
             self.refresh_history()
-
-    def _show_export_run(self, run: Any) -> QMessageBox:
-        counts = format_counts(run) or "no accounts"
-        path = Path(run.file_path or run.file_name or "")
-        text = (f"Run {run.id} exported scored accounts ({counts}) to:\n{path}\n\n"
-                f"{run.note or ''}").strip()
-        box = self._inform(f"Export run {run.id}", text)
-        if path.parent.is_dir():
-            from PySide6.QtCore import QUrl
-            from PySide6.QtGui import QDesktopServices
-
-            folder = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
-            folder.clicked.connect(
-                lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent))))
-        return box
-
-    def export_run_report(self, run_id: int) -> None:
-        """Save the report (every input column, row, state, message, ids) of run ``run_id``.
-
-        The "Failures only" file types write the failures-only file.
-        """
-        history = self.services.history
-        if history is None:
-            self._inform("History unavailable", self.services.history_problem or "",
-                         QMessageBox.Icon.Warning)
-            return
-        folder = str(self.services.settings.ui.get(UI_LAST_FOLDER) or Path.home())
-        suggested = str(Path(folder) / f"recotap-run-{run_id}-results.csv")
-        from PySide6.QtWidgets import QFileDialog
-
-        path_text, chosen_filter = QFileDialog.getSaveFileName(
-            self, f"Save the results of run {run_id}", suggested,
-            "CSV file (*.csv);;Excel workbook (*.xlsx);;Failures only, CSV (*.csv);;"
-            "Failures only, Excel (*.xlsx)",
-        )
-        if not path_text:
-            return
-        path = Path(path_text)
-        if path.suffix.lower() not in (".csv", ".xlsx"):
-            path = path.with_suffix(".xlsx" if "xlsx" in chosen_filter else ".csv")
-        failures_only = chosen_filter.startswith("Failures only")
-        self.services.settings.remember(UI_LAST_FOLDER, str(path.parent))
-        self.statusBar().showMessage(f"Writing {path.name}…")
-
-        def write(progress: SignalProgress) -> int:
-            from recotap_desktop.engine.report import write_report
-
-            return write_report(path, history, run_id, failures_only=failures_only)
-
-        def done(rows: object) -> None:
-            self.statusBar().showMessage(f"Saved {rows} rows to {path}", 10_000)
-
-        def failed(exc: BaseException) -> None:
-            self.statusBar().clearMessage()
-            self._inform("Could not save the results", describe_error(exc),
-                         QMessageBox.Icon.Warning)
-
-        self._run(write, name="export-report", on_success=done, on_error=failed)
-
-    def retry_failed_rows(self, run_id: int) -> QWidget:
-        """Open the run's results and send its failed and not-sent rows again (a new run)."""
-        window = self.open_run_results(run_id)
-        view = window.view  # type: ignore[attr-defined]
-        view.loaded.connect(lambda _rows: view.retry_failed())
-        return window
