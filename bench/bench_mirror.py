@@ -109,8 +109,15 @@ def child_preview(base_url: str, edition: str, work: Path) -> dict[str, float]:
     start = time.perf_counter()
     preview = preview_plan(plan, mirror, mirror.info())
     preview_wall = time.perf_counter() - start
+    # Made again, as the Check page does after upsert or the segment changed on Options:
+    # the first preview (still shown) keeps the accounts read into memory.
+    start = time.perf_counter()
+    again = preview_plan(plan, mirror, mirror.info())
+    again_wall = time.perf_counter() - start
+    assert again.counts == preview.counts
     return {"rows": plan.total_rows, "plan": plan_wall, "preview": preview_wall,
-            "counts": json.dumps(dict(preview.counts)), "rss_delta": _maxrss_bytes() - rss0}
+            "again": again_wall, "counts": json.dumps(dict(preview.counts)),
+            "rss_delta": _maxrss_bytes() - rss0}
 
 
 def _child(what: str, base_url: str, edition: str, work: Path,
@@ -153,6 +160,10 @@ def measure(edition: str, n: int, latency: float, concurrency: int) -> None:
     print(f"preview            {prev['preview']:7.2f} s  plan alone {prev['plan']:6.2f} s "
           f"({int(prev['rows']):,} rows)  ratio {ratio:.3f}  target <= 1.5: "
           f"{'PASS' if ratio <= 1.5 else 'MISS'}  planned {prev['counts']}")
+    ratio = prev["again"] / prev["plan"]
+    print(f"preview again      {prev['again']:7.2f} s  (an option changed: the accounts "
+          f"are in memory already)  ratio {ratio:.3f}  target <= 1.5: "
+          f"{'PASS' if ratio <= 1.5 else 'MISS'}")
     print(f"mirror on disk     {pull['size'] / MB:7.1f} MB   peak RSS growth: pull "
           f"{pull['rss_delta'] / MB:.1f} MB, plan + preview {prev['rss_delta'] / MB:.1f} MB")
     print()

@@ -122,7 +122,8 @@ def _lookup_domains(connection: ConnectionSpec, domains: Sequence[str], cancel: 
                     if row is None:
                         continue
                     aid, ext, domain, name, custom, _raw, key = row
-                    found[domain] = MirrorAccount(key, aid, ext, domain, name, custom or "{}")
+                    found[domain] = MirrorAccount(aid, ext, domain, name, custom or "{}",
+                                                  None, key)
     return DomainLookup(found)
 
 

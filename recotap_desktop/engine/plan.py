@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from recotap_desktop.domain.editions import EditionRules
 from recotap_desktop.engine.progress import (
@@ -322,15 +322,44 @@ def _clean_items(
     return converted[0]
 
 
-def _iter_planned_rows(
+class PlannedBlock(NamedTuple):
+    """A block of rows of a non-grouping kind (:func:`iter_planned_blocks`): either clean
+    items as parallel lists (``rows[i]`` is the row of ``items[i]``, one row each), or
+    ``row_entries`` in row order (a block with an invalid, duplicate, excluded row or a
+    warning)."""
+
+    rows: Sequence[int]
+    items: Sequence[dict[str, Any]]
+    row_entries: Sequence[PlannedItem | InvalidRow | ExcludedRow]
+
+
+def iter_planned_blocks(
+    job: ImportJob,
+    source: SourceInfo,
+    cancel: CancelToken | None = None,
+) -> Iterator[PlannedBlock]:
+    """:func:`iter_planned` a block of rows at a time, for kinds that do not group rows:
+    the same entries in the same order, but a block whose rows are all clean comes as
+    two lists, without an object per row (what a preview of a big file reads)."""
+    kind = job.record_kind()
+    if kind.groups_rows:
+        raise ValueError(f"{job.kind} rows are grouped: read them with iter_planned.")
+    ctx = job.context()
+    convert = kind.compile(ctx, job.mapping, source.headers)
+    try:
+        yield from _planned_blocks(job, source, kind, ctx, convert, cancel)
+    except FileProblem as exc:
+        raise PlanError(exc.message) from exc
+
+
+def _planned_blocks(
     job: ImportJob,
     source: SourceInfo,
     kind: RecordKind,
     ctx: ConvertContext,
     convert: RowConverter,
     cancel: CancelToken | None,
-) -> Iterator[PlannedItem | InvalidRow | ExcludedRow]:
-    """:func:`iter_planned` for non-grouping kinds, a block of rows at a time."""
+) -> Iterator[PlannedBlock]:
     exclude = job.options.exclude_rows
     convert_block = kind.compile_block(ctx, job.mapping, source.headers)
     tracker = DuplicateTracker(kind, ctx, job.mapping)
@@ -340,12 +369,14 @@ def _iter_planned_rows(
             raise PlanCancelled()
         items = _clean_items(convert_block, tracker, numbers, values_block)
         if items is not None:
-            for row_no, payload in zip(numbers, items, strict=True):
-                if exclude and row_no in exclude:
-                    yield ExcludedRow(row_no)
-                else:
-                    yield PlannedItem((row_no,), payload)
+            if not exclude or exclude.isdisjoint(numbers):
+                yield PlannedBlock(numbers, items, ())
+            else:
+                yield PlannedBlock((), (), [
+                    ExcludedRow(row_no) if row_no in exclude else PlannedItem((row_no,), payload)
+                    for row_no, payload in zip(numbers, items, strict=True)])
             continue
+        entries: list[PlannedItem | InvalidRow | ExcludedRow] = []
         for row_no, values in zip(numbers, values_block, strict=True):
             item, problems = convert(row_no, values)
             if item is not None:
@@ -354,11 +385,27 @@ def _iter_planned_rows(
                     problems = [*problems, *dupes]
                     item = None
             if item is None:
-                yield InvalidRow(row_no, tuple(problems))
+                entries.append(InvalidRow(row_no, tuple(problems)))
             elif exclude and row_no in exclude:
-                yield ExcludedRow(row_no)
+                entries.append(ExcludedRow(row_no))
             else:
-                yield PlannedItem((row_no,), item, tuple(problems))
+                entries.append(PlannedItem((row_no,), item, tuple(problems)))
+        yield PlannedBlock((), (), entries)
+
+
+def _iter_planned_rows(
+    job: ImportJob,
+    source: SourceInfo,
+    kind: RecordKind,
+    ctx: ConvertContext,
+    convert: RowConverter,
+    cancel: CancelToken | None,
+) -> Iterator[PlannedItem | InvalidRow | ExcludedRow]:
+    """:func:`iter_planned` for non-grouping kinds, a block of rows at a time."""
+    for block in _planned_blocks(job, source, kind, ctx, convert, cancel):
+        for row_no, payload in zip(block.rows, block.items, strict=True):
+            yield PlannedItem((row_no,), payload)
+        yield from block.row_entries
 
 
 def build_plan(

@@ -37,11 +37,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from recotap_desktop.domain.domains import normalise_domain
 from recotap_desktop.domain.editions import EditionRules
-from recotap_desktop.engine.plan import InvalidRow, Plan, PlannedItem, iter_planned
+from recotap_desktop.engine.plan import (
+    InvalidRow,
+    Plan,
+    PlannedItem,
+    iter_planned,
+    iter_planned_blocks,
+)
 from recotap_desktop.engine.progress import CancelToken
 from recotap_desktop.store.mirror import AccountMirror, MirrorAccount, MirrorInfo
 
@@ -102,9 +107,9 @@ class Change:
         return f"{self.field}: {_show(self.old)} \u2192 {_show(self.new)}"
 
 
-@dataclass(frozen=True, slots=True)
-class RowPlan:
-    """The planned action of one payload item (all its input rows)."""
+class RowPlan(NamedTuple):
+    """The planned action of one payload item (all its input rows). A tuple: a preview
+    of 100 000 rows makes 100 000 of them."""
 
     action: Planned
     changes: tuple[Change, ...] = ()
@@ -136,6 +141,10 @@ class Preview:
     segment_note: str = ""
     #: Planned from what this app sent before (kinds the API does not list).
     from_history: bool = False
+    #: What the rows were compared with (the mirror's in-memory snapshot): whoever keeps
+    #: the preview keeps it, so a preview made again after an option changed does not
+    #: read the accounts again (:meth:`AccountMirror.snapshot`).
+    accounts: AccountIndex | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> str:
         order = [p.value for p in Planned]
@@ -170,6 +179,8 @@ def same_value(old: Any, new: Any) -> bool:
     Numbers compare as numbers (``75000`` equals ``75000.0``), lists of options as sets,
     an empty text as no value; everything else exactly.
     """
+    if type(old) is type(new) and old == new:
+        return True  # the common case, first (a name as it was)
     if old in (None, "", []) and new in (None, "", []):
         return True
     if isinstance(old, bool) or isinstance(new, bool):
@@ -199,13 +210,19 @@ def _custom_changes(
 
 def _account_changes(before: MirrorAccount, item: Mapping[str, Any]) -> list[Change]:
     changes: list[Change] = []
-    if "name" in item and not same_value(before.name, item["name"]):
-        changes.append(Change("name", before.name, item["name"]))
+    name = item.get("name", before.name)
+    if name != before.name and not same_value(before.name, name):
+        changes.append(Change("name", before.name, name))
     ext = item.get("externalId")
     if ext and ext != before.external_id:
         changes.append(Change("externalId", before.external_id, ext))
-    changes.extend(Change(f, NOT_LISTED, item[f]) for f in UNLISTED_FIELDS if item.get(f))
-    changes.extend(_custom_changes(before, item.get("customFields")))
+    for unlisted in UNLISTED_FIELDS:
+        value = item.get(unlisted)
+        if value:
+            changes.append(Change(unlisted, NOT_LISTED, value))
+    custom = item.get("customFields")
+    if custom:
+        changes.extend(_custom_changes(before, custom))
     return changes
 
 
@@ -303,26 +320,51 @@ def _plan_id_mapping(
                    before=found, subject=subject)
 
 
+#: The account fields the mirror lists: a row with only these can be found unchanged
+#: without listing its changes.
+_LISTED_FIELDS = frozenset({"domain", "name", "externalId"})
+
+
+def _plan_accounts(
+    rules: EditionRules, items: Sequence[Mapping[str, Any]], index: AccountIndex, upsert: bool,
+) -> list[RowPlan]:
+    norm = [str(i.get("domain") or "") for i in items]
+    exts = [str(i.get("externalId") or "") for i in items]
+    domains = index.by_domains(norm)
+    by_ext = index.by_external_ids([e for e in exts if e])
+    crm = rules.requires_external_id
+    unchanged = Planned.UNCHANGED
+    out: list[RowPlan] = []
+    for item, d, e in zip(items, norm, exts, strict=True):
+        acc = domains.get(d)
+        owners = by_ext.get(e, ()) if e else ()
+        # The common case first, in line: the account exists with exactly the row's
+        # listed values and the row sends nothing else (what the functions below would
+        # find, without building the list of no changes).
+        if (acc is not None and item.keys() <= _LISTED_FIELDS
+                and item.get("name", acc.name) == acc.name
+                and (not e or e == acc.external_id)
+                and ((owners and owners[0] == acc) if crm
+                     else all(a.domain == d for a in owners))):
+            out.append(RowPlan(unchanged, (), "", acc, False, d))
+        elif crm:
+            out.append(_plan_account_crm(item, d, acc, owners, d))
+        else:
+            out.append(_plan_account_external(item, d, acc, owners, upsert, d))
+    return out
+
+
 def plan_items(
     kind: str, rules: EditionRules, items: Sequence[Mapping[str, Any]], index: AccountIndex,
     *, upsert: bool,
 ) -> list[RowPlan]:
-    """The planned action of each payload item of ``kind`` (a batch: one lookup each)."""
+    """The planned action of each payload item of ``kind`` (a batch: one lookup each).
+
+    ``items`` are payloads the plan's converter made: their domains are normalised
+    already (:func:`~recotap_desktop.records.convert.parse_domain` gives what
+    :func:`~recotap_desktop.domain.domains.normalise_domain` gives)."""
     if kind == "accounts":
-        norm = [normalise_domain(str(i.get("domain") or "")) for i in items]
-        domains = index.by_domains(norm)
-        exts = [str(i.get("externalId") or "") for i in items]
-        by_ext = index.by_external_ids([e for e in exts if e])
-        crm = rules.requires_external_id
-        out = []
-        for item, d, e in zip(items, norm, exts, strict=True):
-            acc = domains.get(d)
-            owners = by_ext.get(e, ()) if e else ()
-            if crm:
-                out.append(_plan_account_crm(item, d, acc, owners, d))
-            else:
-                out.append(_plan_account_external(item, d, acc, owners, upsert, d))
-        return out
+        return _plan_accounts(rules, items, index, upsert)
     if kind == "account-fields":
         keys = [str(i.get("key") or "") for i in items]
         key_name = rules.account_update_key
@@ -333,7 +375,7 @@ def plan_items(
         return [_plan_account_fields(i, found.get(k), key_name, k)
                 for i, k in zip(items, keys, strict=True)]
     if kind == "id-mappings":
-        norm = [normalise_domain(str(i.get("domain") or "")) for i in items]
+        norm = [str(i.get("domain") or "") for i in items]
         domains = index.by_domains(norm)
         return [_plan_id_mapping(i, domains.get(d), d) for i, d in zip(items, norm, strict=True)]
     raise ValueError(f"The preview cannot plan {kind} rows.")
@@ -421,33 +463,29 @@ def preview_plan(
     preview = Preview(kind=job.kind, mirror=mirror)
     if isinstance(index, AccountMirror):
         index = index.snapshot()  # one read of the mirror instead of a query per batch
+    preview.accounts = index
     if job.kind == "accounts" and job.options.segment_id:
         preview.segment_note = (
             "A segment is chosen: unchanged rows are sent too, to join it (membership "
             "cannot be read back)."
         )
-    batch: list[PlannedItem] = []
-
-    def flush() -> None:
-        plans = plan_items(job.kind, job.rules, [b.payload for b in batch], index,
-                           upsert=job.options.upsert)
-        for planned, row_plan in zip(batch, plans, strict=True):
-            for row in planned.rows:
-                preview.rows[row] = row_plan
-                preview.counts[row_plan.action.value] += 1
-        batch.clear()
-
     from recotap_desktop.files import sniff  # the plan's source, read again
 
     source = sniff(job.path, encoding=job.encoding, delimiter=job.delimiter, sheet=job.sheet)
-    for entry in iter_planned(job, source, cancel):
-        if isinstance(entry, PlannedItem):
-            batch.append(entry)
-            if len(batch) >= _BATCH:
-                flush()
-        elif isinstance(entry, InvalidRow):
-            preview.rows[entry.row] = RowPlan(Planned.INVALID, note=entry.message)
-            preview.counts[Planned.INVALID.value] += 1
-    if batch:
-        flush()
+    rows, counts = preview.rows, preview.counts
+    for block in iter_planned_blocks(job, source, cancel):
+        row_numbers: Sequence[int] = block.rows
+        items: Sequence[Mapping[str, Any]] = block.items
+        if block.row_entries:
+            planned = [e for e in block.row_entries if isinstance(e, PlannedItem)]
+            row_numbers = [e.rows[0] for e in planned]
+            items = [e.payload for e in planned]
+            for entry in block.row_entries:
+                if isinstance(entry, InvalidRow):
+                    rows[entry.row] = RowPlan(Planned.INVALID, note=entry.message)
+                    counts[Planned.INVALID.value] += 1
+        if items:
+            plans = plan_items(job.kind, job.rules, items, index, upsert=job.options.upsert)
+            rows.update(zip(row_numbers, plans, strict=True))
+            counts.update([p.action.value for p in plans])
     return preview

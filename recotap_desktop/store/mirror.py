@@ -35,11 +35,12 @@ import re
 import sqlite3
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from recotap_desktop.domain.domains import normalise_domain
 from recotap_desktop.errors import UserError
@@ -89,23 +90,25 @@ class MirrorError(UserError):
         self.path = path
 
 
-@dataclass(frozen=True, slots=True)
-class MirrorAccount:
-    """One account as the server last listed it.
+class MirrorAccount(NamedTuple):
+    """One account as the server last listed it: a row of the mirror, in its columns'
+    order (a tuple, so a snapshot of 100 000 accounts is built without a Python call per
+    account).
 
     ``custom_fields`` is ``None`` when the edition does not list custom-field values (the
     CRM API): they are unknown, not empty.
     """
 
-    key: str
     rtp_aid: str | None
     external_id: str | None
     domain: str
     name: str
     #: The custom-field values as stored (JSON text; ``None``: not listed), read on demand.
-    custom_json: str | None = field(compare=False, repr=False)
-    #: The item as listed (empty from lookups, which read only the fields above).
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    custom_json: str | None
+    #: The item as listed (JSON text; ``None`` from lookups, which read only the fields
+    #: above), read on demand as :attr:`raw`.
+    raw_json: str | None
+    key: str
 
     @property
     def custom_fields(self) -> dict[str, Any] | None:
@@ -113,6 +116,14 @@ class MirrorAccount:
         if self.custom_json is None:
             return None
         value = json.loads(self.custom_json)
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The item as listed (``{}`` from lookups)."""
+        if self.raw_json is None:
+            return {}
+        value = json.loads(self.raw_json)
         return value if isinstance(value, dict) else {}
 
 
@@ -157,17 +168,29 @@ class MirrorSnapshot:
     """Accounts in memory by domain, externalId and ``rtp_aid``; the lookups of
     :class:`AccountMirror` without a query each."""
 
-    def __init__(self) -> None:
+    def __init__(self, accounts: Iterable[MirrorAccount] = ()) -> None:
         self.domains: dict[str, MirrorAccount] = {}
         self.external_ids: dict[str, list[MirrorAccount]] = {}
         self.aids: dict[str, MirrorAccount] = {}
+        self.extend(accounts)
 
     def add(self, account: MirrorAccount) -> None:
-        self.domains[account.domain] = account
-        if account.external_id:
-            self.external_ids.setdefault(account.external_id, []).append(account)
-        if account.rtp_aid:
-            self.aids[account.rtp_aid] = account
+        self.extend((account,))
+
+    def extend(self, accounts: Iterable[MirrorAccount]) -> None:
+        """Index ``accounts`` (a later account with the same domain or id wins)."""
+        batch = accounts if isinstance(accounts, list) else list(accounts)
+        self.domains.update({a.domain: a for a in batch})
+        self.aids.update({a.rtp_aid: a for a in batch if a.rtp_aid})
+        ids = self.external_ids
+        for a in batch:
+            ext = a.external_id
+            if ext:
+                found = ids.get(ext)
+                if found is None:
+                    ids[ext] = [a]
+                else:
+                    found.append(a)
 
     def by_domains(self, domains: Iterable[str]) -> dict[str, MirrorAccount]:
         """Accounts by domain; ``domains`` must be normalised (as the preview's are)."""
@@ -220,18 +243,12 @@ def listed_row(item: Mapping[str, Any], lists_custom: bool) -> tuple[Any, ...] |
     )
 
 
-def _account(row: Sequence[Any]) -> MirrorAccount:
-    aid, ext, domain, name, custom, raw, key = row
-    return MirrorAccount(
-        key=key,
-        rtp_aid=aid,
-        external_id=ext,
-        domain=domain,
-        name=name,
-        custom_json=custom,
-        raw=json.loads(raw) if raw is not None else {},
-    )
+_account = MirrorAccount._make  # a row of _COLUMNS or _LOOKUP_COLUMNS
 
+
+#: Snapshots in use, by mirror file and generation (see :meth:`AccountMirror.snapshot`).
+_SNAPSHOTS: weakref.WeakValueDictionary[tuple[str, str | None], MirrorSnapshot] = (
+    weakref.WeakValueDictionary())
 
 _COLUMNS = "rtp_aid, external_id, domain, name, custom_json, raw_json, key"
 #: Lookups leave the raw item out (a preview of 100 000 rows needs only the fields).
@@ -352,16 +369,28 @@ class AccountMirror:
 
     def snapshot(self) -> MirrorSnapshot:
         """Every account in memory, indexed (a preview of a large file: one read instead of
-        a lookup per batch). About 300 bytes per account."""
-        snap = MirrorSnapshot()
+        a lookup per batch). About 300 bytes per account.
+
+        While a snapshot is in use anywhere in the process and the mirror has not been
+        written since (its ``generation``, new with every write that changes accounts),
+        the same snapshot is returned: a preview made again after an option changed does
+        not read 100 000 accounts again. Nothing keeps it alive but its users."""
         try:
             with self._connect() as conn:
+                known = _SNAPSHOTS.get((str(self.path), self._meta(conn).get("generation")))
+                if known is not None:
+                    return known
+                snap = MirrorSnapshot()
+                conn.execute("BEGIN")  # the generation and the rows of one state
+                generation = self._meta(conn).get("generation")
                 cursor = conn.execute(f"SELECT {_LOOKUP_COLUMNS} FROM accounts")
-                while rows := cursor.fetchmany(5000):
-                    for row in rows:
-                        snap.add(_account(row))
+                while rows := cursor.fetchmany(20_000):
+                    snap.extend(list(map(_account, rows)))
+                conn.execute("COMMIT")
         except FileNotFoundError:
-            pass
+            return MirrorSnapshot()
+        if generation:
+            _SNAPSHOTS[(str(self.path), generation)] = snap
         return snap
 
     def iter_accounts(self, batch: int = 1000) -> Iterator[list[MirrorAccount]]:
@@ -412,6 +441,7 @@ class AccountMirror:
                         ("refreshed_at", when),
                         ("full_at", when),
                         ("lists_custom_fields", "1" if lists_custom_fields else "0"),
+                        ("generation", uuid.uuid4().hex),
                     ],
                 )
                 conn.execute("COMMIT")
@@ -458,6 +488,8 @@ class AccountMirror:
                 meta = [("refreshed_at", (now or datetime.now(UTC)).isoformat())]
                 if stamp:
                     meta.append(("sync_timestamp", stamp))
+                if count or "generation" not in self._meta(conn):
+                    meta.append(("generation", uuid.uuid4().hex))
                 conn.executemany("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", meta)
                 conn.execute("COMMIT")
             except BaseException:

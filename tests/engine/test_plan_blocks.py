@@ -24,6 +24,7 @@ from recotap_desktop.engine.plan import (
     PlannedItem,
     build_plan,
     iter_planned,
+    iter_planned_blocks,
 )
 from recotap_desktop.engine.progress import CancelToken, ProgressSnapshot
 from recotap_desktop.files import sniff
@@ -120,6 +121,13 @@ def test_block_plan_equals_row_plan(
     sink = _Sink()
     by_blocks = build_plan(job, progress=sink)
     stream_by_blocks = list(iter_planned(job, by_blocks.source))
+    # The preview's read, a block at a time: the same entries, flattened in the same order
+    flat: list[Any] = []
+    for block in iter_planned_blocks(job, by_blocks.source):
+        assert not (block.items and block.row_entries)  # a block is one form or the other
+        flat += [PlannedItem((r,), i) for r, i in zip(block.rows, block.items, strict=True)]
+        flat += block.row_entries
+    assert flat == stream_by_blocks
     monkeypatch.setattr(AccountsKind, "compile_block", lambda self, *a: None)
     by_rows = build_plan(job)
     assert _plan_fields(by_blocks) == _plan_fields(by_rows)
@@ -184,3 +192,14 @@ def test_the_plan_carries_the_files_sha256(tmp_path: Path) -> None:
         token.cancel()
         build_plan(_job(path, "crm"), cancel=token)
     assert not [t for t in threading.enumerate() if t.name.startswith("recotap-sha256")]
+
+
+def test_grouped_kinds_are_not_read_in_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "activities.csv"
+    path.write_text("Domain,Type,Date\nacme.com,email,2026-01-02\n", encoding="utf-8")
+    rules = rules_for("crm")
+    kind = get_kind("activities")
+    mapping = kind.automap(sniff(path).headers, ConvertContext.build(rules, []))
+    job = ImportJob(kind="activities", path=path, mapping=mapping, rules=rules)
+    with pytest.raises(ValueError, match="grouped"):
+        next(iter_planned_blocks(job, sniff(path)))

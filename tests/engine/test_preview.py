@@ -158,3 +158,46 @@ def test_same_value_reads_numbers_lists_and_blanks_as_values() -> None:
     assert not same_value("Acme", "acme")
     assert not same_value(1, True)
     assert not same_value(0, None)
+
+
+def test_the_quick_unchanged_path_plans_as_the_full_comparison() -> None:
+    """plan_items finds most rows unchanged in line; every row must get exactly the plan
+    the full comparison (_plan_account_crm / _plan_account_external) gives it."""
+    from recotap_desktop.engine import preview as pv
+    from recotap_desktop.store.mirror import MirrorAccount, MirrorSnapshot
+
+    def acc(aid: str, ext: str | None, domain: str, name: str) -> MirrorAccount:
+        return MirrorAccount(aid, ext, domain, name, None, None, "aid:" + aid)
+
+    snap = MirrorSnapshot([
+        acc("1", "e1", "a.org", "A"), acc("2", "e2", "b.org", ""), acc("3", None, "c.org", "C"),
+        acc("4", "e4", "d.org", "D"), acc("5", "e4", "d2.org", "D2"),  # e4 twice
+        acc("6", "e6", "f.org", "F"),
+    ])
+    items: list[dict[str, object]] = [
+        {"domain": "a.org", "name": "A", "externalId": "e1"},  # unchanged
+        {"domain": "a.org", "name": "A2", "externalId": "e1"},  # renamed
+        {"domain": "b.org", "name": None, "externalId": "e2"},  # no name either side
+        {"domain": "b.org", "externalId": "e2"},  # name not sent
+        {"domain": "c.org", "name": "C", "externalId": "e3"},  # adopts an account
+        {"domain": "c.org", "name": "C"},  # no externalId
+        {"domain": "d.org", "name": "D", "externalId": "e4"},  # e4 also on d2.org
+        {"domain": "f.org", "name": "F", "externalId": "e1"},  # e1 belongs to a.org
+        {"domain": "a.org", "name": "A", "externalId": "e1", "tags": ["x"]},  # not listed
+        {"domain": "a.org", "name": "A", "externalId": "e1", "customFields": {"k": 1}},
+        {"domain": "new.org", "name": "N", "externalId": "e9"},  # create
+    ]
+    for edition in ("crm", "external"):
+        rules = rules_for(edition)
+        for upsert in (True, False):
+            quick = pv.plan_items("accounts", rules, items, snap, upsert=upsert)
+            full = []
+            for item in items:
+                d, e = str(item["domain"]), str(item.get("externalId") or "")
+                owners = snap.by_external_ids([e]).get(e, []) if e else []
+                by_domain = snap.by_domains([d]).get(d)
+                full.append(pv._plan_account_crm(item, d, by_domain, owners, d)
+                            if rules.requires_external_id else
+                            pv._plan_account_external(item, d, by_domain, owners, upsert, d))
+            assert quick == full, (edition, upsert)
+            assert Planned.UNCHANGED in {p.action for p in quick}

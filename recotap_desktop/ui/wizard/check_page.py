@@ -72,6 +72,7 @@ class CheckPage(QWizardPage):
         self.job: Worker | None = None
         self.preview_job: Worker | None = None
         self._preview_options: tuple[bool, bool] | None = None
+        self._compared_with: object = None
         self.error: str | None = None
         self.setTitle("Check the rows")
         self.setSubTitle("Every row is read and checked before anything is sent. Invalid rows "
@@ -371,6 +372,9 @@ class CheckPage(QWizardPage):
         if job is not self.preview_job:
             return
         self.ctx.preview = outcome.preview
+        # Kept while the page lives, also while a new preview runs: one made again after
+        # an option changed reuses the accounts read into memory (AccountMirror.snapshot).
+        self._compared_with = outcome.preview.accounts
         plan = self.ctx.plan
         baseline = outcome.baseline
         left_out = sum(1 for p in outcome.preview.rows.values()
