@@ -48,7 +48,7 @@ from recotap_desktop.engine.plan import (
     iter_planned_blocks,
 )
 from recotap_desktop.engine.progress import CancelToken
-from recotap_desktop.store.mirror import AccountMirror, MirrorAccount, MirrorInfo
+from recotap_desktop.store.mirror import AccountMirror, MirrorAccount, MirrorInfo, MirrorSnapshot
 
 __all__ = [
     "HISTORY_KINDS",
@@ -330,24 +330,30 @@ def _plan_accounts(
 ) -> list[RowPlan]:
     norm = [str(i.get("domain") or "") for i in items]
     exts = [str(i.get("externalId") or "") for i in items]
-    domains = index.by_domains(norm)
-    by_ext = index.by_external_ids([e for e in exts if e])
+    # The common case first, for a whole block: the row's domain, name and externalId
+    # are those of one account (whose id no other account has) and the row sends
+    # nothing else. Such a row changes nothing: what the full comparison below finds,
+    # without a Python call per row.
+    same: list[MirrorAccount | None] = [None] * len(items)
+    if isinstance(index, MirrorSnapshot):
+        names = [n if isinstance(n := i.get("name"), str) else "\0" for i in items]
+        same = list(map(index.by_values().get, zip(norm, names, exts, strict=True)))
+        if not all(map(_LISTED_FIELDS.issuperset, items)):
+            same = [a if a is not None and item.keys() <= _LISTED_FIELDS else None
+                    for a, item in zip(same, items, strict=True)]
+    rest = [n for n, a in enumerate(same) if a is None]
+    domains = index.by_domains([norm[n] for n in rest])
+    by_ext = index.by_external_ids([exts[n] for n in rest if exts[n]])
     crm = rules.requires_external_id
     unchanged = Planned.UNCHANGED
     out: list[RowPlan] = []
-    for item, d, e in zip(items, norm, exts, strict=True):
+    for item, d, e, acc in zip(items, norm, exts, same, strict=True):
+        if acc is not None:
+            out.append(RowPlan(unchanged, (), "", acc, False, d))
+            continue
         acc = domains.get(d)
         owners = by_ext.get(e, ()) if e else ()
-        # The common case first, in line: the account exists with exactly the row's
-        # listed values and the row sends nothing else (what the functions below would
-        # find, without building the list of no changes).
-        if (acc is not None and item.keys() <= _LISTED_FIELDS
-                and item.get("name", acc.name) == acc.name
-                and (not e or e == acc.external_id)
-                and ((owners and owners[0] == acc) if crm
-                     else all(a.domain == d for a in owners))):
-            out.append(RowPlan(unchanged, (), "", acc, False, d))
-        elif crm:
+        if crm:
             out.append(_plan_account_crm(item, d, acc, owners, d))
         else:
             out.append(_plan_account_external(item, d, acc, owners, upsert, d))

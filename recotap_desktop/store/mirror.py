@@ -172,6 +172,7 @@ class MirrorSnapshot:
         self.domains: dict[str, MirrorAccount] = {}
         self.external_ids: dict[str, list[MirrorAccount]] = {}
         self.aids: dict[str, MirrorAccount] = {}
+        self._by_values: dict[tuple[str, str, str], MirrorAccount] | None = None
         self.extend(accounts)
 
     def add(self, account: MirrorAccount) -> None:
@@ -180,6 +181,7 @@ class MirrorSnapshot:
     def extend(self, accounts: Iterable[MirrorAccount]) -> None:
         """Index ``accounts`` (a later account with the same domain or id wins)."""
         batch = accounts if isinstance(accounts, list) else list(accounts)
+        self._by_values = None
         self.domains.update({a.domain: a for a in batch})
         self.aids.update({a.rtp_aid: a for a in batch if a.rtp_aid})
         ids = self.external_ids
@@ -191,6 +193,19 @@ class MirrorSnapshot:
                     ids[ext] = [a]
                 else:
                     found.append(a)
+
+    def by_values(self) -> dict[tuple[str, str, str], MirrorAccount]:
+        """Accounts by ``(domain, name, externalId)``, for those whose ``externalId`` no
+        other account has: a row with these three values names exactly this account (by
+        its domain and by its id) and changes none of them. Built on first use."""
+        if self._by_values is None:
+            domains = self.domains
+            self._by_values = {
+                (a.domain, a.name, ext): a
+                for ext, accs in self.external_ids.items() if len(accs) == 1
+                for a in accs if domains.get(a.domain) is a
+            }
+        return self._by_values
 
     def by_domains(self, domains: Iterable[str]) -> dict[str, MirrorAccount]:
         """Accounts by domain; ``domains`` must be normalised (as the preview's are)."""

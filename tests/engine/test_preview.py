@@ -172,7 +172,7 @@ def test_the_quick_unchanged_path_plans_as_the_full_comparison() -> None:
     snap = MirrorSnapshot([
         acc("1", "e1", "a.org", "A"), acc("2", "e2", "b.org", ""), acc("3", None, "c.org", "C"),
         acc("4", "e4", "d.org", "D"), acc("5", "e4", "d2.org", "D2"),  # e4 twice
-        acc("6", "e6", "f.org", "F"),
+        acc("6", "e6", "f.org", "F"), acc("7", "e7", "g.org", "None"),
     ])
     items: list[dict[str, object]] = [
         {"domain": "a.org", "name": "A", "externalId": "e1"},  # unchanged
@@ -186,6 +186,7 @@ def test_the_quick_unchanged_path_plans_as_the_full_comparison() -> None:
         {"domain": "a.org", "name": "A", "externalId": "e1", "tags": ["x"]},  # not listed
         {"domain": "a.org", "name": "A", "externalId": "e1", "customFields": {"k": 1}},
         {"domain": "new.org", "name": "N", "externalId": "e9"},  # create
+        {"domain": "g.org", "name": None, "externalId": "e7"},  # no name is not "None"
     ]
     for edition in ("crm", "external"):
         rules = rules_for(edition)
