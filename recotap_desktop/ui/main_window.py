@@ -842,7 +842,7 @@ class MainWindow(QMainWindow):
         if self.services.active_profile is None:
             self._inform("No connection", "Add a connection first (Connection → Connections…).")
             return
-        from recotap_desktop.ui.export_dialog import ExportDialog
+        from recotap_desktop.ui.export import ExportDialog
 
         dialog = ExportDialog(self.services, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

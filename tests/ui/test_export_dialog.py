@@ -24,7 +24,7 @@ from recotap_desktop.engine.states import RunState
 from recotap_desktop.sandbox import DEMO_API_KEY, SandboxServer
 from recotap_desktop.store.secrets import KeyStore
 from recotap_desktop.store.settings import UI_LAST_FOLDER, Profile
-from recotap_desktop.ui.export_dialog import UNSCORED_EXPLANATION, ExportDialog
+from recotap_desktop.ui.export import UNSCORED_EXPLANATION, ExportDialog
 from recotap_desktop.ui.services import Services
 
 WAIT = 60_000

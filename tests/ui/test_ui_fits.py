@@ -30,7 +30,7 @@ from recotap_desktop.sandbox import DEMO_API_KEY, SandboxServer
 from recotap_desktop.store.secrets import KeyStore
 from recotap_desktop.store.settings import Profile
 from recotap_desktop.ui.backfill import BackfillDialog
-from recotap_desktop.ui.export_dialog import ExportDialog
+from recotap_desktop.ui.export import ExportDialog
 from recotap_desktop.ui.main_window import MainWindow
 from recotap_desktop.ui.results.view import ResultsWindow
 from recotap_desktop.ui.services import Services, open_demo

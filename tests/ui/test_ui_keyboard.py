@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDialog, QWidget
 
 from recotap_desktop.ui.backfill import BackfillDialog
 from recotap_desktop.ui.dialogs import KindDialog
-from recotap_desktop.ui.export_dialog import ExportDialog
+from recotap_desktop.ui.export import ExportDialog
 from recotap_desktop.ui.main_window import MainWindow
 from recotap_desktop.ui.results.view import ResultsWindow
 from tests.factories import ACCOUNT_HEADERS, account_rows, write_csv

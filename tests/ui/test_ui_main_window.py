@@ -249,7 +249,7 @@ def test_demo_mode_without_keychain(qtbot, data_dir):
 
 def test_export_and_backfill_open_their_dialogs(qtbot, services):
     from recotap_desktop.ui.backfill import BackfillDialog
-    from recotap_desktop.ui.export_dialog import ExportDialog
+    from recotap_desktop.ui.export import ExportDialog
 
     window = show_main_window(qtbot, services)
     window.export_button.click()

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QMessageBox
 
 from recotap_desktop.engine.states import RunState
-from recotap_desktop.ui.export_dialog import ExportDialog
+from recotap_desktop.ui.export import ExportDialog
 from recotap_desktop.ui.results import open_results
 from tests.helpers.runs import sandbox_run
 
