@@ -14,8 +14,11 @@ measurement runs in a fresh child process (its own peak RSS):
                   new), planned alone (:func:`build_plan`: read, map, check every row) and
                   then previewed against the mirror (:func:`preview_plan`: the file read
                   again, every row compared) at 0 latency. Target: preview <= 1.5x the
-                  plan alone. The mirror's size on disk and the child's peak RSS growth are
-                  printed.
+                  plan alone. Then the preview is made again, as after an option changed
+                  on the Options page (the accounts are in memory already), and its parts
+                  are timed alone as multiples of the plan: the file read again, the
+                  accounts read into memory, the comparison. The mirror's size on disk
+                  and the child's peak RSS growth are printed.
 
     .venv/bin/python bench/bench_mirror.py [--accounts 100000] [--latency 0.05]
         [--edition crm|external|both] [--concurrency 4]
