@@ -264,8 +264,11 @@ def iter_planned(
     convert = kind.compile(ctx, job.mapping, source.headers)
     exclude = job.options.exclude_rows
     try:
-        if not kind.groups_rows:
-            yield from _iter_planned_rows(job, source, kind, ctx, convert, cancel)
+        if not kind.groups_rows:  # a block of rows at a time, flattened
+            for block in _planned_blocks(job, source, kind, ctx, convert, cancel):
+                for row_no, payload in zip(block.rows, block.items, strict=True):
+                    yield PlannedItem((row_no,), payload)
+                yield from block.row_entries
             return
         rows = iter_rows(source)
         grouper = Grouper(kind, ctx, job.mapping)
@@ -391,21 +394,6 @@ def _planned_blocks(
             else:
                 entries.append(PlannedItem((row_no,), item, tuple(problems)))
         yield PlannedBlock((), (), entries)
-
-
-def _iter_planned_rows(
-    job: ImportJob,
-    source: SourceInfo,
-    kind: RecordKind,
-    ctx: ConvertContext,
-    convert: RowConverter,
-    cancel: CancelToken | None,
-) -> Iterator[PlannedItem | InvalidRow | ExcludedRow]:
-    """:func:`iter_planned` for non-grouping kinds, a block of rows at a time."""
-    for block in _planned_blocks(job, source, kind, ctx, convert, cancel):
-        for row_no, payload in zip(block.rows, block.items, strict=True):
-            yield PlannedItem((row_no,), payload)
-        yield from block.row_entries
 
 
 def build_plan(
