@@ -123,8 +123,18 @@ class ResultsView(QWidget):
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
+        """The view's parts, top to bottom (their order is the Tab order)."""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self._build_heading(layout)
+        layout.addLayout(self._build_filters())
+        layout.addWidget(self._build_table(), 1)
+        layout.addLayout(self._build_actions())
+        self._fill_state_combo({})
+        self._update_buttons()
+
+    def _build_heading(self, layout: QVBoxLayout) -> None:
+        """The run's title, then the bar of row counts per state (a click filters)."""
         self.title_label = QLabel()
         self.title_label.setObjectName("resultsTitle")
         self.title_label.setWordWrap(True)
@@ -136,6 +146,8 @@ class ResultsView(QWidget):
         self.summary.stateToggled.connect(self._on_state_toggled)
         layout.addWidget(self.summary)
 
+    def _build_filters(self) -> QHBoxLayout:
+        """"Show:" (which states), "Find:" (text, row number or state) and the row count."""
         filters = QHBoxLayout()
         state_caption = QLabel("&Show:")
         self.state_combo = QComboBox()
@@ -144,6 +156,14 @@ class ResultsView(QWidget):
         self.state_combo.activated.connect(self._on_combo)
         filters.addWidget(state_caption)
         filters.addWidget(self.state_combo)
+        self._build_search(filters)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("resultsCount")
+        filters.addWidget(self.count_label)
+        return filters
+
+    def _build_search(self, filters: QHBoxLayout) -> None:
+        """"Find:" and its box; the grid follows the text a moment after typing stops."""
         find_caption = QLabel("F&ind:")
         self.search = QLineEdit()
         self.search.setObjectName("resultsSearch")
@@ -158,11 +178,10 @@ class ResultsView(QWidget):
         self.search.returnPressed.connect(self.apply_search)
         filters.addWidget(find_caption)
         filters.addWidget(self.search, 1)
-        self.count_label = QLabel()
-        self.count_label.setObjectName("resultsCount")
-        filters.addWidget(self.count_label)
-        layout.addLayout(filters)
 
+    def _build_table(self) -> ResultsTable:
+        """The grid: one line per file row, sortable, cells selectable and copied with
+        Ctrl+C."""
         self.model = ResultsModel(self)
         self.model.set_dark(is_dark(self.palette()))
         self.model.viewChanged.connect(self._on_view_changed)
@@ -190,8 +209,10 @@ class ResultsView(QWidget):
                                    + (f" (at most {COPY_LIMIT:,} at a time)"
                                       if n >= COPY_LIMIT else ""))
         )
-        layout.addWidget(self.table, 1)
+        return self.table
 
+    def _build_actions(self) -> QHBoxLayout:
+        """Progress and status, then Copy, Export…, Retry failed rows and Undo updates…"""
         actions = QHBoxLayout()
         self.progress = QProgressBar()
         self.progress.setObjectName("resultsProgress")
@@ -207,17 +228,7 @@ class ResultsView(QWidget):
         self.copy_button.setToolTip("Copy the selected cells as tab-separated text (Ctrl+C)")
         self.copy_button.clicked.connect(self.table.copy_selection)
         actions.addWidget(self.copy_button)
-        self.export_button = QPushButton("&Export…")
-        self.export_button.setObjectName("exportResults")
-        menu = QMenu(self.export_button)
-        self.export_all_action = QAction("&All rows…", menu)
-        self.export_all_action.triggered.connect(lambda: self.choose_export(False))
-        self.export_failures_action = QAction("&Failures only (fix and import again)…", menu)
-        self.export_failures_action.triggered.connect(lambda: self.choose_export(True))
-        menu.addAction(self.export_all_action)
-        menu.addAction(self.export_failures_action)
-        self.export_button.setMenu(menu)
-        actions.addWidget(self.export_button)
+        actions.addWidget(self._build_export_button())
         self.retry_button = QPushButton("&Retry failed rows")
         self.retry_button.setObjectName("retryFailed")
         self.retry_button.setToolTip(
@@ -232,9 +243,21 @@ class ResultsView(QWidget):
             "a value someone changed since the run is never overwritten.")
         self.undo_button.clicked.connect(lambda _=False: self.undo_updates())
         actions.addWidget(self.undo_button)
-        layout.addLayout(actions)
-        self._fill_state_combo({})
-        self._update_buttons()
+        return actions
+
+    def _build_export_button(self) -> QPushButton:
+        """"Export…" with its menu: all rows, or only the failures (to fix and import)."""
+        self.export_button = QPushButton("&Export…")
+        self.export_button.setObjectName("exportResults")
+        menu = QMenu(self.export_button)
+        self.export_all_action = QAction("&All rows…", menu)
+        self.export_all_action.triggered.connect(lambda: self.choose_export(False))
+        self.export_failures_action = QAction("&Failures only (fix and import again)…", menu)
+        self.export_failures_action.triggered.connect(lambda: self.choose_export(True))
+        menu.addAction(self.export_all_action)
+        menu.addAction(self.export_failures_action)
+        self.export_button.setMenu(menu)
+        return self.export_button
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
