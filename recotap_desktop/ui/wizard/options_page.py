@@ -57,10 +57,42 @@ class OptionsPage(QWizardPage):
         self._build()
 
     def _build(self) -> None:
+        """The page's parts, top to bottom (their order is the Tab order)."""
         layout = QVBoxLayout(self)
+        layout.addWidget(self._build_options_box())
+        layout.addWidget(self._build_summary_box())
+        layout.addLayout(self._build_problem_row())
+        self.confirm_check = QCheckBox()
+        self.confirm_check.setObjectName("confirmCheck")
+        self.confirm_check.toggled.connect(lambda _c: self.completeChanged.emit())
+        layout.addWidget(self.confirm_check)
+        layout.addStretch(1)
+        self.registerField("confirm*", self.confirm_check)
+        self.registerField("upsert", self.upsert_check)
+        self.registerField("dryRun", self.dry_run_check)
+        self.registerField("concurrency", self.concurrency_spin)
+        self._wizard.connectionReady.connect(self._refresh)
+        self._wizard.connectionLoading.connect(self._refresh)
+        self._show_segment()
+
+    def _build_options_box(self) -> QGroupBox:
+        """"Options": segment (accounts), upsert (when the edition has it), parallel
+        requests, send unchanged rows (kinds Recotap can compare), dry run."""
         box = QGroupBox("Options")
         form = QFormLayout(box)
+        is_accounts = self.ctx.kind.name == "accounts"
+        self._build_segment_row(form, is_accounts)
+        self._build_upsert(box, form, is_accounts)
+        self._build_concurrency(form)
+        self._build_send_unchanged(box, form)
+        self.dry_run_check = QCheckBox("&Dry run: prepare everything, send nothing")
+        self.dry_run_check.setObjectName("dryRunCheck")
+        self.dry_run_check.toggled.connect(lambda _c: self._refresh())
+        form.addRow("", self.dry_run_check)
+        return box
 
+    def _build_segment_row(self, form: QFormLayout, is_accounts: bool) -> None:
+        """The chosen segment, "Choose segment…" and "No segment" (a row for accounts only)."""
         self.segment_row = QWidget()
         seg_layout = QHBoxLayout(self.segment_row)
         seg_layout.setContentsMargins(0, 0, 0, 0)
@@ -75,11 +107,13 @@ class OptionsPage(QWizardPage):
         seg_layout.addWidget(self.segment_label, 1)
         seg_layout.addWidget(self.segment_button)
         seg_layout.addWidget(self.no_segment_button)
-        is_accounts = self.ctx.kind.name == "accounts"
         self.segment_row.setVisible(is_accounts)
         if is_accounts:
             form.addRow("Segment:", self.segment_row)
 
+    def _build_upsert(self, box: QGroupBox, form: QFormLayout, is_accounts: bool) -> None:
+        """"Update accounts that already exist" and its help line, shown for accounts when
+        the edition can upsert."""
         self.upsert_check = QCheckBox("&Update accounts that already exist (upsert)", box)
         self.upsert_check.setObjectName("upsertCheck")
         self.upsert_check.setToolTip(
@@ -100,6 +134,8 @@ class OptionsPage(QWizardPage):
         if show_upsert:
             form.addRow("", self.upsert_help)
 
+    def _build_concurrency(self, form: QFormLayout) -> None:
+        """"Parallel requests": how many batches go at once (from the preferences)."""
         self.concurrency_spin = QSpinBox()
         self.concurrency_spin.setObjectName("concurrencySpin")
         self.concurrency_spin.setRange(1, MAX_CONCURRENCY)
@@ -112,6 +148,8 @@ class OptionsPage(QWizardPage):
         conc_label.setBuddy(self.concurrency_spin)
         form.addRow(conc_label, self.concurrency_spin)
 
+    def _build_send_unchanged(self, box: QGroupBox, form: QFormLayout) -> None:
+        """"Send unchanged rows too", shown for the kinds whose rows Recotap can compare."""
         self.send_unchanged_check = QCheckBox("Send unchanged rows &too", box)
         self.send_unchanged_check.setObjectName("sendUnchangedCheck")
         self.send_unchanged_check.setToolTip(
@@ -123,12 +161,8 @@ class OptionsPage(QWizardPage):
         if compares:
             form.addRow("", self.send_unchanged_check)
 
-        self.dry_run_check = QCheckBox("&Dry run: prepare everything, send nothing")
-        self.dry_run_check.setObjectName("dryRunCheck")
-        self.dry_run_check.toggled.connect(lambda _c: self._refresh())
-        form.addRow("", self.dry_run_check)
-        layout.addWidget(box)
-
+    def _build_summary_box(self) -> QGroupBox:
+        """"What will be sent": where the rows go, what is sent, an earlier run of the file."""
         summary_box = QGroupBox("What will be sent")
         summary_layout = QVBoxLayout(summary_box)
         self.target_badge = TargetBadge()
@@ -144,8 +178,10 @@ class OptionsPage(QWizardPage):
         self.earlier_label.setWordWrap(True)
         self.earlier_label.setVisible(False)
         summary_layout.addWidget(self.earlier_label)
-        layout.addWidget(summary_box)
+        return summary_box
 
+    def _build_problem_row(self) -> QHBoxLayout:
+        """What stops the import (e.g. no answer from the server), beside "Retry"."""
         self.problem_label = QLabel()
         self.problem_label.setObjectName("optionsProblem")
         self.problem_label.setWordWrap(True)
@@ -154,19 +190,7 @@ class OptionsPage(QWizardPage):
         self.retry_button = retry_button(self._wizard.load_connection,
                                          "Ask the server again (API key and custom fields)")
         problem_row.addWidget(self.retry_button)
-        layout.addLayout(problem_row)
-        self.confirm_check = QCheckBox()
-        self.confirm_check.setObjectName("confirmCheck")
-        self.confirm_check.toggled.connect(lambda _c: self.completeChanged.emit())
-        layout.addWidget(self.confirm_check)
-        layout.addStretch(1)
-        self.registerField("confirm*", self.confirm_check)
-        self.registerField("upsert", self.upsert_check)
-        self.registerField("dryRun", self.dry_run_check)
-        self.registerField("concurrency", self.concurrency_spin)
-        self._wizard.connectionReady.connect(self._refresh)
-        self._wizard.connectionLoading.connect(self._refresh)
-        self._show_segment()
+        return problem_row
 
     # ------------------------------------------------------------------ segment
     def choose_segment(self) -> Any:
