@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -83,7 +84,25 @@ class CheckPage(QWizardPage):
         wizard.currentIdChanged.connect(lambda _id: self._on_shown_again())
 
     def _build(self) -> None:
+        """The page's parts, top to bottom (their order is the Tab order)."""
         layout = QVBoxLayout(self)
+        layout.addLayout(self._build_progress_row())
+        self.status_label = QLabel()
+        self.status_label.setObjectName("checkStatus")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.status_label)
+        layout.addLayout(self._build_counts())
+        layout.addWidget(self._build_formats_box())
+        layout.addWidget(self._build_tabs(), 1)
+        self.exclude_check = QCheckBox("E&xclude invalid rows and continue")
+        self.exclude_check.setObjectName("excludeInvalid")
+        self.exclude_check.toggled.connect(lambda _c: self.completeChanged.emit())
+        layout.addWidget(self.exclude_check)
+        self.registerField("excludeInvalid", self.exclude_check)
+
+    def _build_progress_row(self) -> QHBoxLayout:
+        """The check's progress (rows read), "Stop checking" and "Check again"."""
         progress_row = QHBoxLayout()
         self.progress = QProgressBar()
         self.progress.setObjectName("checkProgress")
@@ -99,14 +118,11 @@ class CheckPage(QWizardPage):
         progress_row.addStretch(1)
         progress_row.addWidget(self.cancel_button)
         progress_row.addWidget(self.again_button)
-        layout.addLayout(progress_row)
+        return progress_row
 
-        self.status_label = QLabel()
-        self.status_label.setObjectName("checkStatus")
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.status_label)
-
+    def _build_counts(self) -> QGridLayout:
+        """The counts in large type under their captions: rows read, valid, invalid,
+        duplicates, warnings, to send."""
         grid = QGridLayout()
         self.count_labels: dict[str, QLabel] = {}
         for i, (key, title) in enumerate((("total", "Rows read"), ("valid", "Valid"),
@@ -122,9 +138,11 @@ class CheckPage(QWizardPage):
             grid.addWidget(caption, 0, i)
             grid.addWidget(value, 1, i)
             self.count_labels[key] = value
-        layout.addLayout(grid)
+        return grid
 
-        # How each date and number column is read, and why; a click changes it.
+    def _build_formats_box(self) -> QGroupBox:
+        """How each date and number column is read, and why; a click changes it (filled
+        once the file is checked, hidden until then)."""
         self.formats_box = QGroupBox("How dates and numbers are read")
         self.formats_box.setObjectName("formatsBox")
         self.formats_grid = QGridLayout(self.formats_box)
@@ -132,14 +150,33 @@ class CheckPage(QWizardPage):
         self.formats_box.setVisible(False)
         self.format_labels: dict[str, QLabel] = {}
         self.format_buttons: dict[tuple[str, str], QPushButton] = {}
-        layout.addWidget(self.formats_box)
+        return self.formats_box
 
-        # Two tabs: the problems of the file, and what it will do in Recotap.
+    def _build_tabs(self) -> QTabWidget:
+        """Two tabs: the problems of the file, and what it will do in Recotap (for the kinds
+        that can be previewed)."""
         self.tabs = QTabWidget()
         self.tabs.setObjectName("checkTabs")
+        self.tabs.addTab(self._build_problems_tab(), "Pr&oblems")
+        self.preview_panel = PreviewPanel()
+        self.preview_panel.setObjectName("previewPanel")
+        self.preview_panel.stop_button.clicked.connect(self.cancel_preview)
+        self.preview_panel.again_button.clicked.connect(self.start_preview)
+        self.tabs.addTab(self.preview_panel, "&What will change")
+        self.tabs.setTabVisible(1, can_preview(self.ctx.kind.name))
+        return self.tabs
+
+    def _build_problems_tab(self) -> QWidget:
+        """The "Problems" tab: its filters and export above the table of problems."""
         problems_tab = QWidget()
         problems = QVBoxLayout(problems_tab)
         problems.setContentsMargins(0, 0, 0, 0)
+        problems.addLayout(self._build_problem_filters())
+        problems.addWidget(self._build_problems_view(), 1)
+        return problems_tab
+
+    def _build_problem_filters(self) -> QHBoxLayout:
+        """"Find problems:" (text), which problems to show, and "Export problems…"."""
         filters = QHBoxLayout()
         find = QLabel("&Find problems:")
         self.filter_edit = QLineEdit()
@@ -160,8 +197,11 @@ class CheckPage(QWizardPage):
         filters.addWidget(self.filter_edit, 1)
         filters.addWidget(self.severity_combo)
         filters.addWidget(self.export_button)
-        problems.addLayout(filters)
+        return filters
 
+    def _build_problems_view(self) -> QTableView:
+        """The table of problems (row, column, value, reason, severity), filtered by the
+        text and the severity chosen above it."""
         self.model = ProblemsModel(self)
         self.proxy = ProblemsProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -178,21 +218,7 @@ class CheckPage(QWizardPage):
         for column, sample in ((0, "mapping  "), (1, "Company Domain Name"), (2, "a value shown"),
                                (4, "warning  ")):
             header.resizeSection(column, fm.horizontalAdvance(sample) + 24)
-        problems.addWidget(self.view, 1)
-        self.tabs.addTab(problems_tab, "Pr&oblems")
-        self.preview_panel = PreviewPanel()
-        self.preview_panel.setObjectName("previewPanel")
-        self.preview_panel.stop_button.clicked.connect(self.cancel_preview)
-        self.preview_panel.again_button.clicked.connect(self.start_preview)
-        self.tabs.addTab(self.preview_panel, "&What will change")
-        self.tabs.setTabVisible(1, can_preview(self.ctx.kind.name))
-        layout.addWidget(self.tabs, 1)
-
-        self.exclude_check = QCheckBox("E&xclude invalid rows and continue")
-        self.exclude_check.setObjectName("excludeInvalid")
-        self.exclude_check.toggled.connect(lambda _c: self.completeChanged.emit())
-        layout.addWidget(self.exclude_check)
-        self.registerField("excludeInvalid", self.exclude_check)
+        return self.view
 
     # ------------------------------------------------------------------ checking
     @property
