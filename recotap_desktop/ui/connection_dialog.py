@@ -111,10 +111,27 @@ class ConnectionDialog(QDialog):
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
+        """The dialog's parts: the list of connections beside the selected one's details,
+        then where to find a key and OK/Cancel (their order is the Tab order)."""
         outer = QVBoxLayout(self)
         body = QHBoxLayout()
         outer.addLayout(body, 1)
+        body.addLayout(self._build_list_side(), 2)
+        body.addWidget(self._build_details_box(), 3)
+        help_label = QLabel(
+            "Create the API key in Recotap under Settings → Workspace → Tech Settings → API "
+            "Access Key. It is shown only once; generating a new one stops the old one.")
+        help_label.setWordWrap(True)
+        help_label.setEnabled(False)
+        outer.addWidget(help_label)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        outer.addWidget(self.buttons)
 
+    def _build_list_side(self) -> QVBoxLayout:
+        """The connections, one per workspace, with Add, Remove and "Use this one"."""
         left = QVBoxLayout()
         left.addWidget(QLabel("Connections (one per Recotap workspace):"))
         self.profile_list = QListWidget()
@@ -133,10 +150,23 @@ class ConnectionDialog(QDialog):
         for button in (self.add_button, self.remove_button, self.active_button):
             row.addWidget(button)
         left.addLayout(row)
-        body.addLayout(left, 2)
+        return left
 
+    def _build_details_box(self) -> QGroupBox:
+        """"Connection details": name and edition, address, key, test, and the manual
+        edition choice (Advanced)."""
         form_box = QGroupBox("Connection details")
         form = QFormLayout(form_box)
+        self._build_name_and_edition(form)
+        self._build_address_rows(form)
+        self._build_key_rows(form)
+        self._build_test_rows(form)
+        form.addRow(self._build_advanced())
+        return form_box
+
+    def _build_name_and_edition(self, form: QFormLayout) -> None:
+        """The connection's name, and the edition it speaks (the line here; its combo box
+        goes under Advanced)."""
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("nameEdit")
         self.name_edit.setPlaceholderText("e.g. ACME workspace")
@@ -154,6 +184,9 @@ class ConnectionDialog(QDialog):
         self.edition_label.setObjectName("editionLabel")
         self.edition_label.setWordWrap(True)
         form.addRow("Edition:", self.edition_label)
+
+    def _build_address_rows(self, form: QFormLayout) -> None:
+        """The base URL, what is wrong with it, and the consent to plain http://."""
         self.url_edit = QLineEdit()
         self.url_edit.setObjectName("urlEdit")
         self.url_edit.setToolTip("Leave empty to use Recotap's address for the chosen edition.")
@@ -173,6 +206,8 @@ class ConnectionDialog(QDialog):
         self.insecure_check.toggled.connect(self._on_insecure_toggled)
         form.addRow("", self.insecure_check)
 
+    def _build_key_rows(self, form: QFormLayout) -> None:
+        """The API key (hidden unless "Show"), a hint about it, and where it is stored."""
         key_row = QHBoxLayout()
         self.key_edit = QLineEdit()
         self.key_edit.setObjectName("keyEdit")
@@ -195,6 +230,8 @@ class ConnectionDialog(QDialog):
         self.storage_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("Stored in:", self.storage_label)
 
+    def _build_test_rows(self, form: QFormLayout) -> None:
+        """"Test connection" and what the test found."""
         test_row = QHBoxLayout()
         self.test_button = QPushButton("Test connection")
         self.test_button.setObjectName("testButton")
@@ -207,20 +244,6 @@ class ConnectionDialog(QDialog):
         self.result_label.setWordWrap(True)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("", self.result_label)
-        form.addRow(self._build_advanced())
-        body.addWidget(form_box, 3)
-
-        help_label = QLabel(
-            "Create the API key in Recotap under Settings → Workspace → Tech Settings → API "
-            "Access Key. It is shown only once; generating a new one stops the old one.")
-        help_label.setWordWrap(True)
-        help_label.setEnabled(False)
-        outer.addWidget(help_label)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        outer.addWidget(self.buttons)
 
     def _build_advanced(self) -> QWidget:
         """The manual edition choice, collapsed: "Test connection" detects it (finding 8)."""
