@@ -64,15 +64,29 @@ class CustomFieldsDialog(QDialog):
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
+        """The dialog's parts, top to bottom (their order is the Tab order)."""
         layout = QVBoxLayout(self)
+        layout.addLayout(self._build_top())
+        layout.addWidget(self._build_list(), 1)
+        layout.addWidget(self._build_create_box())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._update_form()
+
+    def _build_top(self) -> QHBoxLayout:
+        """What the fields are for, beside "Refresh"."""
         top = QHBoxLayout()
         top.addWidget(QLabel("Custom fields your accounts can carry. Use the key as the "
                              "column of an account-field-values import."), 1)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
         top.addWidget(self.refresh_button)
-        layout.addLayout(top)
+        return top
 
+    def _build_list(self) -> QStackedWidget:
+        """The fields' table, or in its place a line saying what is going on (loading,
+        none yet, a problem)."""
         self.model = custom_field_model(self)
         self.proxy = make_proxy(self.model, self)
         self.view = tab_leaves(QTableView())
@@ -94,10 +108,18 @@ class CustomFieldsDialog(QDialog):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.view)
         self.stack.addWidget(self.state_label)
-        layout.addWidget(self.stack, 1)
+        return self.stack
 
+    def _build_create_box(self) -> QGroupBox:
+        """"Create a field": the field's inputs, then "Create field" and its outcome."""
         box = QGroupBox("Create a field")
         form = QFormLayout(box)
+        self._build_field_inputs(form)
+        self._build_create_row(form)
+        return box
+
+    def _build_field_inputs(self, form: QFormLayout) -> None:
+        """Label, the key Recotap will derive from it, type, options, description."""
         self.label_edit = QLineEdit()
         self.label_edit.setObjectName("labelEdit")
         self.label_edit.setPlaceholderText("e.g. Contract Value")
@@ -125,6 +147,9 @@ class CustomFieldsDialog(QDialog):
         self.description_edit.setObjectName("descriptionEdit")
         self.description_edit.setPlaceholderText("Optional")
         form.addRow("Description:", self.description_edit)
+
+    def _build_create_row(self, form: QFormLayout) -> None:
+        """Why the form cannot be sent yet, "Create field", and what creating answered."""
         self.form_problem = QLabel()
         self.form_problem.setObjectName("formProblem")
         self.form_problem.setWordWrap(True)
@@ -141,12 +166,6 @@ class CustomFieldsDialog(QDialog):
         self.result_label.setWordWrap(True)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("", self.result_label)
-        layout.addWidget(box)
-
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self._update_form()
 
     # ------------------------------------------------------------------ list
     def refresh(self) -> Worker:
