@@ -47,6 +47,7 @@ from recotap_desktop.api import (
 from recotap_desktop.engine.baseline import UNCHANGED_MESSAGE, Baseline, prepare_baseline
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.plan import (
+    ExcludedRow,
     InvalidRow,
     Plan,
     PlannedItem,
@@ -298,6 +299,35 @@ class _Batch:
         return [r for item in self.items for r in item.rows]
 
 
+@dataclass
+class _Dispatch:
+    """What the steps of :meth:`ImportRunner._dispatch_all` share. Only the dispatching
+    thread touches it, but for ``ahead``, which the workers release."""
+
+    run_id: int
+    #: Outcomes of an earlier part of the run (a resume): rows with a final one are done.
+    prior: dict[int, RowOutcome]
+    #: Rows whose batch may have reached the server: they go in batches that reconcile.
+    reconcile_rows: set[int]
+    journal: _Journal
+    client: RecotapClient
+    pool: ThreadPoolExecutor
+    #: Room for the batches that wait for a worker (a few ahead).
+    ahead: threading.Semaphore
+    #: Outcomes of rows not sent, written to the history in groups.
+    outcomes: list[RowOutcome] = field(default_factory=list)
+    #: The batches being filled: a dry run's, to reconcile, fresh.
+    dry: list[PlannedItem] = field(default_factory=list)
+    repeat: list[PlannedItem] = field(default_factory=list)
+    fresh: list[PlannedItem] = field(default_factory=list)
+    futures: list[Future[None]] = field(default_factory=list)
+
+    def final(self, row: int) -> bool:
+        """Whether ``row`` already has a final outcome from an earlier part of the run."""
+        o = self.prior.get(row)
+        return o is not None and o.state != RowState.NOT_SENT.value
+
+
 class ImportRunner:
     """Send a checked plan. One runner runs once; build another to resume or retry.
 
@@ -525,23 +555,9 @@ class ImportRunner:
     def _dispatch_all(
         self, run_id: int, prior: dict[int, RowOutcome], reconcile_rows: set[int]
     ) -> tuple[RunState, str]:
-        pending_outcomes: list[RowOutcome] = []
-        dry: list[PlannedItem] = []
-        fresh: list[PlannedItem] = []
-        repeat: list[PlannedItem] = []
-        futures: list[Future[None]] = []
-        size = self.kind.batch_size
-
-        def final(row: int) -> bool:
-            o = prior.get(row)
-            return o is not None and o.state != RowState.NOT_SENT.value
-
-        def flush() -> None:
-            if pending_outcomes:
-                self.history.set_outcomes(run_id, pending_outcomes)
-                self._count_outcomes(pending_outcomes)
-                pending_outcomes.clear()
-
+        """Send every row in scope that has no final outcome yet, in batches on the pool;
+        record the rows that are not sent (invalid, excluded, dry run, left out) in
+        groups; wait for every batch; then say how the run ended."""
         with (
             _Journal(self.history, run_id) as journal,
             self.connection.open(
@@ -553,69 +569,109 @@ class ImportRunner:
                 max_workers=self._throttle.max, thread_name_prefix="recotap-send"
             ) as pool,
         ):
-
             # Batches wait in memory (never in the journal) for a worker, a few ahead, so a
             # worker that is done takes its next batch at once, without a thread hand-off.
-            ahead = threading.Semaphore(2 * self._throttle.max)
-
-            def submit(items: list[PlannedItem], reconcile: bool) -> None:
-                plans: list[RowPlan] | None = None
-                if self._baseline is not None and not self._stopping():
-                    items, plans = self._leave_out_unchanged(items, pending_outcomes)
-                    if not items:
-                        return
-                while not self._stopping() and not ahead.acquire(timeout=0.1):
-                    pass
-                if self._stopping():
-                    pending_outcomes.extend(self._not_sent(r) for i in items for r in i.rows)
-                    return
-                self._batch_no += 1
-                batch = _Batch(self._batch_no, items, reconcile, plans)
-                futures.append(pool.submit(self._run_batch, client, journal, batch, ahead))
-
+            d = _Dispatch(run_id, prior, reconcile_rows, journal, client, pool,
+                          ahead=threading.Semaphore(2 * self._throttle.max))
             for entry in iter_planned(self.job, self.plan.source):
-                if isinstance(entry, PlannedItem):
-                    rows = [r for r in entry.rows if self._in_scope(r) and not final(r)]
-                    if not rows:
-                        continue
-                    if self.job.options.dry_run:
-                        dry.append(entry)
-                        if len(dry) >= size:
-                            pending_outcomes.extend(self._dry_run_outcomes(dry))
-                            dry = []
-                    elif any(r in reconcile_rows for r in entry.rows):
-                        repeat.append(entry)
-                        if len(repeat) >= size:
-                            submit(repeat, True)
-                            repeat = []
-                    else:
-                        fresh.append(entry)
-                        if len(fresh) >= size:
-                            submit(fresh, False)
-                            fresh = []
-                elif self._in_scope(entry.row) and not final(entry.row):
-                    if isinstance(entry, InvalidRow):
-                        state, message = RowState.INVALID, entry.message or "Invalid row."
-                        reason = Reason.DUPLICATE_IN_FILE if any(
-                            p.code == DUPLICATE_IN_FILE for p in entry.problems
-                        ) else Reason.INVALID
-                    else:
-                        state, message = RowState.NOT_SENT, "Excluded before sending."
-                        reason = Reason.EXCLUDED
-                    pending_outcomes.append(
-                        RowOutcome(entry.row, state.value, message, reason=reason))
-                if len(pending_outcomes) >= _FLUSH_EVERY:
-                    flush()
+                if self._dispatch_entry(d, entry) and len(d.outcomes) >= _FLUSH_EVERY:
+                    self._flush_outcomes(d)
                     self._report()
-            if repeat:
-                submit(repeat, True)
-            if fresh:
-                submit(fresh, False)
-            if dry:
-                pending_outcomes.extend(self._dry_run_outcomes(dry))
-            flush()
-            wait_all(futures)
+            self._dispatch_rest(d)
+            wait_all(d.futures)
         self._report(force=True)
+        return self._dispatch_ending()
+
+    def _dispatch_entry(
+        self, d: _Dispatch, entry: PlannedItem | InvalidRow | ExcludedRow
+    ) -> bool:
+        """One entry of the plan: an item goes into its batch, a row that is not sent gets
+        its outcome. False for an item with no row left to send (then nothing is flushed)."""
+        if isinstance(entry, PlannedItem):
+            if not any(self._in_scope(r) and not d.final(r) for r in entry.rows):
+                return False
+            self._batch_item(d, entry)
+        elif self._in_scope(entry.row) and not d.final(entry.row):
+            d.outcomes.append(self._left_out_outcome(entry))
+        return True
+
+    def _batch_item(self, d: _Dispatch, item: PlannedItem) -> None:
+        """Put ``item`` in its batch (dry run, to reconcile, fresh); a full batch goes (a
+        dry run's gets its outcomes) and a new one begins."""
+        size = self.kind.batch_size
+        if self.job.options.dry_run:
+            d.dry.append(item)
+            if len(d.dry) >= size:
+                d.outcomes.extend(self._dry_run_outcomes(d.dry))
+                d.dry = []
+        elif any(r in d.reconcile_rows for r in item.rows):
+            d.repeat.append(item)
+            if len(d.repeat) >= size:
+                self._submit_batch(d, d.repeat, reconcile=True)
+                d.repeat = []
+        else:
+            d.fresh.append(item)
+            if len(d.fresh) >= size:
+                self._submit_batch(d, d.fresh, reconcile=False)
+                d.fresh = []
+
+    @staticmethod
+    def _left_out_outcome(entry: InvalidRow | ExcludedRow) -> RowOutcome:
+        """An invalid row (a duplicate in the file or its problems) or a row excluded
+        before sending."""
+        if isinstance(entry, InvalidRow):
+            state, message = RowState.INVALID, entry.message or "Invalid row."
+            reason = Reason.DUPLICATE_IN_FILE if any(
+                p.code == DUPLICATE_IN_FILE for p in entry.problems
+            ) else Reason.INVALID
+        else:
+            state, message = RowState.NOT_SENT, "Excluded before sending."
+            reason = Reason.EXCLUDED
+        return RowOutcome(entry.row, state.value, message, reason=reason)
+
+    def _submit_batch(self, d: _Dispatch, items: list[PlannedItem], *, reconcile: bool) -> None:
+        """Start a batch of ``items`` on the pool, the unchanged ones left out first, once
+        there is room ahead; if the run stops first, its rows are not sent."""
+        plans: list[RowPlan] | None = None
+        if self._baseline is not None and not self._stopping():
+            items, plans = self._leave_out_unchanged(items, d.outcomes)
+            if not items:
+                return
+        if not self._wait_for_room(d.ahead):
+            d.outcomes.extend(self._not_sent(r) for i in items for r in i.rows)
+            return
+        self._batch_no += 1
+        batch = _Batch(self._batch_no, items, reconcile, plans)
+        d.futures.append(d.pool.submit(self._run_batch, d.client, d.journal, batch, d.ahead))
+
+    def _wait_for_room(self, ahead: threading.Semaphore) -> bool:
+        """Wait until fewer batches than ``ahead`` allows wait for a worker (the workers
+        release it); False when the run stops (cancel or abort) meanwhile."""
+        while not self._stopping() and not ahead.acquire(timeout=0.1):
+            pass
+        return not self._stopping()
+
+    def _dispatch_rest(self, d: _Dispatch) -> None:
+        """The last, partly filled batches (to reconcile, then fresh, then the dry run's)
+        and the outcomes still held."""
+        if d.repeat:
+            self._submit_batch(d, d.repeat, reconcile=True)
+        if d.fresh:
+            self._submit_batch(d, d.fresh, reconcile=False)
+        if d.dry:
+            d.outcomes.extend(self._dry_run_outcomes(d.dry))
+        self._flush_outcomes(d)
+
+    def _flush_outcomes(self, d: _Dispatch) -> None:
+        """Write the outcomes held so far to the history and count them."""
+        if d.outcomes:
+            self.history.set_outcomes(d.run_id, d.outcomes)
+            self._count_outcomes(d.outcomes)
+            d.outcomes.clear()
+
+    def _dispatch_ending(self) -> tuple[RunState, str]:
+        """How the dispatch ended: aborted (why), cancelled, or finished (a dry run says
+        that nothing was sent)."""
         if self._abort is not None:
             return RunState.ABORTED, self._abort.message
         if self.cancel.cancelled:
