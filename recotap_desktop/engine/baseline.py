@@ -154,7 +154,8 @@ class Baseline:
             return [plan_from_history(i.payload, kind.item_key(i.payload, ctx), self.known)
                     for i in items]
         return plan_items(self.kind, self.plan.job.rules, [i.payload for i in items],
-                          self.index, upsert=self._options.upsert)
+                          self.index, upsert=self._options.upsert,
+                          date_fields=date_fields(self.plan.job.context()))
 
     def skips(self, row_plan: RowPlan) -> bool:
         """Whether a row planned ``row_plan`` is left out as unchanged."""
@@ -241,7 +242,8 @@ class Baseline:
                            client_kwargs=client_kwargs)
             index = self.index
         now = plan_items(self.kind, self.plan.job.rules, [i.payload for i, _p in items],
-                         index, upsert=self._options.upsert)
+                         index, upsert=self._options.upsert,
+                         date_fields=date_fields(self.plan.job.context()))
         out: list[tuple[PlannedItem, RowState, str]] = []
         for (item, before), after in zip(items, now, strict=True):
             # What the API lists is all that can be read back: values it does not list

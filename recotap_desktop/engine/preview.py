@@ -33,9 +33,12 @@ existed before the run is never reported ``created``).
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
 
@@ -173,7 +176,31 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def same_value(old: Any, new: Any) -> bool:
+def date_fields(ctx: Any) -> frozenset[str]:
+    """The keys of the custom fields of type date in a conversion context."""
+    return frozenset(k for k, f in ctx.custom_fields.items()
+                     if getattr(f, "label_type", None) == "date")
+
+
+def _instant(text: str) -> datetime | None:
+    """An ISO 8601 date or date-time as an instant: a date alone is midnight UTC and a
+    time without a zone is UTC (how the app reads dates, records/base.py)."""
+    if not _ISO_DATE.match(text):
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ])")
+
+
+def same_value(old: Any, new: Any, *, date: bool = False) -> bool:
     """Whether the server's ``old`` and the file's ``new`` are the same value.
 
     Numbers compare as numbers (``75000`` equals ``75000.0``), lists of options as sets,
@@ -190,12 +217,18 @@ def same_value(old: Any, new: Any) -> bool:
     if isinstance(old, list) and isinstance(new, list):
         return sorted(map(str, old)) == sorted(map(str, new))
     if isinstance(old, str) and isinstance(new, str):
-        return old == new
+        if old == new:
+            return True
+        # A date field: the file's day and the server's timestamp of it are one value
+        # ("2026-08-27" and "2026-08-27T00:00:00Z").
+        if date and (a := _instant(old)) is not None and (b := _instant(new)) is not None:
+            return a == b
+        return False
     return bool(old == new)
 
 
 def _custom_changes(
-    before: MirrorAccount, custom: Mapping[str, Any] | None
+    before: MirrorAccount, custom: Mapping[str, Any] | None, dates: AbstractSet[str] = frozenset()
 ) -> list[Change]:
     if not custom:
         return []
@@ -204,11 +237,12 @@ def _custom_changes(
     return [
         Change(f"customFields.{k}", before.custom_fields.get(k), v)
         for k, v in custom.items()
-        if not same_value(before.custom_fields.get(k), v)
+        if not same_value(before.custom_fields.get(k), v, date=k in dates)
     ]
 
 
-def _account_changes(before: MirrorAccount, item: Mapping[str, Any]) -> list[Change]:
+def _account_changes(before: MirrorAccount, item: Mapping[str, Any],
+                     dates: AbstractSet[str] = frozenset()) -> list[Change]:
     changes: list[Change] = []
     name = item.get("name", before.name)
     if name != before.name and not same_value(before.name, name):
@@ -222,13 +256,13 @@ def _account_changes(before: MirrorAccount, item: Mapping[str, Any]) -> list[Cha
             changes.append(Change(unlisted, NOT_LISTED, value))
     custom = item.get("customFields")
     if custom:
-        changes.extend(_custom_changes(before, custom))
+        changes.extend(_custom_changes(before, custom, dates))
     return changes
 
 
 def _plan_account_crm(
     item: Mapping[str, Any], domain: str, by_domain: MirrorAccount | None,
-    by_ext: Sequence[MirrorAccount], subject: str
+    by_ext: Sequence[MirrorAccount], subject: str, dates: AbstractSet[str] = frozenset(),
 ) -> RowPlan:
     ext = str(item.get("externalId") or "")
     owner = by_ext[0] if by_ext else None
@@ -240,7 +274,7 @@ def _plan_account_crm(
                 before=owner,
                 subject=subject,
             )
-        changes = _account_changes(owner, item)
+        changes = _account_changes(owner, item, dates)
         if not changes:
             return RowPlan(Planned.UNCHANGED, before=owner, subject=subject)
         return RowPlan(
@@ -260,14 +294,15 @@ def _plan_account_crm(
                 subject=subject,
             )
         # An account without externalId is adopted by the row (the server says "updated").
-        return RowPlan(Planned.UPDATE, tuple(_account_changes(by_domain, item)),
+        return RowPlan(Planned.UPDATE, tuple(_account_changes(by_domain, item, dates)),
                        before=by_domain, subject=subject)
     return RowPlan(Planned.CREATE, subject=subject)
 
 
 def _plan_account_external(
     item: Mapping[str, Any], domain: str, by_domain: MirrorAccount | None,
-    by_ext: Sequence[MirrorAccount], upsert: bool, subject: str
+    by_ext: Sequence[MirrorAccount], upsert: bool, subject: str,
+    dates: AbstractSet[str] = frozenset(),
 ) -> RowPlan:
     ext = str(item.get("externalId") or "")
     elsewhere = [a for a in by_ext if a.domain != domain]
@@ -280,7 +315,7 @@ def _plan_account_external(
         )
     if by_domain is None:
         return RowPlan(Planned.CREATE, subject=subject)
-    changes = _account_changes(by_domain, item)
+    changes = _account_changes(by_domain, item, dates)
     if not changes:
         return RowPlan(Planned.UNCHANGED, before=by_domain, subject=subject)
     if not upsert:
@@ -294,13 +329,14 @@ def _plan_account_external(
 
 
 def _plan_account_fields(
-    item: Mapping[str, Any], found: MirrorAccount | None, key_name: str, subject: str
+    item: Mapping[str, Any], found: MirrorAccount | None, key_name: str, subject: str,
+    dates: AbstractSet[str] = frozenset(),
 ) -> RowPlan:
     if found is None:
         return RowPlan(Planned.NOT_FOUND, note=f"no account has {key_name} {item.get('key')}",
         subject=subject,
         )
-    changes = _custom_changes(found, item.get("customFields"))
+    changes = _custom_changes(found, item.get("customFields"), dates)
     if not changes:
         return RowPlan(Planned.UNCHANGED, before=found, subject=subject)
     return RowPlan(Planned.UPDATE, tuple(changes), before=found, subject=subject)
@@ -327,6 +363,7 @@ _LISTED_FIELDS = frozenset({"domain", "name", "externalId"})
 
 def _plan_accounts(
     rules: EditionRules, items: Sequence[Mapping[str, Any]], index: AccountIndex, upsert: bool,
+    dates: AbstractSet[str],
 ) -> list[RowPlan]:
     norm = [str(i.get("domain") or "") for i in items]
     exts = [str(i.get("externalId") or "") for i in items]
@@ -354,23 +391,25 @@ def _plan_accounts(
         acc = domains.get(d)
         owners = by_ext.get(e, ()) if e else ()
         if crm:
-            out.append(_plan_account_crm(item, d, acc, owners, d))
+            out.append(_plan_account_crm(item, d, acc, owners, d, dates))
         else:
-            out.append(_plan_account_external(item, d, acc, owners, upsert, d))
+            out.append(_plan_account_external(item, d, acc, owners, upsert, d, dates))
     return out
 
 
 def plan_items(
     kind: str, rules: EditionRules, items: Sequence[Mapping[str, Any]], index: AccountIndex,
-    *, upsert: bool,
+    *, upsert: bool, date_fields: AbstractSet[str] = frozenset(),
 ) -> list[RowPlan]:
     """The planned action of each payload item of ``kind`` (a batch: one lookup each).
 
     ``items`` are payloads the plan's converter made: their domains are normalised
     already (:func:`~recotap_desktop.records.convert.parse_domain` gives what
-    :func:`~recotap_desktop.domain.domains.normalise_domain` gives)."""
+    :func:`~recotap_desktop.domain.domains.normalise_domain` gives). ``date_fields``: the
+    keys of the custom fields of type date, whose values compare as days and instants
+    (:func:`same_value`)."""
     if kind == "accounts":
-        return _plan_accounts(rules, items, index, upsert)
+        return _plan_accounts(rules, items, index, upsert, date_fields)
     if kind == "account-fields":
         keys = [str(i.get("key") or "") for i in items]
         key_name = rules.account_update_key
@@ -378,7 +417,7 @@ def plan_items(
             found: Mapping[str, MirrorAccount] = index.by_rtp_aids(keys)
         else:
             found = {k: v[0] for k, v in index.by_external_ids(keys).items()}
-        return [_plan_account_fields(i, found.get(k), key_name, k)
+        return [_plan_account_fields(i, found.get(k), key_name, k, date_fields)
                 for i, k in zip(items, keys, strict=True)]
     if kind == "id-mappings":
         norm = [str(i.get("domain") or "") for i in items]
@@ -479,6 +518,7 @@ def preview_plan(
 
     source = sniff(job.path, encoding=job.encoding, delimiter=job.delimiter, sheet=job.sheet)
     rows, counts = preview.rows, preview.counts
+    dates = date_fields(job.context())
     for block in iter_planned_blocks(job, source, cancel):
         row_numbers: Sequence[int] = block.rows
         items: Sequence[Mapping[str, Any]] = block.items
@@ -491,7 +531,8 @@ def preview_plan(
                     rows[entry.row] = RowPlan(Planned.INVALID, note=entry.message)
                     counts[Planned.INVALID.value] += 1
         if items:
-            plans = plan_items(job.kind, job.rules, items, index, upsert=job.options.upsert)
+            plans = plan_items(job.kind, job.rules, items, index, upsert=job.options.upsert,
+                               date_fields=dates)
             rows.update(zip(row_numbers, plans, strict=True))
             counts.update([p.action.value for p in plans])
     return preview

@@ -202,3 +202,39 @@ def test_the_quick_unchanged_path_plans_as_the_full_comparison() -> None:
                             pv._plan_account_external(item, d, by_domain, owners, upsert, d))
             assert quick == full, (edition, upsert)
             assert Planned.UNCHANGED in {p.action for p in quick}
+
+
+def test_a_date_field_compares_as_a_day(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """A date custom field: the app sends a day as a timestamp ("2026-08-27T00:00:00Z")
+    while the server may list it as the day ("2026-08-27"): the same value, so the row
+    is unchanged, not an update (and, without upsert, not a refused conflict). Another
+    day is an update."""
+    dated = [a for a in sandbox.state.all_accounts()
+             if a["externalId"] and a["customFields"].get("RENEWAL_DATE_C")][:3]
+    assert len(dated) == 3
+    days = [str(a["customFields"]["RENEWAL_DATE_C"])[:10] for a in dated]
+    rows = [[dated[0]["domain"], dated[0]["name"], dated[0]["externalId"], days[0]],
+            [dated[1]["domain"], dated[1]["name"], dated[1]["externalId"],
+             days[1] + "T00:00:00Z"],
+            [dated[2]["domain"], dated[2]["name"], dated[2]["externalId"], "1999-01-02"]]
+    path = write(tmp_path / "dates.csv", [*HEADERS[:3], "Renewal Date"], rows)
+    for upsert in (True, False):
+        plan = build_plan(job_for(sandbox, "external", path, upsert=upsert))
+        assert plan.invalid_rows == 0
+        mirror = mirror_for(conn(sandbox, "external"), tmp_path)
+        refresh_mirror(conn(sandbox, "external"), mirror)
+        preview = preview_plan(plan, mirror, mirror.info())
+        got = {row: p.action.value for row, p in preview.rows.items()}
+        assert got == {2: "unchanged", 3: "unchanged",
+                       4: "update" if upsert else "conflict"}, preview.rows
+        assert "RENEWAL_DATE_C" in preview.rows[4].changes_text()
+
+
+def test_same_value_reads_days_and_instants_only_for_date_fields() -> None:
+    assert same_value("2026-08-27T00:00:00Z", "2026-08-27", date=True)
+    assert same_value("2026-08-27T00:00:00.000Z", "2026-08-27T02:00:00+02:00", date=True)
+    assert not same_value("2026-08-27T00:00:00Z", "2026-08-28", date=True)
+    assert not same_value("2026-08-27T10:00:00Z", "2026-08-27", date=True)
+    assert not same_value("not a date", "2026-08-27", date=True)
+    # a text field holding such strings compares them as text
+    assert not same_value("2026-08-27T00:00:00Z", "2026-08-27")
