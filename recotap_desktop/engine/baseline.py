@@ -52,6 +52,7 @@ from recotap_desktop.engine.preview import (
     Planned,
     RowPlan,
     SentBefore,
+    date_fields,
     plan_from_history,
     plan_items,
     sent_before,

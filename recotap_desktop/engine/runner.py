@@ -695,9 +695,13 @@ class ImportRunner:
             return join_sentences(
                 "Rows without an answer could not be read again from Recotap "
                 f"({exc.message}); resume reconciles them")
+        # Each keeps its plan from before the run (what it changed, the values it
+        # replaced), as answered rows do: the report's columns, and what undo sends back.
+        plans = {id(item): row_plan for item, row_plan in self._unanswered}
         outcomes = [
             RowOutcome(r, state.value, text,
-                       {"payload": _payload_text(item.payload), "settled": "re-read"},
+                       {"payload": _payload_text(item.payload), "settled": "re-read",
+                        **Baseline.ids(plans[id(item)])},
                        state is not RowState.UNKNOWN,
                        Reason.RECONCILED if state is not RowState.UNKNOWN else Reason.UNANSWERED)
             for item, state, text in settled for r in item.rows

@@ -194,6 +194,20 @@ def test_rows_without_an_answer_are_settled_by_reading_again(
             else:  # never sent (the run stopped after the lost answer) or decided before
                 assert o.state in (want[planned[r]], "not sent"), (r, o)
         assert "settled by reading Recotap's accounts again" in result.message
+        # a settled row keeps its plan from before the run, as an answered one does: the
+        # report's columns, and the values an update replaced (what undo sends back)
+        for r in settled:
+            ids = outcomes[r].ids or {}
+            assert ids.get("planned") == planned[r], (r, ids)
+            if outcomes[r].state == "updated":
+                assert "before" in ids and "changes" in ids, (r, ids)
+        if edition == "external":
+            from recotap_desktop.engine.revert import plan_revert
+
+            undo = plan_revert(history, result.run_id, conn, tmp_path)
+            settled_updates = {r for r in settled if outcomes[r].state == "updated"}
+            assert settled_updates
+            assert settled_updates <= {row.row for row in undo.rows if row.restores}
 
 
 def test_a_row_changed_by_someone_else_meanwhile_is_unknown_and_retry_settles_it(
