@@ -768,6 +768,9 @@ class ImportRunner:
                 ids.update(Baseline.ids(row_plan))
                 if self._baseline is not None and self._baseline.skips(row_plan):
                     message = "Dry run: unchanged, would not be sent."
+                elif self._baseline is not None and self._baseline.refuses(row_plan):
+                    refused = self._baseline.refused_message(row_plan)
+                    message = "Dry run: " + refused[:1].lower() + refused[1:]
             out.extend(
                 RowOutcome(r, RowState.NOT_SENT.value, message, ids, reason=Reason.DRY_RUN)
                 for r in item.rows

@@ -84,6 +84,15 @@ def test_plan_outcomes_and_the_second_import_with_faults(
         changes = report_column(history, dry.run_id, "recotap_changes")
         renamed = [r for r, p in planned.items() if p in ("update", "conflict")]
         assert all(" Ltd" in changes[r] and "\u2192" in changes[r] for r in renamed)
+        # each row's message says what it would do: a conflict would fail, not be sent
+        said = {o.row: o.message for o in history.iter_outcomes(dry.run_id)}
+        for r, p in planned.items():
+            if p == "conflict":
+                assert said[r].startswith("Dry run: not sent: the account already exists"), said[r]
+            elif p == "unchanged":
+                assert said[r] == "Dry run: unchanged, would not be sent.", said[r]
+            else:
+                assert said[r] == "Dry run: would be sent.", said[r]
 
         # 2. the real run: outcomes exact, the sandbox holds what they say (answers to
         # writes lost often enough that repeated requests surely happen)
