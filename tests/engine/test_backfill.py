@@ -28,15 +28,18 @@ from recotap_desktop.engine.backfill import (
 )
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.progress import CancelToken
+from recotap_desktop.engine.runner import RunResult
 from recotap_desktop.engine.states import RunState
 from recotap_desktop.records.backfill_match import (
+    CrmIndex,
+    Proposal,
     check_decisions,
     company_key,
     match_accounts,
 )
 from recotap_desktop.sandbox import DEMO_API_KEY, Faults, SandboxServer
 from recotap_desktop.store.history import History, RowOutcome, RunInfo
-from tests.helpers.backfill import build_dataset, crm_index
+from tests.helpers.backfill import Dataset, build_dataset, crm_index
 
 FAST_RETRY = {"retry": RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, max_total=10)}
 
@@ -134,67 +137,106 @@ class Acc:
     domain: str
 
 
-def test_match_rules() -> None:
-    index = crm_index(
-        [
-            (2, "ID-A", "Alpha Inc", "https://www.alpha.com/"),
-            (3, "ID-A", "Alpha", "ALPHA.COM"),  # same id again: one candidate
-            (4, "ID-B1", "Beta", "beta.com"),
-            (5, "ID-B2", "Beta Two", "www.beta.com"),  # same domain, other id
-            (6, "ID-G", "Gamma GmbH", ""),  # name only
-            (7, "ID-D1", "Delta", ""),
-            (8, "ID-D2", "DELTA LLC", "delta-old.net"),  # name in two rows
-            (9, "ID-T", "Twin", ""),  # one row, two accounts by name
-            (10, "ID-E", "Epsilon", "epsilon.com"),  # domain for one, name for another
-            (11, "", "Nobody", "nobody.com"),  # no id: ignored
-        ]
-    )
+_MATCH_RULES_CRM = [
+    (2, "ID-A", "Alpha Inc", "https://www.alpha.com/"),
+    (3, "ID-A", "Alpha", "ALPHA.COM"),  # same id again: one candidate
+    (4, "ID-B1", "Beta", "beta.com"),
+    (5, "ID-B2", "Beta Two", "www.beta.com"),  # same domain, other id
+    (6, "ID-G", "Gamma GmbH", ""),  # name only
+    (7, "ID-D1", "Delta", ""),
+    (8, "ID-D2", "DELTA LLC", "delta-old.net"),  # name in two rows
+    (9, "ID-T", "Twin", ""),  # one row, two accounts by name
+    (10, "ID-E", "Epsilon", "epsilon.com"),  # domain for one, name for another
+    (11, "", "Nobody", "nobody.com"),  # no id: ignored
+]
+_MATCH_RULES_ACCOUNTS = [
+    Acc("Alpha Corp", "alpha.com"),
+    Acc("Beta", "beta.com"),
+    Acc("Gamma S.A.", "gamma.io"),
+    Acc("Delta", "delta.io"),
+    Acc("Twin Inc", "twin-a.com"),
+    Acc("Twin Ltd", "twin-b.com"),
+    Acc("Epsilon", "epsilon.com"),
+    Acc("Epsilon AG", "epsilon.de"),
+    Acc("Nobody", "nobody.com"),
+    Acc("No Domain", ""),
+]
+
+
+@pytest.fixture
+def match_index() -> CrmIndex:
+    """The CRM rows of the match-rule tests, indexed."""
+    return crm_index(_MATCH_RULES_CRM)
+
+
+@pytest.fixture
+def matched(match_index: CrmIndex) -> dict[str, Proposal]:
+    """The match-rule accounts matched against ``match_index``, by domain (or name)."""
+    return {p.domain or p.name: p for p in match_accounts(_MATCH_RULES_ACCOUNTS, match_index)}
+
+
+def test_match_rules_index_rows_with_an_id(match_index: CrmIndex) -> None:
+    index = match_index
     assert index.rows == 10 and index.rows_indexed == 9 and index.rows_without_id == 1
-    accounts = [
-        Acc("Alpha Corp", "alpha.com"),
-        Acc("Beta", "beta.com"),
-        Acc("Gamma S.A.", "gamma.io"),
-        Acc("Delta", "delta.io"),
-        Acc("Twin Inc", "twin-a.com"),
-        Acc("Twin Ltd", "twin-b.com"),
-        Acc("Epsilon", "epsilon.com"),
-        Acc("Epsilon AG", "epsilon.de"),
-        Acc("Nobody", "nobody.com"),
-        Acc("No Domain", ""),
-    ]
-    got = {p.domain or p.name: p for p in match_accounts(accounts, index)}
+
+
+def test_match_rules_by_domain(matched: dict[str, Proposal]) -> None:
+    got = matched
     assert got["alpha.com"].match is MatchKind.DOMAIN
     assert got["alpha.com"].external_id == "ID-A" and got["alpha.com"].candidates[0].crm_row == 2
+    assert got["epsilon.com"].match is MatchKind.DOMAIN
+
+
+def test_match_rules_by_name(matched: dict[str, Proposal]) -> None:
+    got = matched
+    assert got["gamma.io"].match is MatchKind.NAME and got["gamma.io"].external_id == "ID-G"
+
+
+def test_match_rules_ambiguous(matched: dict[str, Proposal]) -> None:
+    got = matched
     assert got["beta.com"].match is MatchKind.AMBIGUOUS
     assert {c.external_id for c in got["beta.com"].candidates} == {"ID-B1", "ID-B2"}
-    assert got["gamma.io"].match is MatchKind.NAME and got["gamma.io"].external_id == "ID-G"
     assert got["delta.io"].match is MatchKind.AMBIGUOUS
     assert {c.external_id for c in got["delta.io"].candidates} == {"ID-D1", "ID-D2"}
     assert got["twin-a.com"].match is got["twin-b.com"].match is MatchKind.AMBIGUOUS
     assert [c.external_id for c in got["twin-a.com"].candidates] == ["ID-T"]
-    assert got["epsilon.com"].match is MatchKind.DOMAIN
     assert got["epsilon.de"].match is MatchKind.AMBIGUOUS
     assert "epsilon.com by domain" in got["epsilon.de"].reason
+
+
+def test_match_rules_no_match(matched: dict[str, Proposal]) -> None:
+    got = matched
     assert got["nobody.com"].match is MatchKind.NONE
     assert got["No Domain"].match is MatchKind.NONE and got["No Domain"].domain == ""
+
+
+def test_match_rules_default_decisions(matched: dict[str, Proposal]) -> None:
     # Only domain matches by default; name matches when asked; ambiguous never.
+    got = matched
     assert {d.domain for d in auto_decisions(got.values())} == {"alpha.com", "epsilon.com"}
     assert {d.domain for d in auto_decisions(got.values(), include_name_matches=True)} == {
         "alpha.com",
         "epsilon.com",
         "gamma.io",
     }
+
+
+def test_match_rules_choosing_a_candidate(matched: dict[str, Proposal]) -> None:
     # The user resolves an ambiguous one by choosing a candidate.
-    chosen = got["beta.com"].accept(1)
+    chosen = matched["beta.com"].accept(1)
     assert (chosen.domain, chosen.external_id, chosen.match) == (
         "beta.com",
-        got["beta.com"].candidates[1].external_id,
+        matched["beta.com"].candidates[1].external_id,
         MatchKind.AMBIGUOUS,
     )
     with pytest.raises(ValueError):
-        got["nobody.com"].accept()
+        matched["nobody.com"].accept()
+
+
+def test_match_rules_an_id_taken_is_not_proposed_again(match_index: CrmIndex) -> None:
     # An id already written elsewhere in this backfill is not proposed again.
-    again = match_accounts([Acc("Alpha", "alpha.com")], index, taken_ids={"ID-A": "other.com"})
+    again = match_accounts([Acc("Alpha", "alpha.com")], match_index,
+                           taken_ids={"ID-A": "other.com"})
     assert again[0].match is MatchKind.AMBIGUOUS and "other.com" in again[0].reason
 
 
@@ -264,20 +306,12 @@ def test_xlsx_crm_export_matches_like_csv(
 
 
 # ---------------------------------------------------------------- against the sandbox
-def test_backfill_2000_accounts_proposes_exactly_and_writes_exactly(
-    empty_sandbox: SandboxServer, history: History, tmp_path: Path
-) -> None:
-    ds = build_dataset()
-    state = empty_sandbox.state
-    state.add_accounts(ds.accounts)
-    assert state.counts()["accounts_without_external_id"] == 2000
-    crm_path = ds.write_crm(tmp_path / "crm.csv")
-    session = _session(empty_sandbox, crm_path, history, tmp_path)
-
+def _step_propose(server: SandboxServer, session: BackfillSession, ds: Dataset) -> list[Proposal]:
+    """Step 1: the first round pages every account once and proposes exactly the data set."""
     proposals = session.next_round()
     # The window was full, so every account was found by paging GET /accounts once.
     assert session.scanned and session.listing_complete
-    assert _requests(empty_sandbox, "GET", "/accounts") == 20
+    assert _requests(server, "GET", "/accounts") == 20
     assert len(proposals) == 2000
     by_kind: dict[MatchKind, dict[str, object]] = {k: {} for k in MatchKind}
     for p in proposals:
@@ -291,21 +325,36 @@ def test_backfill_2000_accounts_proposes_exactly_and_writes_exactly(
     assert by_kind[MatchKind.AMBIGUOUS] == ds.ambiguous
     assert set(by_kind[MatchKind.NONE]) == ds.none
     assert session.match_counts() == {"domain": 1700, "name": 150, "ambiguous": 50, "none": 100}
+    return proposals
 
+
+def _step_send(session: BackfillSession, proposals: list[Proposal]) -> RunResult:
+    """Step 2: domain and name matches are sent, none overwriting, all updated."""
     decisions = auto_decisions(proposals, include_name_matches=True)
     assert len(decisions) == 1850
     assert session.overwrite_check(decisions).count == 0
     result = session.send(decisions)
     assert result is not None and result.state is RunState.FINISHED
     assert result.counts == {"updated": 1850}
+    return result
 
-    expected = {**ds.domain, **ds.name}
+
+def _step_written(
+    server: SandboxServer, session: BackfillSession, expected: dict[str, str]
+) -> None:
+    """Step 3: Recotap holds exactly the IDs sent, and the next round has nothing left."""
+    state = server.state
     for acc in state.all_accounts():
         assert acc["externalId"] == expected.get(acc["domain"]), acc["domain"]
     assert state.counts()["accounts_without_external_id"] == 2000 - 1850
     # The next fetch brings nothing new: done.
     assert session.next_round() == [] and session.finished and not session.blocked
-    # One id-mappings run in the history, with the provenance file in the data dir.
+
+
+def _step_history(
+    history: History, result: RunResult, tmp_path: Path, expected: dict[str, str]
+) -> None:
+    """Step 4: one id-mappings run in the history, with the provenance file in the data dir."""
     run = history.get_run(result.run_id)
     assert run.kind == "id-mappings" and run.profile == "test"
     assert Path(run.file_path or "").parent == tmp_path / "data" / "backfill"
@@ -313,7 +362,10 @@ def test_backfill_2000_accounts_proposes_exactly_and_writes_exactly(
         sent = list(csv.DictReader(fh))
     assert Counter(r["match"] for r in sent) == {"domain": 1700, "name": 150}
     assert {r["domain"]: r["externalId"] for r in sent} == expected
-    # The report has every listed account once, with its fate.
+
+
+def _step_report(session: BackfillSession, tmp_path: Path) -> None:
+    """Step 5: the report has every listed account once, with its fate."""
     report = tmp_path / "report.csv"
     assert session.write_report(report) == 2000
     assert session.report_path == report
@@ -327,6 +379,23 @@ def test_backfill_2000_accounts_proposes_exactly_and_writes_exactly(
     }
     amb = next(r for r in rows if r["recotap_domain"] == "dupdom3.example.com")
     assert "AD-3-a" in amb["candidates"] and "AD-3-b" in amb["candidates"]
+
+
+def test_backfill_2000_accounts_proposes_exactly_and_writes_exactly(
+    empty_sandbox: SandboxServer, history: History, tmp_path: Path
+) -> None:
+    ds = build_dataset()
+    empty_sandbox.state.add_accounts(ds.accounts)
+    assert empty_sandbox.state.counts()["accounts_without_external_id"] == 2000
+    crm_path = ds.write_crm(tmp_path / "crm.csv")
+    session = _session(empty_sandbox, crm_path, history, tmp_path)
+
+    proposals = _step_propose(empty_sandbox, session, ds)
+    result = _step_send(session, proposals)
+    expected = {**ds.domain, **ds.name}
+    _step_written(empty_sandbox, session, expected)
+    _step_history(history, result, tmp_path, expected)
+    _step_report(session, tmp_path)
 
 
 def test_domain_matches_only_leave_name_matches_unmapped(
