@@ -97,12 +97,9 @@ def _confirm_send(qtbot, dialog: BackfillDialog) -> QMessageBox:
 # ---------------------------------------------------------------------------- end to end
 
 
-def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, tmp_path):
-    crm = dataset.write_crm(tmp_path / "hubspot-companies.csv")
-    dialog = _dialog(qtbot, services)
+def _step_list(qtbot, qtmodeltester, dialog: BackfillDialog) -> None:
+    """Step 1: the window of 100, then every account after Find all."""
     assert dialog.page == "list" and dialog.step_label.text().startswith("Step 1 of 3")
-
-    # -- step 1: the window of 100, then every account
     _wait_idle(qtbot, dialog)
     assert dialog.listing is not None and not dialog.listing.complete
     assert dialog.unmapped_model.rowCount() == 100
@@ -117,6 +114,9 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
     assert not dialog.find_all_button.isVisible()
     qtmodeltester.check(dialog.unmapped_model)
 
+
+def _step_export_list(qtbot, dialog: BackfillDialog, dataset: Dataset, tmp_path: Path) -> None:
+    """Step 1b: the unmapped list exported holds every account of the data set."""
     listed = tmp_path / "unmapped.csv"
     dialog.export_list(listed)
     _wait_idle(qtbot, dialog)
@@ -125,13 +125,17 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
     assert {r["domain"] for r in exported} == {a["domain"] for a in dataset.accounts}
     assert "Saved 165 accounts" in dialog.list_status.text()
 
-    # -- step 2: the CRM file, columns detected
+
+def _step_columns(qtbot, dialog: BackfillDialog, crm: Path) -> None:
+    """Step 2: the CRM file chosen, its columns detected."""
     backfill_to_review(qtbot, dialog, crm)
     assert dialog.column_mapping().columns == {
         "externalId": "Record ID", "domain": "Company Domain Name", "name": "Company name"}
     assert "detected automatically" in dialog.columns_hint.text()
 
-    # -- step 3: exactly the match kinds of the data set
+
+def _step_review_kinds(qtmodeltester, dialog: BackfillDialog, dataset: Dataset) -> None:
+    """Step 3: exactly the match kinds of the data set; domain matches ticked by default."""
     model = dialog.review_model
     qtmodeltester.check(model)
     assert model.rowCount() == N_ACCOUNTS
@@ -151,7 +155,9 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
     assert Counter(r.kind for r in model.rows if r.accepted) == {"domain": N_DOMAIN}
     assert dialog.send_button.text() == "&Send 120 IDs…"
 
-    # filters: match kind, decision, free text
+
+def _step_filters(qtbot, dialog: BackfillDialog) -> None:
+    """Step 3b: the filters by match kind, by decision and by free text."""
     proxy = dialog.review_proxy
     dialog.kind_filter.setCurrentIndex(3)  # Ambiguous
     assert proxy.rowCount() == N_AMBIGUOUS
@@ -164,7 +170,10 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
     dialog.search_edit.clear()
     assert proxy.rowCount() == N_ACCOUNTS
 
-    # bulk: skip all, invert (ambiguous never chosen), then tick domain matches again
+
+def _step_bulk(qtbot, dialog: BackfillDialog) -> None:
+    """Step 3c: skip all, invert (ambiguous never chosen), then tick domain matches again."""
+    model = dialog.review_model
     qtbot.mouseClick(dialog.skip_all_button, Qt.MouseButton.LeftButton)
     assert not model.decisions() and not dialog.send_button.isEnabled()
     qtbot.mouseClick(dialog.invert_button, Qt.MouseButton.LeftButton)
@@ -174,8 +183,10 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
     qtbot.mouseClick(dialog.accept_domain_button, Qt.MouseButton.LeftButton)
     assert Counter(r.kind for r in model.rows if r.accepted) == {"domain": N_DOMAIN}
 
-    # tick five name matches with Space
-    view = dialog.review_view
+
+def _step_tick_names(qtbot, dialog: BackfillDialog, dataset: Dataset) -> list[str]:
+    """Step 3d: five name matches ticked with Space; returns their domains."""
+    model, view = dialog.review_model, dialog.review_view
     picked_names = sorted(dataset.name)[:5]
     for domain in picked_names:
         assert dialog.select_domain(domain)
@@ -183,8 +194,15 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
         qtbot.keyClick(view, Qt.Key.Key_Space)
     rows = _rows_by_domain(model)
     assert all(model.row(rows[d]).accepted for d in picked_names)
-    # Space on an ambiguous account ticks nothing: it points at the candidates
-    amb_domain = "dupdom0.example.com"
+    return picked_names
+
+
+def _step_choose_candidate(qtbot, qtmodeltester, dialog: BackfillDialog,
+                           amb_domain: str) -> str:
+    """Step 3e: Space on an ambiguous account ticks nothing but points at the candidates;
+    the user chooses the second one with the keyboard. Returns its CRM ID."""
+    model, view = dialog.review_model, dialog.review_view
+    rows = _rows_by_domain(model)
     assert dialog.select_domain(amb_domain)
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_Space)
@@ -200,15 +218,18 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
     assert model.row(rows[amb_domain]).chosen_id == chosen
     assert dialog.review_proxy.rowCount() == N_ACCOUNTS
     qtmodeltester.check(model)
+    return chosen
 
-    expected = {d: dataset.domain[d] for d in dataset.domain}
-    expected.update({d: dataset.name[d] for d in picked_names})
-    expected[amb_domain] = chosen
-    assert {d.domain: d.external_id for d in model.decisions()} == expected
+
+def _step_decisions(dialog: BackfillDialog, expected: dict[str, str]) -> None:
+    """Step 3f: the decisions are exactly what was ticked or chosen."""
+    assert {d.domain: d.external_id for d in dialog.review_model.decisions()} == expected
     assert dialog.send_button.text() == f"&Send {len(expected)} IDs…"
     assert "None would overwrite" in dialog.decision_label.text()
 
-    # -- confirm once, send
+
+def _step_send(qtbot, dialog: BackfillDialog, expected: dict[str, str]) -> None:
+    """Step 4: confirm once, send."""
     box = _confirm_send(qtbot, dialog)
     assert f"Write {len(expected)} external IDs" in box.text()
     assert "overwrites an existing external ID without warning" in box.informativeText()
@@ -218,7 +239,11 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
     _wait_idle(qtbot, dialog)
     assert dialog.banner_text() == ""
 
-    # Recotap now holds exactly those IDs; the unmapped list shrank by that number
+
+def _step_written(services: Services, sandbox: SandboxServer, dialog: BackfillDialog,
+                  expected: dict[str, str]) -> None:
+    """Step 5: Recotap now holds exactly those IDs; the unmapped list shrank by that number;
+    one finished id-mappings run in the history."""
     assert _ids(sandbox) == expected
     assert _unmapped(sandbox) == N_ACCOUNTS - len(expected)
     (run,) = dialog.runs
@@ -228,6 +253,14 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
     assert not dialog.next_round_button.isVisible()
     history = services.history
     assert history is not None and history.get_run(run.run_id).kind == "id-mappings"
+
+
+def _step_sent_rows(qtmodeltester, dialog: BackfillDialog, expected: dict[str, str],
+                    amb_domain: str) -> None:
+    """Step 6: the sent rows show their result and are locked; nothing is left to send."""
+    model = dialog.review_model
+    rows = _rows_by_domain(model)
+    (run,) = dialog.runs
     sent_rows = [r for r in model.rows if r.sent]
     assert {r.proposal.domain for r in sent_rows} == set(expected)
     assert all(r.state == "updated" and r.run_id == run.run_id for r in sent_rows)
@@ -245,6 +278,9 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
     dialog.decision_filter.setCurrentIndex(0)
     qtmodeltester.check(model)
 
+
+def _step_report(qtbot, dialog: BackfillDialog, tmp_path: Path, n_sent: int) -> None:
+    """Step 7: the report has every account once, updated or skipped."""
     report = tmp_path / "backfill-report.csv"
     dialog.save_report(report)
     _wait_idle(qtbot, dialog)
@@ -252,16 +288,41 @@ def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, t
         lines = list(csv.DictReader(fh))
     assert len(lines) == N_ACCOUNTS
     assert Counter(r["recotap_state"] for r in lines) == {
-        "updated": len(expected), "skipped": N_ACCOUNTS - len(expected)}
+        "updated": n_sent, "skipped": N_ACCOUNTS - n_sent}
     assert "Report saved" in dialog.result_label.text()
 
-    # back to step 1: the list now shows only the accounts still without an ID
+
+def _step_list_shrank(qtbot, dialog: BackfillDialog, n_sent: int) -> None:
+    """Step 8: back to step 1, the list shows only the accounts still without an ID."""
     dialog.back_button.click()
     dialog.back_button.click()
     assert dialog.page == "list"
     dialog.refresh_button.click()
     _wait_idle(qtbot, dialog)
-    assert dialog.unmapped_model.rowCount() == N_ACCOUNTS - len(expected)
+    assert dialog.unmapped_model.rowCount() == N_ACCOUNTS - n_sent
+
+
+def test_backfill_end_to_end(qtbot, qtmodeltester, services, sandbox, dataset, tmp_path):
+    crm = dataset.write_crm(tmp_path / "hubspot-companies.csv")
+    dialog = _dialog(qtbot, services)
+    _step_list(qtbot, qtmodeltester, dialog)
+    _step_export_list(qtbot, dialog, dataset, tmp_path)
+    _step_columns(qtbot, dialog, crm)
+    _step_review_kinds(qtmodeltester, dialog, dataset)
+    _step_filters(qtbot, dialog)
+    _step_bulk(qtbot, dialog)
+    picked_names = _step_tick_names(qtbot, dialog, dataset)
+    amb_domain = "dupdom0.example.com"
+    chosen = _step_choose_candidate(qtbot, qtmodeltester, dialog, amb_domain)
+    expected = {d: dataset.domain[d] for d in dataset.domain}
+    expected.update({d: dataset.name[d] for d in picked_names})
+    expected[amb_domain] = chosen
+    _step_decisions(dialog, expected)
+    _step_send(qtbot, dialog, expected)
+    _step_written(services, sandbox, dialog, expected)
+    _step_sent_rows(qtmodeltester, dialog, expected, amb_domain)
+    _step_report(qtbot, dialog, tmp_path, len(expected))
+    _step_list_shrank(qtbot, dialog, len(expected))
 
 
 @pytest.mark.parametrize("dataset", [build_dataset(150, 0, 0, 0, 0, 0, seed=9)],
