@@ -134,18 +134,24 @@ def test_dry_run_sends_nothing(small_sandbox: SandboxServer, tmp_path: Path) -> 
     assert all('"externalDealId"' in r["recotap_payload"] for r in lines)
 
 
-@pytest.mark.slow
-def test_sigkill_mid_run_then_resume(small_sandbox: SandboxServer, tmp_path: Path) -> None:
-    n = 3000
-    rows = account_rows(n, prefix="kill")
-    path = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADERS, rows)
-    small_sandbox.faults.update(latency=0.15)
-    data = tmp_path / "d"
+def _created_by_kill_run(server: SandboxServer) -> list[dict]:
+    """The accounts the killed run (external IDs ``kill-…``) created in the sandbox."""
+    return [
+        a
+        for a in server.state.all_accounts()
+        if str(a.get("externalId", "")).startswith("kill-")
+    ]
+
+
+def _step_kill_mid_run(server: SandboxServer, data: Path, path: Path, n: int) -> None:
+    """Step 1: a slow import started in a subprocess is SIGKILLed after a few batches;
+    some, not all, of its rows were created."""
+    server.faults.update(latency=0.15)
     args = [
         "--data-dir",
         str(data),
         "--base-url",
-        small_sandbox.base_url("crm"),
+        server.base_url("crm"),
         "import",
         "accounts",
         str(path),
@@ -163,7 +169,7 @@ def test_sigkill_mid_run_then_resume(small_sandbox: SandboxServer, tmp_path: Pat
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            posts = [r for r in small_sandbox.state.request_log if r.method == "POST"]
+            posts = [r for r in server.state.request_log if r.method == "POST"]
             if len(posts) >= 6:
                 break
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
@@ -176,20 +182,19 @@ def test_sigkill_mid_run_then_resume(small_sandbox: SandboxServer, tmp_path: Pat
             proc.wait(30)
         if proc.stderr is not None:
             proc.stderr.close()
-    created_before = sum(
-        1
-        for a in small_sandbox.state.all_accounts()
-        if str(a.get("externalId", "")).startswith("kill-")
-    )
+    created_before = len(_created_by_kill_run(server))
     assert 0 < created_before < n
-    small_sandbox.faults.update(latency=0.0)
-    report = tmp_path / "after.csv"
+
+
+def _step_resume(server: SandboxServer, data: Path, report: Path) -> list[dict[str, str]]:
+    """Step 2: ``recotap resume 1`` finishes the killed run; returns its report's lines."""
+    server.faults.update(latency=0.0)
     code, _, err = _run(
         [
             "--data-dir",
             str(data),
             "--base-url",
-            small_sandbox.base_url("crm"),
+            server.base_url("crm"),
             "resume",
             "1",
             "--report",
@@ -197,16 +202,29 @@ def test_sigkill_mid_run_then_resume(small_sandbox: SandboxServer, tmp_path: Pat
         ]
     )
     assert code == 0, err
-    lines = _report(report)
+    return _report(report)
+
+
+def _step_every_row_created_once(
+    server: SandboxServer, lines: list[dict[str, str]], n: int
+) -> None:
+    """Step 3: every row is in the report once, created, and in Recotap exactly once."""
     assert [int(r["recotap_row"]) for r in lines] == list(range(2, n + 2))
     assert {r["recotap_state"] for r in lines} == {"created"}
-    created = [
-        a
-        for a in small_sandbox.state.all_accounts()
-        if str(a.get("externalId", "")).startswith("kill-")
-    ]
+    created = _created_by_kill_run(server)
     assert len(created) == n
     assert len({a["externalId"] for a in created}) == n
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume(small_sandbox: SandboxServer, tmp_path: Path) -> None:
+    n = 3000
+    rows = account_rows(n, prefix="kill")
+    path = write_csv(tmp_path / "accounts.csv", ACCOUNT_HEADERS, rows)
+    data = tmp_path / "d"
+    _step_kill_mid_run(small_sandbox, data, path, n)
+    lines = _step_resume(small_sandbox, data, tmp_path / "after.csv")
+    _step_every_row_created_once(small_sandbox, lines, n)
 
 
 def test_mapping_template_and_constant(small_sandbox: SandboxServer, tmp_path: Path) -> None:
