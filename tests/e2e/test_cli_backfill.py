@@ -13,7 +13,7 @@ import pytest
 
 from recotap_desktop.cli import main
 from recotap_desktop.sandbox import DEMO_API_KEY, Faults, SandboxServer
-from tests.helpers.backfill import build_dataset
+from tests.helpers.backfill import Dataset, build_dataset
 
 ENV = {"RECOTAP_API_KEY": DEMO_API_KEY}
 
@@ -113,16 +113,14 @@ def test_unmapped_with_few_accounts_shows_all(empty_sandbox: SandboxServer, tmp_
 
 
 # ---------------------------------------------------------------- backfill
-def test_backfill_domain_matches_then_name_matches(
-    empty_sandbox: SandboxServer, tmp_path: Path
+def _step_backfill_domain_matches(
+    server: SandboxServer, tmp_path: Path, crm: Path, ds: Dataset
 ) -> None:
-    ds = build_dataset()
-    empty_sandbox.state.add_accounts(ds.accounts)
-    crm = ds.write_crm(tmp_path / "hubspot-companies.csv")
+    """Step 1: a plain ``recotap backfill`` writes the domain matches only, and reports
+    every account with its fate."""
     report = tmp_path / "report.csv"
-
     code, _out, err = _run(
-        [*_base(empty_sandbox, tmp_path), "backfill", str(crm), "--report", str(report)]
+        [*_base(server, tmp_path), "backfill", str(crm), "--report", str(report)]
     )
     assert code == 0, err
     assert "matched by domain: 1,700" in err
@@ -130,7 +128,7 @@ def test_backfill_domain_matches_then_name_matches(
     assert "ambiguous (never sent automatically): 50" in err
     assert "no match: 100" in err
     assert "at most 100 at a time" in err
-    ids = _external_ids(empty_sandbox)
+    ids = _external_ids(server)
     assert {d: ids[d] for d in ds.domain} == ds.domain
     assert all(ids[d] is None for d in (*ds.name, *ds.ambiguous, *ds.none))
     rows = _report(report)
@@ -142,10 +140,16 @@ def test_backfill_domain_matches_then_name_matches(
         ("none", "skipped"): 100,
     }
 
+
+def _step_backfill_name_matches(
+    server: SandboxServer, tmp_path: Path, crm: Path, ds: Dataset
+) -> None:
+    """Step 2: again with ``--include-name-matches``: the name matches are written too; the
+    xlsx report lists the accounts still left."""
     report2 = tmp_path / "report2.xlsx"
     code, _out, err = _run(
         [
-            *_base(empty_sandbox, tmp_path),
+            *_base(server, tmp_path),
             "backfill",
             str(crm),
             "--include-name-matches",
@@ -154,10 +158,10 @@ def test_backfill_domain_matches_then_name_matches(
         ]
     )
     assert code == 0, err
-    ids = _external_ids(empty_sandbox)
+    ids = _external_ids(server)
     assert {d: ids[d] for d in ds.name} == ds.name
     assert {d: ids[d] for d in ds.domain} == ds.domain
-    assert empty_sandbox.state.counts()["accounts_without_external_id"] == 150
+    assert server.state.counts()["accounts_without_external_id"] == 150
     from openpyxl import load_workbook
 
     ws = load_workbook(report2).active
@@ -170,9 +174,23 @@ def test_backfill_domain_matches_then_name_matches(
         ("ambiguous", "skipped"): 50,
         ("none", "skipped"): 100,
     }
-    # Both runs are ordinary id-mappings runs in the history.
-    code, out, _err = _run([*_base(empty_sandbox, tmp_path), "history"])
+
+
+def _step_two_id_mapping_runs_in_history(server: SandboxServer, tmp_path: Path) -> None:
+    """Step 3: both runs are ordinary id-mappings runs in the history."""
+    code, out, _err = _run([*_base(server, tmp_path), "history"])
     assert code == 0 and out.count("id-mappings") == 2
+
+
+def test_backfill_domain_matches_then_name_matches(
+    empty_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    ds = build_dataset()
+    empty_sandbox.state.add_accounts(ds.accounts)
+    crm = ds.write_crm(tmp_path / "hubspot-companies.csv")
+    _step_backfill_domain_matches(empty_sandbox, tmp_path, crm, ds)
+    _step_backfill_name_matches(empty_sandbox, tmp_path, crm, ds)
+    _step_two_id_mapping_runs_in_history(empty_sandbox, tmp_path)
 
 
 def test_backfill_external_edition_with_mapping_file(
