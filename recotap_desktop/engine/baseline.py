@@ -353,13 +353,16 @@ def prepare_baseline(
             return Baseline(kind, plan, DomainLookup({}), fresh=False,
                             note=_not_compared(exc.message), compared=False)
         return Baseline(kind, plan, mirror, fresh=False, note=_not_compared(
-            exc.message, f"The local copy is from {info.describe_age()}."))
+            exc.message, "The comparison uses the local copy of the accounts, "
+            f"{info.describe_age()}, for information only"))
 
 
 def _not_compared(reason: str, extra: str = "") -> str:
+    """Why rows are not left out as unchanged; true before, during and after a run, and
+    of a dry run (which sends nothing)."""
     return join_sentences(
-        f"Recotap's accounts could not be read before sending ({reason})",
+        f"Recotap's accounts could not be read just now ({reason})",
         extra,
-        "Every row was sent, unchanged or not.",
+        "So no row is left out as unchanged: a run sends every row, unchanged or not.",
     )
 

@@ -267,3 +267,42 @@ def test_without_recotaps_accounts_nothing_is_called_unchanged_or_not_found(
         outcomes = history.outcomes(result.run_id)
         assert not any("planned" in (o.ids or {}) for o in outcomes.values())
         assert "could not be read" in result.message
+
+
+def test_a_failed_refresh_over_an_older_copy_says_what_is_compared_and_sends_every_row(
+    tmp_path: Path, history: History
+) -> None:
+    """The accounts cannot be read now but an older local copy exists: the preview may
+    use it (saying how old it is, for information), yet no row is left out as unchanged,
+    and the words hold for a dry run too (nothing 'was sent')."""
+    from recotap_desktop.engine.baseline import prepare_baseline
+    from recotap_desktop.engine.mirror import mirror_for, refresh_mirror
+    from recotap_desktop.engine.progress import CancelToken
+
+    with SandboxServer(port=0, accounts=50) as server:
+        conn = sandbox_conn(server, "crm")
+        refresh_mirror(conn, mirror_for(conn, tmp_path))  # the older copy
+        path, planned = mixed(server, tmp_path / "accounts.csv", 5)
+        plan = build_plan(import_job("accounts", path, "crm", dry_run=True))
+        server.faults.rate_5xx = 1.0
+        fast = {"retry": RetryPolicy(max_attempts=2, base_delay=0.01, max_total=2)}
+        baseline = prepare_baseline(plan, conn, tmp_path, cancel=CancelToken(),
+                                    client_kwargs=fast)
+        assert baseline is not None and baseline.compared and not baseline.fresh
+        note = baseline.note
+        assert "could not be read just now" in note
+        assert "local copy of the accounts, refreshed" in note and "information only" in note
+        assert "a run sends every row, unchanged or not" in note
+        assert "was sent" not in note and "is from refreshed" not in note
+        unchanged = [r for r, p in planned.items() if p == "unchanged"]
+        plans = baseline.plans(list(_planned_items(plan)))
+        assert not any(baseline.skips(p) for p in plans)
+        assert unchanged  # the file had unchanged rows, and none is left out
+
+
+def _planned_items(plan):  # type: ignore[no-untyped-def]
+    from recotap_desktop.engine.plan import PlannedItem, iter_planned
+    from recotap_desktop.files import sniff
+
+    source = sniff(plan.job.path)
+    return [e for e in iter_planned(plan.job, source) if isinstance(e, PlannedItem)]
