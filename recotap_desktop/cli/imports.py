@@ -36,6 +36,7 @@ from recotap_desktop.engine.revert import (
     plan_revert,
     run_revert,
     write_created_list,
+    write_revert_plan,
 )
 from recotap_desktop.engine.run_target import RunTarget, run_target_problem
 from recotap_desktop.engine.runner import ImportRunner, RunResult, summarise_failures
@@ -433,6 +434,9 @@ def cmd_revert(ctx: Context) -> int:
     restores = sum(len(r.restores) for r in plan.rows)
     refused = plan.counts().get(Verdict.CHANGED.value, 0)
     if args.dry_run:
+        if report is not None:
+            n = write_revert_plan(plan, report)
+            ctx.err(f"What the undo would do, field by field ({n} lines): {report}")
         ctx.err("Dry run: nothing was sent.")
         return EXIT_ROWS_FAILED if refused else EXIT_OK
     if not restores:

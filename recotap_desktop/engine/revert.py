@@ -276,6 +276,22 @@ def write_created_list(plan: RevertPlan, path: Path) -> int:
     return len(plan.created)
 
 
+def write_revert_plan(plan: RevertPlan, path: Path) -> int:
+    """What undoing the run would do, one line per field of every row it updated (a dry
+    run's report): the value to send back, the one the run wrote, the one Recotap holds
+    now, and whether it is restored (and why not). Returns the lines written."""
+    columns = ["recotap_row", "domain", "key", "field", "send_back", "run_wrote", "now",
+               "verdict", "why"]
+    lines = 0
+    with TableWriter.open(path, columns) as writer:
+        for row in plan.rows:
+            for f in row.fields:
+                writer.write_row([row.row, row.domain, row.key or "", f.field, _show(f.old),
+                                  _show(f.written), _show(f.current), f.verdict.value, f.why])
+                lines += 1
+    return lines
+
+
 def _send_row(client: RecotapClient, rules: Any, row: RowRevert) -> tuple[str, str]:
     """Send one row's restores; the row's state and message."""
     restores = row.restores

@@ -81,10 +81,18 @@ def test_dry_run_preview_real_run_second_run_and_revert(tmp_path: Path) -> None:
 
         run_id = 2  # the dry run is run 1
         code, err = _run([*base, "revert", str(run_id), "--dry-run",
-                          "--created-list", str(tmp_path / "created.csv")])
+                          "--created-list", str(tmp_path / "created.csv"),
+                          "--report", str(tmp_path / "undo-plan.csv")])
         assert code == 0, err
         assert "20 values to restore" in err and "25 accounts this run created" in err
         assert len(_column(tmp_path / "created.csv", "domain")) == 25
+        # the dry run's report: every field of every updated row, with its verdict
+        assert "What the undo would do, field by field (20 lines)" in err
+        with (tmp_path / "undo-plan.csv").open(encoding="utf-8-sig", newline="") as fh:
+            plan_rows = list(csv.DictReader(fh))
+        assert len(plan_rows) == 20 and {r["verdict"] for r in plan_rows} == {"restore"}
+        assert all(r["field"] == "name" and r["send_back"] != r["run_wrote"]
+                   for r in plan_rows)
         code, err = _run([*base, "revert", str(run_id), "--yes"])
         assert code == 0, err
         for domain, name in before.items():
