@@ -28,7 +28,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -446,7 +446,7 @@ class ImportRunner:
         self._total_rows = self._count_rows_in_scope(prior)
         try:
             state, message = self._dispatch_all(run_id, prior, reconcile_rows)
-            message = join_sentences(message, self._settle(run_id))
+            settled = self._settle(run_id)
             if old_unanswered:
                 final = self.history.outcomes(run_id)
                 self.history.mark_answered(
@@ -459,6 +459,7 @@ class ImportRunner:
                     ],
                 )
             counts = self.history.counts(run_id)
+            state, message = self._ending_after_settling(state, message, settled, counts)
             if self._baseline is not None and self._baseline.note:
                 message = join_sentences(message, self._baseline.note)
             message = join_sentences(message, self._baseline_note)
@@ -681,6 +682,20 @@ class ImportRunner:
         if self.job.options.dry_run:
             return RunState.FINISHED, "Dry run: nothing was sent."
         return RunState.FINISHED, ""
+
+    def _ending_after_settling(self, state: RunState, message: str, settled: str,
+                               counts: Mapping[str, int]) -> tuple[RunState, str]:
+        """A run stopped early (aborted or cancelled) whose every row has its outcome once
+        the rows without an answer were read again is finished: nothing is left to
+        resume, and its words must not say that rows are 'not sent'."""
+        stopped = state in (RunState.ABORTED, RunState.CANCELLED)
+        if (not stopped or not settled or counts.get(RowState.NOT_SENT.value)
+                or sum(counts.values()) < self._total_rows):
+            return state, join_sentences(message, settled)
+        why = ("sending was cancelled" if state is RunState.CANCELLED
+               else "sending stopped early on Recotap's errors")
+        return RunState.FINISHED, join_sentences(
+            f"Every row has its outcome, although {why}", settled)
 
     def _settle(self, run_id: int) -> str:
         """Rows sent without an answer, read again against Recotap (see Baseline.settle);

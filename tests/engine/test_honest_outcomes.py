@@ -219,6 +219,31 @@ def test_rows_without_an_answer_are_settled_by_reading_again(
             assert settled_updates <= {row.row for row in undo.rows if row.restores}
 
 
+@pytest.mark.parametrize("edition", ["crm", "external"])
+def test_a_run_whose_every_row_is_settled_is_finished_not_aborted(
+    tmp_path: Path, history: History, edition: str
+) -> None:
+    """One request, its answer lost, the run stops; reading Recotap again settles every
+    row: nothing is left to resume, so the run is finished and says so (it said
+    'aborted ... marked not sent ... resume' with exit 3)."""
+    with SandboxServer(port=0, accounts=100) as server:
+        conn = sandbox_conn(server, edition)
+        path, planned = mixed(server, tmp_path / "accounts.csv", 20)  # one batch
+        if edition == "crm":
+            planned = {r: "conflict" if p == "update" else p for r, p in planned.items()}
+        result = ImportRunner(build_plan(import_job("accounts", path, edition,
+                                                    upsert=edition == "external")),
+                              conn, history, sender=_LostOnce()).run()
+        want = {"unchanged": "unchanged", "create": "created", "update": "updated",
+                "conflict": "failed"}
+        assert row_states(history, result.run_id) == {r: want[p] for r, p in planned.items()}
+        assert result.state is RunState.FINISHED, result.message
+        assert history.get_run(result.run_id).state == "finished"
+        assert result.message.startswith("Every row has its outcome, although sending "
+                                         "stopped early"), result.message
+        assert "not sent" not in result.message and "resume" not in result.message
+
+
 def test_a_row_changed_by_someone_else_meanwhile_is_unknown_and_retry_settles_it(
     tmp_path: Path, history: History
 ) -> None:
