@@ -447,13 +447,17 @@ class ImportRunner:
         try:
             state, message = self._dispatch_all(run_id, prior, reconcile_rows)
             settled = self._settle(run_id)
-            if old_unanswered:
+            # A journal entry (a batch sent without an answer, by this run or an earlier
+            # one) closes once each of its rows has an outcome: answered by a later
+            # batch, or settled by reading Recotap again.
+            open_batches = self.history.unanswered_batches(run_id)
+            if open_batches:
                 final = self.history.outcomes(run_id)
                 self.history.mark_answered(
                     run_id,
                     [
                         no
-                        for no, rows in old_unanswered
+                        for no, rows in open_batches
                         if all(r in final and final[r].state != RowState.NOT_SENT.value
                                for r in rows)
                     ],
