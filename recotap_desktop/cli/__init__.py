@@ -31,9 +31,9 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from recotap_desktop import __version__
 from recotap_desktop.cli import auth, backfill, export, fields, imports, sandbox
@@ -99,7 +99,17 @@ def main(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     env: dict[str, str] | None = None,
+    client_kwargs: Mapping[str, Any] | None = None,
 ) -> int:
+    """Run ``recotap ARGV`` (default: ``sys.argv[1:]``); returns the exit code.
+
+    For tests and embedding: ``stdin``/``stdout``/``stderr`` replace the process's
+    streams, ``env`` its environment, and ``client_kwargs`` are extra keyword
+    arguments of :class:`~recotap_desktop.api.client.RecotapClient` (e.g. a short
+    ``deadline``, a ``retry`` policy or a ``transport``) given to every API client the
+    commands open for their work, as the app's wizards and dialogs take them. The
+    commands set ``on_retry`` and ``cancel_event`` themselves.
+    """
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -108,7 +118,8 @@ def main(
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    ctx = Context(args, stdin, stdout, stderr, dict(os.environ if env is None else env))
+    ctx = Context(args, stdin, stdout, stderr, dict(os.environ if env is None else env),
+                  client_kwargs=client_kwargs)
     try:
         if args.edition:
             rules_for(args.edition)

@@ -76,6 +76,7 @@ def cmd_backfill(ctx: Context) -> int:
         options=BackfillOptions(scan=not args.no_scan, concurrency=args.concurrency),
         progress=progress,
         cancel=token,
+        client_kwargs=ctx.client_kwargs,
     )
     asked: list[bool] = []
     declined: list[bool] = []

@@ -8,7 +8,7 @@ import argparse
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -50,7 +50,12 @@ class CliError(UserError):
 # ---------------------------------------------------------------- context
 class Context:
     """What every command needs: paths, settings, the connection, the history. The
-    connection rule, the keys and the settings are the :class:`Session`'s, as in the app."""
+    connection rule, the keys and the settings are the :class:`Session`'s, as in the app.
+
+    ``client_kwargs`` (for tests and embedding, see :func:`recotap_desktop.cli.main`)
+    go to every API client a command opens for its work: the commands pass
+    :attr:`client_kwargs` on to :meth:`ConnectionSpec.open` and to the engine.
+    """
 
     def __init__(
         self,
@@ -59,10 +64,14 @@ class Context:
         stdout: TextIO,
         stderr: TextIO,
         env: dict[str, str],
+        *,
+        client_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         self.args = args
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self.env = env
+        #: Extra keyword arguments of every API client the commands open (none by default).
+        self.client_kwargs: dict[str, Any] = dict(client_kwargs or {})
         self.paths: AppPaths = app_paths(args.data_dir)
         self._settings: Settings | None = None
         self._history: History | None = None

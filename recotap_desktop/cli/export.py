@@ -61,7 +61,8 @@ def cmd_export(ctx: Context) -> int:
     try:
         with _SigintCancel(token, ctx):
             result: ExportResult = export_accounts(
-                conn, out, ctx.history, options, progress=progress, cancel=token
+                conn, out, ctx.history, options, progress=progress, cancel=token,
+                client_kwargs=ctx.client_kwargs,
             )
     except ExportError as exc:
         raise CliError(exc.message) from exc
@@ -161,7 +162,8 @@ def cmd_unmapped(ctx: Context) -> int:
     token = CancelToken()
     progress = TerminalProgress(ctx.stderr, "unmapped")
     try:
-        with _SigintCancel(token, ctx), conn.open(cancel_event=token.stop_event) as client:
+        with _SigintCancel(token, ctx), conn.open(cancel_event=token.stop_event,
+                                                 **ctx.client_kwargs) as client:
             listing = list_unmapped(client, scan=args.all, progress=progress, cancel=token)
     except BackfillCancelled:
         progress.finish()

@@ -15,7 +15,7 @@ from recotap_desktop.errors import (
 
 def cmd_segments(ctx: Context) -> int:
     conn = ctx.connection()
-    with conn.open() as client:
+    with conn.open(**ctx.client_kwargs) as client:
         segments = client.list_segments()
     if not segments:
         ctx.out("No static segments (active or draft) in this workspace.")
@@ -43,7 +43,7 @@ def cmd_fields(ctx: Context) -> int:
         if options and ctx.args.type not in ("singleSelection", "multiSelection"):
             raise CliError("--option only applies to singleSelection and multiSelection fields.")
     conn = ctx.connection()
-    with conn.open() as client:
+    with conn.open(**ctx.client_kwargs) as client:
         if creating:
             key = custom_field_key(label)
             try:

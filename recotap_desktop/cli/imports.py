@@ -163,7 +163,7 @@ def _print_preview(ctx: Context, plan: Plan, conn: ConnectionSpec) -> int:
     progress = TerminalProgress(ctx.stderr, "reading Recotap's accounts")
     with _SigintCancel(token, ctx):
         baseline = prepare_baseline(plan, conn, ctx.ensure_paths().data_dir, cancel=token,
-                                    client_kwargs={}, progress=progress)
+                                    client_kwargs=ctx.client_kwargs, progress=progress)
         assert baseline is not None
         if not baseline.compared:
             progress.finish()
@@ -225,7 +225,8 @@ def cmd_import(ctx: Context) -> int:
     token = CancelToken()
     progress = TerminalProgress(ctx.stderr, f"import {kind.name}")
     with _SigintCancel(token, ctx):
-        result = ImportRunner(plan, conn, ctx.history, progress=progress, cancel=token).run()
+        result = ImportRunner(plan, conn, ctx.history, progress=progress, cancel=token,
+                              client_kwargs=ctx.client_kwargs).run()
     progress.finish()
     _print_result(ctx, result, _write_reports(ctx, result.run_id, report, dry_run=args.dry_run))
     return _exit_code(result, dry_run=args.dry_run)
@@ -261,7 +262,7 @@ def _import_job(
     """The import as the command line asks it: options, custom fields, and the column
     mapping (``--mapping``, or mapped automatically and shown)."""
     args = ctx.args
-    custom_fields = ctx.session.custom_fields(kind.name, conn)
+    custom_fields = ctx.session.custom_fields(kind.name, conn, **ctx.client_kwargs)
     options = ImportOptions(
         segment_id=args.segment,
         upsert=args.upsert,
@@ -370,7 +371,7 @@ def _run_followup(ctx: Context, action: Callable[..., RunResult], run_id: int, l
     if run.kind not in KINDS:
         raise CliError(f"Run {run_id} is a {run.kind} run; only imports can be {label}d.")
     conn, elsewhere = _followup_connection(ctx, run, label)
-    custom_fields = ctx.session.custom_fields(run.kind, conn)
+    custom_fields = ctx.session.custom_fields(run.kind, conn, **ctx.client_kwargs)
     if announce:  # only once the connection is settled: a refusal sends nothing
         ctx.err(announce)
     token = CancelToken()
@@ -378,7 +379,7 @@ def _run_followup(ctx: Context, action: Callable[..., RunResult], run_id: int, l
     with _SigintCancel(token, ctx):
         result = action(
             ctx.history, run_id, conn, custom_fields=custom_fields, progress=progress,
-            cancel=token, other_connection=elsewhere,
+            cancel=token, other_connection=elsewhere, client_kwargs=ctx.client_kwargs,
         )
     progress.finish()
     _print_result(ctx, result, _write_reports(ctx, result.run_id, report))
@@ -415,7 +416,8 @@ def cmd_revert(ctx: Context) -> int:
     with _SigintCancel(token, ctx):
         try:
             plan = plan_revert(ctx.history, run.id, conn, ctx.ensure_paths().data_dir,
-                               cancel=token, progress=progress)
+                               cancel=token, progress=progress,
+                               client_kwargs=ctx.client_kwargs)
         except RevertError as exc:
             raise CliError(exc.message) from exc
     progress.finish()
@@ -445,7 +447,8 @@ def cmd_revert(ctx: Context) -> int:
     if not _confirm(ctx, f"Send {restores} values back to {conn.host} ({conn.profile})?"):
         ctx.err("Nothing was sent.")
         return EXIT_CANCELLED
-    result = run_revert(ctx.history, plan, conn, cancel=token)
+    result = run_revert(ctx.history, plan, conn, cancel=token,
+                        client_kwargs=ctx.client_kwargs)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(result.counts.items()))
     ctx.err(f"Run {result.run_id} (undo of run {run.id}) {result.state.value}: {counts}.")
     if result.message:

@@ -214,7 +214,9 @@ class Outcome:
     peak_rss_kib: int | None  # None where the system cannot say (no ``os.wait4``)
 
 
-#: The child: ``recotap``'s main, writing its own peak memory to a file on exit. The
+#: The child: ``recotap``'s main, writing its own peak memory to a file on exit, with a
+#: short overall deadline per request when ``HOSTILE_DEADLINE`` is set (``main``'s
+#: ``client_kwargs``, given to every API client the command opens). The
 #: peak is read inside the child because ``wait4``'s ``ru_maxrss`` of a child started
 #: with vfork/fork also counts the parent's memory at the time of the fork.
 _MAIN = """
@@ -242,17 +244,11 @@ def _write_peak():
             fh.write(str(peak))
 
 atexit.register(_write_peak)
+client_kwargs = {}
 if os.environ.get("HOSTILE_DEADLINE"):  # a short overall deadline per request
-    from recotap_desktop.api import client as _client
-    _init = _client.RecotapClient.__init__
-
-    def _short_deadline(self, *args, **kwargs):
-        kwargs.setdefault("deadline", float(os.environ["HOSTILE_DEADLINE"]))
-        _init(self, *args, **kwargs)
-
-    _client.RecotapClient.__init__ = _short_deadline
+    client_kwargs["deadline"] = float(os.environ["HOSTILE_DEADLINE"])
 from recotap_desktop.cli import main
-sys.exit(main())
+sys.exit(main(sys.argv[1:], client_kwargs=client_kwargs))
 """
 
 

@@ -33,7 +33,7 @@ from tests.engine.loopback_kit import Proxy
 RSS_MARGIN_MIB = 96
 HUGE = 256 << 20
 #: The overall deadline per request in the trickle mode (seconds; the app's default is
-#: at least a minute, which the child is told to shorten through its wrapper).
+#: at least a minute, which the child shortens through ``main(client_kwargs=...)``).
 TRICKLE_DEADLINE = "1.5"
 
 
