@@ -656,7 +656,7 @@ class RecotapClient:
             raise too_large(exc, method, path, write, tries.number) from None
         if 200 <= answer.status < 300:
             return tries.answered(self._data(answer, method, path, write, tries.number))
-        return status_failure(answer, method, path, self.base_url)
+        return status_failure(answer, method, path, self.base_url, now=self.retry.clock())
 
     def _announce_retry(
         self, failure: Failure, delay: float, method: str, path: str, attempt: int

@@ -122,8 +122,10 @@ def _extract_error(body: object) -> tuple[str, list[str], list[str], bool]:
 # ---------------------------------------------------------------------------- HTTP status
 
 
-def status_failure(answer: Answer, method: str, path: str, base_url: str) -> Failure:
-    """The failure of an answer whose status is not 2xx (``path`` below ``base_url``)."""
+def status_failure(answer: Answer, method: str, path: str, base_url: str, *,
+                   now: float | None = None) -> Failure:
+    """The failure of an answer whose status is not 2xx (``path`` below ``base_url``);
+    a ``Retry-After`` HTTP date is measured from ``now`` (default: the current time)."""
     body: object = answer.body
     server_message, details, properties, is_validation = _extract_error(body)
     if not server_message:
@@ -143,9 +145,9 @@ def status_failure(answer: Answer, method: str, path: str, base_url: str) -> Fai
     if status == 401:
         return _unauthorised(common)
     if status == 429:
-        return _rate_limited(answer, common)
+        return _rate_limited(answer, common, now)
     if status >= 500:
-        return _server_error(answer, where, common)
+        return _server_error(answer, where, common, now)
     if 300 <= status < 400:
         return _redirect(answer, where, common)
     return _rejected(where, is_validation, common)
@@ -164,9 +166,9 @@ def _unauthorised(common: dict[str, Any]) -> Failure:
     )
 
 
-def _rate_limited(answer: Answer, common: dict[str, Any]) -> Failure:
+def _rate_limited(answer: Answer, common: dict[str, Any], now: float | None) -> Failure:
     """429: retried, after the server's ``Retry-After`` when it gave one."""
-    retry_after = parse_retry_after(answer.header("Retry-After"))
+    retry_after = parse_retry_after(answer.header("Retry-After"), now=now)
     return Failure(
         RateLimited(
             f"Recotap limited the request rate (429) and the retries ran out: "
@@ -181,7 +183,8 @@ def _rate_limited(answer: Answer, common: dict[str, Any]) -> Failure:
     )
 
 
-def _server_error(answer: Answer, where: str, common: dict[str, Any]) -> Failure:
+def _server_error(answer: Answer, where: str, common: dict[str, Any],
+                  now: float | None) -> Failure:
     """5xx: retried; the attempt may have been processed."""
     status = answer.status
     return Failure(
@@ -192,7 +195,7 @@ def _server_error(answer: Answer, where: str, common: dict[str, Any]) -> Failure
         ),
         retryable=True,
         maybe_processed=True,
-        retry_after=parse_retry_after(answer.header("Retry-After")),
+        retry_after=parse_retry_after(answer.header("Retry-After"), now=now),
         reason=f"server error ({status})",
         status_code=status,
     )

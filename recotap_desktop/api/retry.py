@@ -56,7 +56,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
@@ -81,6 +81,9 @@ class RetryPolicy:
     by a uniform random factor in [0, 1) when ``jitter`` is on ("full jitter"). A
     ``Retry-After`` from the server replaces the back-off (not capped by
     ``max_delay``; ``max_total`` still bounds the whole call).
+
+    ``clock`` is the wall clock (Unix time) a ``Retry-After`` HTTP date is measured
+    against; for tests and embedding (default :func:`time.time`).
     """
 
     max_attempts: int = 6
@@ -88,6 +91,7 @@ class RetryPolicy:
     max_delay: float = 20.0
     max_total: float = 120.0
     jitter: bool = True
+    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
     def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """Delay after failed attempt number ``attempt`` (1-based), before jitter cap."""
@@ -112,13 +116,9 @@ class RetryInfo:
     path: str = ""
 
 
-def _wall_clock() -> float:
-    """Current Unix time (a seam for tests of HTTP-date ``Retry-After``)."""
-    return time.time()
-
-
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date).
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date, which
+    is measured from ``now``, default the current Unix time).
 
     Returns ``None`` when absent or unreadable; never negative.
     """
@@ -141,7 +141,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    current = _wall_clock() if now is None else now
+    current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
 
 

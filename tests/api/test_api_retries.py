@@ -7,6 +7,7 @@ import json
 import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -24,7 +25,6 @@ from recotap_desktop.api import (
     TransportError,
     parse_retry_after,
 )
-from recotap_desktop.api import retry as retry_module
 
 DEALS = [{"externalDealId": "d0", "name": "Deal"}]
 DEALS_OK = ok({"results": [{"externalDealId": "d0", "status": "upserted"}]})
@@ -63,17 +63,16 @@ def test_429_then_success_honours_retry_after_seconds(
     ]
 
 
-def test_retry_after_http_date(
-    api: Api, client: RecotapClient, event: RecordingEvent, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_retry_after_http_date(api: Api, edition: str, event: RecordingEvent) -> None:
     now = 1_780_000_000.0
-    monkeypatch.setattr(retry_module, "_wall_clock", lambda: now)
     date = email.utils.formatdate(now + 12, usegmt=True)
     api.route("POST", "deals").mock(side_effect=[
         error_response(503, message="Service Unavailable", headers={"Retry-After": date}),
         DEALS_OK,
     ])
-    result = client.push_deals(DEALS)
+    policy = replace(FAST, clock=lambda: now)
+    with RecotapClient(KEY, edition=edition, retry=policy, cancel_event=event) as client:
+        result = client.push_deals(DEALS)
     assert event.waits == [pytest.approx(12.0)]
     assert result.attempts == 2
     assert result.possibly_repeated is True  # a 5xx may have been processed
