@@ -430,12 +430,15 @@ class History:
     when the file cannot be opened or migrated. A read-only file that is already current
     opens (the history can be browsed); the first write then raises
     :class:`HistoryDiskError` with ``reason == "readonly"``, so create the run before
-    sending anything. ``timeout`` is how long a write waits for another process's lock.
-    Every method may raise :class:`HistoryDiskError` / :class:`HistoryError`.
+    sending anything. ``timeout`` is how long a write waits for another process's lock;
+    ``chunk`` how many outcomes :meth:`iter_outcomes` reads at a time (tests use a small
+    one to cross chunk boundaries). Every method may raise :class:`HistoryDiskError` /
+    :class:`HistoryError`.
     """
 
-    def __init__(self, path: Path | str, *, timeout: float = 10.0) -> None:
+    def __init__(self, path: Path | str, *, timeout: float = 10.0, chunk: int = _CHUNK) -> None:
         self.path = Path(path)
+        self._chunk = chunk
         self._lock = threading.RLock()
         #: Owner locks of the runs this object is sending (see run_owner), by run id.
         self._claims: dict[int, OwnerLock] = {}
@@ -883,11 +886,11 @@ class History:
             rows = self._read(
                 "SELECT row, state, message, ids_json, reconciled, reason FROM row_outcomes "
                 "WHERE run_id = ? AND row > ? ORDER BY row LIMIT ?",
-                (run_id, last, _CHUNK),
+                (run_id, last, self._chunk),
             )
             for row in rows:
                 yield _outcome_from_row(row)
-            if len(rows) < _CHUNK:
+            if len(rows) < self._chunk:
                 return
             last = rows[-1][0]
 

@@ -36,6 +36,14 @@ def history(db_path: Path):
     h.close()
 
 
+@pytest.fixture
+def history_in_chunks_of_7(db_path: Path):
+    """A history that reads outcomes 7 at a time (several chunks in a small run)."""
+    h = History(db_path, chunk=7)
+    yield h
+    h.close()
+
+
 def _reopen_ro(path: Path, timeout: float) -> sqlite3.Connection:
     return sqlite3.connect(
         f"file:{path}?mode=ro",
@@ -114,8 +122,8 @@ def test_history_survives_reopen(db_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ outcomes
-def test_outcomes_counts_and_order(history: History, monkeypatch) -> None:
-    monkeypatch.setattr(history_mod, "_CHUNK", 7)  # several chunks
+def test_outcomes_counts_and_order(history_in_chunks_of_7: History) -> None:
+    history = history_in_chunks_of_7
     run_id = history.create_run(run_info())
     other = history.create_run(run_info())
     rows = list(range(50, 1, -1))  # written in reverse order
