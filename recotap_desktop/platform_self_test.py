@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from recotap_desktop.store.paths import AppPaths
 from recotap_desktop.store.platform_checks import (
     PRIVATE_DIR_MODE,
+    XattrReader,
     app_bundle,
     current_platform,
     data_dir_warnings,
@@ -108,9 +109,13 @@ def check_reports(folder: Path, history: History, run_id: int, expected_rows: in
             f"“{target}”, and read back")
 
 
-def check_gatekeeper(executable: str | None = None) -> str | None:
-    """macOS app bundle: what Gatekeeper says about this copy; None elsewhere."""
+def check_gatekeeper(executable: str | None = None,
+                     reader: XattrReader | None = None) -> str | None:
+    """macOS app bundle: what Gatekeeper says about this copy; None elsewhere.
+
+    ``reader`` reads the bundle's extended attribute (default: macOS's ``xattr`` tool;
+    see :func:`~recotap_desktop.store.platform_checks.gatekeeper_verdict`)."""
     if current_platform() != "darwin":
         return None
     bundle = app_bundle(executable)
-    return None if bundle is None else gatekeeper_verdict(bundle)
+    return None if bundle is None else gatekeeper_verdict(bundle, reader)

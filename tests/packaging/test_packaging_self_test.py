@@ -146,16 +146,17 @@ def test_data_check_fails_on_a_folder_other_users_can_read(tmp_path):
 
 def test_gatekeeper_line_only_for_a_macos_bundle(tmp_path, monkeypatch):
     from recotap_desktop.platform_self_test import check_gatekeeper
-    from recotap_desktop.store import platform_checks
 
     exe = tmp_path / "Recotap Desktop.app" / "Contents" / "MacOS" / "recotap-desktop"
     exe.parent.mkdir(parents=True)
-    monkeypatch.setattr(platform_checks, "_xattr_with_tool",
-                        lambda path, name: b"0083;6750d1c2;Safari;" if path.suffix == ".app"
-                        else None)
+
+    def reader(path, name):
+        return b"0083;6750d1c2;Safari;" if path.suffix == ".app" else None
+
     monkeypatch.setattr("recotap_desktop.platform_self_test.current_platform", lambda: "darwin")
-    verdict = check_gatekeeper(str(exe))
+    verdict = check_gatekeeper(str(exe), reader)
     assert verdict is not None and "downloaded by Safari" in verdict
-    assert check_gatekeeper(sys.executable if ".app" not in sys.executable else "/x/y") is None
+    assert check_gatekeeper(sys.executable if ".app" not in sys.executable else "/x/y",
+                            reader) is None
     monkeypatch.setattr("recotap_desktop.platform_self_test.current_platform", lambda: "linux")
-    assert check_gatekeeper(str(exe)) is None
+    assert check_gatekeeper(str(exe), reader) is None
