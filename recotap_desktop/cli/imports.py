@@ -21,7 +21,7 @@ from recotap_desktop.cli.context import (
 )
 from recotap_desktop.engine.baseline import Baseline, prepare_baseline
 from recotap_desktop.engine.connection import ConnectionSpec
-from recotap_desktop.engine.jobs import resume, retry, retryable_rows
+from recotap_desktop.engine.jobs import NothingToRetry, resume, retry, retryable_rows
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, Plan, build_plan
 from recotap_desktop.engine.preview import PREVIEW_KINDS, preview_plan
 from recotap_desktop.engine.progress import (
@@ -399,8 +399,12 @@ def cmd_retry(ctx: Context) -> int:
     if not rows:
         ctx.err(f"Run {ctx.args.run_id} has no rows to retry.")
         return EXIT_OK
-    return _run_followup(ctx, retry, ctx.args.run_id, "retry",
-                         announce=f"Retrying {len(rows)} rows of run {ctx.args.run_id}.")
+    try:
+        return _run_followup(ctx, retry, ctx.args.run_id, "retry",
+                             announce=f"Retrying {len(rows)} rows of run {ctx.args.run_id}.")
+    except NothingToRetry as exc:  # read again first: every row had been processed
+        ctx.err(exc.message)
+        return EXIT_OK
 
 
 def cmd_revert(ctx: Context) -> int:

@@ -249,8 +249,7 @@ class Baseline:
         for (item, before), after in zip(items, now, strict=True):
             # What the API lists is all that can be read back: values it does not list
             # (tags, shortName...) cannot tell whether the request was processed.
-            holds_row = after.before is not None and not _listed(after.changes)
-            if holds_row:
+            if holds_row(after):
                 if before.before is None:
                     out.append((item, RowState.CREATED, SETTLED_CREATED))
                 else:
@@ -266,6 +265,12 @@ class Baseline:
                     f"({after.changes_text()})" if after.changes_text() else "",
                     "Retry reads it again first and sends only what still differs.")))
         return out
+
+
+def holds_row(row_plan: RowPlan) -> bool:
+    """Whether the account a row names exists with every value of the row that Recotap
+    lists (what a row planned now says once its request was processed)."""
+    return row_plan.before is not None and not _listed(row_plan.changes)
 
 
 def _listed(changes: Sequence[Change]) -> list[Change]:

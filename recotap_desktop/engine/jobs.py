@@ -13,13 +13,14 @@ one connection and its history says which.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from recotap_desktop.engine.connection import ConnectionSpec
 from recotap_desktop.engine.plan import ImportJob, ImportOptions, Plan, PlanError, build_plan
+from recotap_desktop.engine.preview import Planned
 from recotap_desktop.engine.progress import CancelToken, ProgressSink
 from recotap_desktop.engine.run_target import RunTarget, check_run_target, run_target_problem
 from recotap_desktop.engine.runner import ImportRunner, RunResult
@@ -31,7 +32,7 @@ from recotap_desktop.engine.states import (
     RunState,
 )
 from recotap_desktop.records import ColumnMapping
-from recotap_desktop.store.history import History
+from recotap_desktop.store.history import History, RowOutcome
 
 
 def load_custom_fields(connection: ConnectionSpec, **client_kwargs: Any) -> list[Any]:
@@ -169,6 +170,74 @@ def retryable_rows(history: History, run_id: int) -> set[int]:
     return rows
 
 
+class NothingToRetry(PlanError):
+    """Every row to retry was settled by reading Recotap again: nothing is sent."""
+
+    def __init__(self, message: str, settled: int) -> None:
+        super().__init__(message)
+        self.settled = settled
+
+
+def settle_first(
+    history: History,
+    run_id: int,
+    plan: Plan,
+    connection: ConnectionSpec,
+    rows: set[int],
+    *,
+    cancel: CancelToken | None = None,
+    client_kwargs: Mapping[str, Any] | None = None,
+) -> set[int]:
+    """Settle, in run ``run_id`` itself, its rows among ``rows`` whose request may have
+    been processed but whose answer was lost (``unknown``, or ``not sent`` without an
+    answer) before a retry sends anything: Recotap's accounts are read again and a row
+    whose account now holds its values ends ``created`` (it was planned to create: the
+    account did not exist before that run) or ``updated`` (planned to update), as that
+    run's own outcome. Rows without a plan from before their run, or whose account does
+    not hold their values, are left to the retry. Returns the rows settled."""
+    from recotap_desktop.engine.baseline import holds_row, prepare_baseline
+    from recotap_desktop.engine.plan import PlannedItem, iter_planned
+
+    if plan.job.kind != "accounts":
+        return set()
+    before = history.outcomes(run_id)
+    candidates = {
+        r for r in rows
+        if (o := before.get(r)) is not None
+        and (o.state == RowState.UNKNOWN.value
+             or (o.state == RowState.NOT_SENT.value and o.reason == Reason.UNANSWERED))
+        and (o.ids or {}).get("planned") in (Planned.CREATE.value, Planned.UPDATE.value)
+    }
+    if not candidates:
+        return set()
+    token = cancel or CancelToken()
+    baseline = prepare_baseline(plan, connection, history.path.parent, cancel=token,
+                                client_kwargs=client_kwargs or {})
+    if baseline is None or not baseline.compared or not baseline.fresh:
+        return set()  # Recotap could not be read now: the retry compares and sends
+    items = [e for e in iter_planned(plan.job, plan.source, token)
+             if isinstance(e, PlannedItem) and e.rows[0] in candidates]
+    settled: list[RowOutcome] = []
+    for item, now in zip(items, baseline.plans(items), strict=True):
+        if not holds_row(now):
+            continue
+        old = before[item.rows[0]]
+        created = (old.ids or {}).get("planned") == Planned.CREATE.value
+        state = RowState.CREATED if created else RowState.UPDATED
+        message = (
+            f"{'Created' if created else 'Updated'}: the answer was lost, and reading "
+            "Recotap's accounts again before a retry shows the account with this row's "
+            "values" + (" (it did not exist before this run)." if created else ".")
+        )
+        settled.extend(
+            RowOutcome(r, state.value, message, {**(old.ids or {}), "settled": "retry"},
+                       True, Reason.RECONCILED)
+            for r in item.rows)
+    if settled:
+        history.settle_outcomes(run_id, settled)
+    return {o.row for o in settled}
+
+
 def retry(
     history: History,
     run_id: int,
@@ -194,6 +263,14 @@ def retry(
         job = replace(job, options=replace(job.options, dry_run=False))
         plan = build_plan(job, cancel=cancel)
         _check_same_file(history, run_id, plan)
+        settled = settle_first(history, run_id, plan, connection, wanted,
+                               cancel=cancel, client_kwargs=client_kwargs)
+        wanted = wanted - settled
+        if not wanted:
+            raise NothingToRetry(
+                f"Reading Recotap's accounts again settled every row of run {run_id} to "
+                "retry (their requests had been processed; their answers were lost): "
+                "nothing is left to send.", len(settled))
         return _follow_up(history, run_id, plan, connection, progress=progress, cancel=cancel,
                           client_kwargs=client_kwargs, only_rows=wanted,
                           other_connection=other_connection)

@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from recotap_desktop.api import (
@@ -878,10 +878,18 @@ class ImportRunner:
             plans: Sequence[RowPlan | None] = batch.plans or [None] * len(batch.items)
             for item, outcome, row_plan in zip(batch.items, outcomes, plans, strict=True):
                 if outcome is None:
-                    row_outcomes.extend(self._not_sent(r, note, reason) for r in item.rows)
                     if reason is Reason.UNANSWERED and row_plan is not None:
+                        # Its plan from before the run stays with it: whoever reads
+                        # Recotap again later (retry) can tell created from updated.
+                        ids = {"payload": _payload_text(item.payload),
+                               **Baseline.ids(row_plan)}
+                        row_outcomes.extend(
+                            replace(self._not_sent(r, note, reason), ids=ids)
+                            for r in item.rows)
                         with self._lock:
                             self._unanswered.append((item, row_plan))
+                    else:
+                        row_outcomes.extend(self._not_sent(r, note, reason) for r in item.rows)
                     continue
                 # The value as sent, beside the value as read in the report (issue 14): the
                 # item exactly as this attempt sent it, once per item for all its rows.

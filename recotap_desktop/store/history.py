@@ -894,6 +894,18 @@ class History:
                 return
             last = rows[-1][0]
 
+    def settle_outcomes(self, run_id: int, outcomes: Sequence[RowOutcome]) -> None:
+        """Replace outcomes of a run that has ended (rows a later look at Recotap settled)
+        and its counts with them, in one transaction; its state stays."""
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            conn.executemany(_UPSERT_OUTCOME, _outcome_params(run_id, outcomes))
+            counts = {state: int(n) for state, n in conn.execute(
+                "SELECT state, COUNT(*) FROM row_outcomes WHERE run_id = ? GROUP BY state",
+                (run_id,))}
+            conn.execute("UPDATE runs SET counts_json = ? WHERE id = ?",
+                         (json.dumps(counts, sort_keys=True), run_id))
+
     def counts(self, run_id: int) -> dict[str, int]:
         """Number of recorded outcomes per row state."""
         rows = self._read(

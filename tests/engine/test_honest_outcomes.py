@@ -331,3 +331,47 @@ def _planned_items(plan):  # type: ignore[no-untyped-def]
 
     source = sniff(plan.job.path)
     return [e for e in iter_planned(plan.job, source) if isinstance(e, PlannedItem)]
+
+
+@pytest.mark.parametrize("edition", ["crm", "external"])
+def test_retry_settles_rows_whose_answer_was_lost_in_their_own_run_first(
+    tmp_path: Path, history: History, edition: str
+) -> None:
+    """The answer is lost and Recotap cannot be read again at the end of the run: the
+    rows stay 'not sent' with their plan. A retry reads Recotap first: the accounts hold
+    the rows' values, so the rows become 'created' / 'updated' in their own run (not
+    'unchanged' in the retry, not 'already existed'), and nothing is sent."""
+    from recotap_desktop.engine.jobs import NothingToRetry, retry, retryable_rows
+
+    with SandboxServer(port=0, accounts=100) as server:
+        conn = sandbox_conn(server, edition)
+        path, planned = mixed(server, tmp_path / "accounts.csv", 20)  # one batch
+        if edition == "crm":
+            planned = {r: "conflict" if p == "update" else p for r, p in planned.items()}
+
+        def recotap_goes_down(_items):  # type: ignore[no-untyped-def]
+            server.faults.rate_5xx = 1.0
+
+        fast = {"retry": RetryPolicy(max_attempts=2, base_delay=0.01, max_total=2)}
+        result = ImportRunner(build_plan(import_job("accounts", path, edition,
+                                                    upsert=edition == "external")),
+                              conn, history, sender=_LostOnce(recotap_goes_down),
+                              client_kwargs=fast).run()
+        sent = {r for r, p in planned.items() if p in ("create", "update")}
+        states = row_states(history, result.run_id)
+        assert {states[r] for r in sent} == {"not sent"}
+        outcomes = history.outcomes(result.run_id)
+        assert all((outcomes[r].ids or {}).get("planned") == planned[r] for r in sent)
+        assert retryable_rows(history, result.run_id) == sent
+
+        server.faults.rate_5xx = 0.0
+        posts_before = posts(server)
+        with pytest.raises(NothingToRetry, match="settled every row"):
+            retry(history, result.run_id, conn, client_kwargs=fast)
+        assert posts(server) == posts_before  # nothing sent
+        want = {"create": "created", "update": "updated"}
+        states = row_states(history, result.run_id)
+        assert {r: states[r] for r in sent} == {r: want[planned[r]] for r in sent}
+        assert retryable_rows(history, result.run_id) == set()
+        counts = history.get_run(result.run_id).counts
+        assert counts.get("not sent", 0) == 0 and counts["created"] == 20

@@ -526,7 +526,7 @@ class ResultsView(QWidget):
         old_id = run.id
 
         def work(progress: SignalProgress) -> Any:
-            from recotap_desktop.engine.jobs import retry, retryable_rows
+            from recotap_desktop.engine.jobs import NothingToRetry, retry, retryable_rows
             from recotap_desktop.engine.run_target import check_run_target
 
             rows = retryable_rows(history, old_id)
@@ -536,11 +536,20 @@ class ResultsView(QWidget):
             if not explicit:
                 check_run_target(run, spec)  # before the custom-field lookup: nothing sent
             custom = services.custom_fields(run.kind, spec, **client_kwargs)
-            return retry(history, old_id, spec, custom_fields=custom, progress=progress,
-                         cancel=progress.token, rows=rows, client_kwargs=client_kwargs,
-                         other_connection=explicit)
+            try:
+                return retry(history, old_id, spec, custom_fields=custom, progress=progress,
+                             cancel=progress.token, rows=rows, client_kwargs=client_kwargs,
+                             other_connection=explicit)
+            except NothingToRetry as exc:  # read again first: every row was processed
+                return exc
 
         def done(result: Any) -> None:
+            from recotap_desktop.engine.jobs import NothingToRetry
+
+            if isinstance(result, NothingToRetry):
+                self._status(result.message)
+                self.load_run(old_id)  # its rows now say created / updated
+                return
             if result is None:
                 self._status("No row of this run can be retried: the failed rows were rejected "
                              "for their data or already exist in Recotap, so sending them again "
