@@ -139,6 +139,13 @@ def _resume_claimed(
         return _follow_up(history, run_id, plan, connection, progress=progress, cancel=cancel,
                           client_kwargs=client_kwargs, skip_rows=answered,
                           other_connection=True)
+    # Rows whose answer was lost are read again first: those the server processed end
+    # created / updated by this run, as its plan from before said (never 'updated'
+    # because the lost request had created the account meanwhile).
+    unsent = {o.row for o in history.iter_outcomes(run_id)
+              if o.state == RowState.NOT_SENT.value}
+    settle_first(history, run_id, plan, connection, unsent, cancel=cancel,
+                 client_kwargs=client_kwargs)
     runner = ImportRunner(
         plan,
         connection,
@@ -190,7 +197,7 @@ def settle_first(
 ) -> set[int]:
     """Settle, in run ``run_id`` itself, its rows among ``rows`` whose request may have
     been processed but whose answer was lost (``unknown``, or ``not sent`` without an
-    answer) before a retry sends anything: Recotap's accounts are read again and a row
+    answer) before a retry or a resume sends anything: Recotap's accounts are read again and a row
     whose account now holds its values ends ``created`` (it was planned to create: the
     account did not exist before that run) or ``updated`` (planned to update), as that
     run's own outcome. Rows without a plan from before their run, or whose account does

@@ -375,3 +375,39 @@ def test_retry_settles_rows_whose_answer_was_lost_in_their_own_run_first(
         assert retryable_rows(history, result.run_id) == set()
         counts = history.get_run(result.run_id).counts
         assert counts.get("not sent", 0) == 0 and counts["created"] == 20
+
+
+@pytest.mark.parametrize("edition", ["crm", "external"])
+def test_resume_settles_rows_whose_answer_was_lost_before_sending(
+    tmp_path: Path, history: History, edition: str
+) -> None:
+    """As for retry: a resume reads Recotap first, so rows the lost request created end
+    'created' (not 'updated', not 'unchanged') in the run itself, and nothing is sent
+    again for them."""
+    from recotap_desktop.engine.jobs import resume
+
+    with SandboxServer(port=0, accounts=100) as server:
+        conn = sandbox_conn(server, edition)
+        path, planned = mixed(server, tmp_path / "accounts.csv", 20)  # one batch
+        if edition == "crm":
+            planned = {r: "conflict" if p == "update" else p for r, p in planned.items()}
+
+        def recotap_goes_down(_items):  # type: ignore[no-untyped-def]
+            server.faults.rate_5xx = 1.0
+
+        fast = {"retry": RetryPolicy(max_attempts=2, base_delay=0.01, max_total=2)}
+        result = ImportRunner(build_plan(import_job("accounts", path, edition,
+                                                    upsert=edition == "external")),
+                              conn, history, sender=_LostOnce(recotap_goes_down),
+                              client_kwargs=fast).run()
+        sent = {r for r, p in planned.items() if p in ("create", "update")}
+        assert {row_states(history, result.run_id)[r] for r in sent} == {"not sent"}
+        server.faults.rate_5xx = 0.0
+        posts_before = posts(server)
+        again = resume(history, result.run_id, conn, client_kwargs=fast)
+        assert again.run_id == result.run_id and again.state is RunState.FINISHED
+        assert posts(server) == posts_before  # nothing sent again
+        want = {"create": "created", "update": "updated"}
+        states = row_states(history, result.run_id)
+        assert {r: states[r] for r in sent} == {r: want[planned[r]] for r in sent}
+        assert history.unanswered_batches(result.run_id) == []
