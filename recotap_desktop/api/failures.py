@@ -14,7 +14,7 @@ as the ``__cause__`` only when it does not hold the key.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -338,27 +338,51 @@ def _lost_answer(
     )
 
 
-def _is_tls_failure(exc: BaseException) -> bool:
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from (httpx wraps the ssl module's)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, ssl.SSLError | ssl.CertificateError):
-            return True
+        yield current
         current = current.__cause__ or current.__context__
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    if any(isinstance(c, ssl.SSLError | ssl.CertificateError) for c in _causes(exc)):
+        return True
     text = str(exc)
     return any(m in text for m in ("SSL", "CERTIFICATE_VERIFY_FAILED", "certificate verify"))
 
 
+#: OpenSSL's verification codes (X509_V_ERR_*) that have words of their own.
+_CERT_EXPIRED, _HOSTNAME_MISMATCH = 10, 62
+
+
+def _certificate_problem(exc: BaseException, host: str) -> str | None:
+    """Why the server's certificate was refused: OpenSSL's verification code when the
+    ssl module's error is in the chain (as with real connections); its text only when
+    it is not."""
+    found = next((c for c in _causes(exc) if isinstance(c, ssl.SSLCertVerificationError)),
+                 None)
+    code = getattr(found, "verify_code", None) if found is not None else None
+    if code is None:
+        text = str(exc).lower()
+        if "certificate_verify_failed" not in text and "certificate verify" not in text:
+            return None
+        code = (_HOSTNAME_MISMATCH if "hostname" in text or "mismatch" in text
+                else _CERT_EXPIRED if "expired" in text else 0)
+    if code == _HOSTNAME_MISMATCH:
+        return f"the certificate it presented is not valid for the name {host}"
+    if code == _CERT_EXPIRED:
+        return "its certificate has expired"
+    return "its certificate could not be verified"
+
+
 def _tls_words(exc: BaseException, host: str) -> str:
     text = str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify" in text.lower():
-        if "hostname" in text.lower() or "mismatch" in text.lower():
-            why = f"the certificate it presented is not valid for the name {host}"
-        elif "expired" in text.lower():
-            why = "its certificate has expired"
-        else:
-            why = "its certificate could not be verified"
+    why = _certificate_problem(exc, host)
+    if why is not None:
         return (
             f"A secure (TLS) connection to {host} could not be made: {why}. If your "
             "network inspects HTTPS traffic (a company proxy or security software), this "

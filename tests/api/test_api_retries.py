@@ -331,3 +331,23 @@ def test_concurrent_calls_from_threads(api: Api, client: RecotapClient) -> None:
         results = list(pool.map(push, range(40)))
     assert results == [[f"t{i}-{j}" for j in range(5)] for i in range(40)]
     assert len(refused) == 40
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    (62, "not valid for the name"), (10, "certificate has expired"),
+    (18, "certificate could not be verified")])
+def test_tls_words_come_from_openssls_verification_code(code: int, words: str) -> None:
+    """Why a certificate was refused is read from OpenSSL's code (X509_V_ERR_*) in the
+    exception chain, as httpx raises it for a real connection, not from the words of its
+    message (these say nothing of the reason here)."""
+    from recotap_desktop.api.failures import transport_failure
+    from recotap_desktop.api.redact import Secret
+
+    cause = ssl.SSLCertVerificationError(1, "[SSL] verification failed (_ssl.c:1000)")
+    cause.verify_code = code
+    try:
+        raise httpx.ConnectError("[SSL] handshake failed") from cause
+    except httpx.ConnectError as exc:
+        failure = transport_failure(exc, "GET", "segments", False, host="crm.example.com",
+                                    timeout=10.0, key=Secret("k"))
+    assert failure.error.kind == "tls" and words in failure.error.message
