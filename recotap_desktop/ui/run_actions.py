@@ -41,8 +41,13 @@ IMPORT_KIND_NAMES = frozenset(kind for kind, _title in IMPORT_KINDS)
 
 #: The file types offered when saving a run's report; "Failures only" ones write only the
 #: rows that failed.
-REPORT_FILE_TYPES = ("CSV file (*.csv);;Excel workbook (*.xlsx);;Failures only, CSV (*.csv);;"
-                     "Failures only, Excel (*.xlsx)")
+_REPORT_TYPES: dict[str, tuple[str, bool]] = {  # file type -> (suffix, failures only)
+    "CSV file (*.csv)": (".csv", False),
+    "Excel workbook (*.xlsx)": (".xlsx", False),
+    "Failures only, CSV (*.csv)": (".csv", True),
+    "Failures only, Excel (*.xlsx)": (".xlsx", True),
+}
+REPORT_FILE_TYPES = ";;".join(_REPORT_TYPES)
 
 
 @dataclass(frozen=True)
@@ -340,6 +345,7 @@ class RunActions:
         if not path_text:
             return None
         path = Path(path_text)
+        suffix, failures_only = _REPORT_TYPES.get(chosen_filter, (".csv", False))
         if path.suffix.lower() not in (".csv", ".xlsx"):
-            path = path.with_suffix(".xlsx" if "xlsx" in chosen_filter else ".csv")
-        return path, chosen_filter.startswith("Failures only")
+            path = path.with_suffix(suffix)
+        return path, failures_only
