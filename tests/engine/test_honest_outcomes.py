@@ -333,6 +333,29 @@ def _planned_items(plan):  # type: ignore[no-untyped-def]
     return [e for e in iter_planned(plan.job, source) if isinstance(e, PlannedItem)]
 
 
+#: A retry policy that gives up at once (the tests below make Recotap fail on purpose).
+FAST = {"retry": RetryPolicy(max_attempts=2, base_delay=0.01, max_total=2)}
+
+
+def _answer_lost_and_recotap_down(server, conn, history, tmp_path, edition):  # type: ignore[no-untyped-def]
+    """One batch of new and changed rows whose answer is lost, after which Recotap
+    answers 500 (so the run cannot read it again). Returns the run's result, every
+    row's planned action and the rows that were sent."""
+    path, planned = mixed(server, tmp_path / "accounts.csv", 20)  # one batch
+    if edition == "crm":
+        planned = {r: "conflict" if p == "update" else p for r, p in planned.items()}
+
+    def recotap_goes_down(_items):  # type: ignore[no-untyped-def]
+        server.faults.rate_5xx = 1.0
+
+    result = ImportRunner(build_plan(import_job("accounts", path, edition,
+                                                upsert=edition == "external")),
+                          conn, history, sender=_LostOnce(recotap_goes_down),
+                          client_kwargs=FAST).run()
+    sent = {r for r, p in planned.items() if p in ("create", "update")}
+    return result, planned, sent
+
+
 @pytest.mark.parametrize("edition", ["crm", "external"])
 def test_retry_settles_rows_whose_answer_was_lost_in_their_own_run_first(
     tmp_path: Path, history: History, edition: str
@@ -345,19 +368,8 @@ def test_retry_settles_rows_whose_answer_was_lost_in_their_own_run_first(
 
     with SandboxServer(port=0, accounts=100) as server:
         conn = sandbox_conn(server, edition)
-        path, planned = mixed(server, tmp_path / "accounts.csv", 20)  # one batch
-        if edition == "crm":
-            planned = {r: "conflict" if p == "update" else p for r, p in planned.items()}
-
-        def recotap_goes_down(_items):  # type: ignore[no-untyped-def]
-            server.faults.rate_5xx = 1.0
-
-        fast = {"retry": RetryPolicy(max_attempts=2, base_delay=0.01, max_total=2)}
-        result = ImportRunner(build_plan(import_job("accounts", path, edition,
-                                                    upsert=edition == "external")),
-                              conn, history, sender=_LostOnce(recotap_goes_down),
-                              client_kwargs=fast).run()
-        sent = {r for r, p in planned.items() if p in ("create", "update")}
+        result, planned, sent = _answer_lost_and_recotap_down(server, conn, history,
+                                                              tmp_path, edition)
         states = row_states(history, result.run_id)
         assert {states[r] for r in sent} == {"not sent"}
         outcomes = history.outcomes(result.run_id)
@@ -367,7 +379,7 @@ def test_retry_settles_rows_whose_answer_was_lost_in_their_own_run_first(
         server.faults.rate_5xx = 0.0
         posts_before = posts(server)
         with pytest.raises(NothingToRetry, match="settled every row"):
-            retry(history, result.run_id, conn, client_kwargs=fast)
+            retry(history, result.run_id, conn, client_kwargs=FAST)
         assert posts(server) == posts_before  # nothing sent
         want = {"create": "created", "update": "updated"}
         states = row_states(history, result.run_id)
@@ -388,23 +400,12 @@ def test_resume_settles_rows_whose_answer_was_lost_before_sending(
 
     with SandboxServer(port=0, accounts=100) as server:
         conn = sandbox_conn(server, edition)
-        path, planned = mixed(server, tmp_path / "accounts.csv", 20)  # one batch
-        if edition == "crm":
-            planned = {r: "conflict" if p == "update" else p for r, p in planned.items()}
-
-        def recotap_goes_down(_items):  # type: ignore[no-untyped-def]
-            server.faults.rate_5xx = 1.0
-
-        fast = {"retry": RetryPolicy(max_attempts=2, base_delay=0.01, max_total=2)}
-        result = ImportRunner(build_plan(import_job("accounts", path, edition,
-                                                    upsert=edition == "external")),
-                              conn, history, sender=_LostOnce(recotap_goes_down),
-                              client_kwargs=fast).run()
-        sent = {r for r, p in planned.items() if p in ("create", "update")}
+        result, planned, sent = _answer_lost_and_recotap_down(server, conn, history,
+                                                              tmp_path, edition)
         assert {row_states(history, result.run_id)[r] for r in sent} == {"not sent"}
         server.faults.rate_5xx = 0.0
         posts_before = posts(server)
-        again = resume(history, result.run_id, conn, client_kwargs=fast)
+        again = resume(history, result.run_id, conn, client_kwargs=FAST)
         assert again.run_id == result.run_id and again.state is RunState.FINISHED
         assert posts(server) == posts_before  # nothing sent again
         want = {"create": "created", "update": "updated"}
